@@ -1,0 +1,5 @@
+"""`python -m mfi`: the same as the `mfi` command."""
+
+from mfi.cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""The library's front door: ``inspect()`` a model file, folder or index into a ``ModelSummary``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import limits, targets
+from .errors import FormatError, LimitError, SourceError
+from .formats.gguf import read_gguf
+from .formats.jsonfile import read_json
+from .formats.safetensors import read_safetensors
+from .records import FileEntry, ModelSummary
+from .sources import LocalFile
+from .summary import build
+
+_ROLES = {
+    "config.json": "config",
+    "generation_config.json": "generation",
+    "preprocessor_config.json": "config",
+    targets.INDEX_NAME: "index",
+}
+
+
+def inspect(target: str | os.PathLike[str], *, full_metadata: bool = False) -> ModelSummary:
+    """Read the headers of a GGUF or safetensors model (file, split set, folder or index).
+
+    ``full_metadata`` materialises every GGUF metadata array instead of keeping samples.
+    """
+    name = os.fspath(target)
+    local = targets.resolve(name)
+    if local.format == "gguf":
+        return _gguf(name, local, full_metadata)
+    return _safetensors(name, local)
+
+
+def _gguf(name: str, local: targets.LocalTarget, full: bool) -> ModelSummary:
+    # Sources stay open with their records: token texts are fetched lazily by index.
+    shards = [read_gguf(LocalFile(p), full=full) for p in local.weights]
+    extra = _split_problems(shards) if len(shards) > 1 else []
+    return build.summarize_gguf(name, shards, extra_problems=extra)
+
+
+def _split_problems(shards: list) -> list[str]:
+    """Check split.* keys against the parts found (spec: llama.cpp gguf-split)."""
+    problems = []
+    count = len(shards)
+    total = shards[0].metadata.get("split.tensors.count")
+    for i, s in enumerate(shards):
+        if s.metadata.get("split.no") != i or s.metadata.get("split.count") != count:
+            problems.append(
+                f"{s.name}: split.no={s.metadata.get('split.no')} split.count={s.metadata.get('split.count')}, "
+                f"expected {i} and {count}"
+            )
+    n = sum(len(s.tensors) for s in shards)
+    if isinstance(total, int) and total != n:
+        problems.append(f"split.tensors.count is {total} but the parts hold {n} tensors")
+    return problems
+
+
+def _read_sidecars(folder: Path) -> tuple[dict[str, Any], list[FileEntry]]:
+    found: dict[str, Any] = {}
+    files: list[FileEntry] = []
+    for fname in targets.SIDECARS:
+        path = folder / fname
+        if not path.is_file():
+            continue
+        with LocalFile(path) as src:
+            if fname.endswith(".jinja"):
+                if src.size > limits.MAX_STRING_BYTES:
+                    raise LimitError(src.name, f"chat template of {src.size} bytes exceeds the cap")
+                found[fname] = src.read_at(0, src.size).decode("utf-8", errors="replace")
+            else:
+                found[fname] = read_json(src)
+            role = _ROLES.get(fname, "tokenizer" if "token" in fname or "chat" in fname else "other")
+            files.append(FileEntry(str(path), src.size, role))
+    return found, files
+
+
+def _safetensors(name: str, local: targets.LocalTarget) -> ModelSummary:
+    warnings = list(local.notes)
+    problems: list[str] = []
+    files: list[FileEntry] = []
+    weights = list(local.weights)
+    weight_map: dict[str, str] = {}
+    if local.index is not None:
+        with LocalFile(local.index) as src:
+            index = read_json(src)
+            files.append(FileEntry(str(local.index), src.size, "index"))
+        if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
+            raise FormatError(str(local.index), "not a safetensors index (no weight_map object)")
+        weight_map = {str(k): str(v) for k, v in index["weight_map"].items()}
+        shard_names = sorted(set(weight_map.values()))
+        if len(shard_names) > limits.MAX_SHARDS:
+            raise LimitError(str(local.index), f"{len(shard_names)} shards exceed the cap of {limits.MAX_SHARDS}")
+        for shard in shard_names:
+            path = (local.folder / shard).resolve()
+            if local.folder.resolve() not in path.parents:
+                raise FormatError(str(local.index), f"shard name {shard!r} points outside the folder")
+            if not path.is_file():
+                raise SourceError(str(local.index), f"shard {shard} named in the index is missing")
+            weights.append(local.folder / shard)
+        total = (index.get("metadata") or {}).get("total_size") if isinstance(index.get("metadata"), dict) else None
+    shards = []
+    for path in weights:
+        with LocalFile(path) as src:
+            shards.append(read_safetensors(src))
+        files.append(FileEntry(str(path), shards[-1].file_size, "weights"))
+    if weight_map:
+        problems += _index_problems(weight_map, shards)
+        data = sum(t.n_bytes or 0 for s in shards for t in s.tensors)
+        if isinstance(total, int) and total != data:
+            warnings.append(f"index metadata.total_size is {total} but the shards hold {data} bytes of tensors")
+    sidecars, side_files = _read_sidecars(local.folder)
+    return build.summarize_safetensors(name, shards, sidecars, files + side_files, warnings, problems)
+
+
+def _index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
+    """Names the index promises that their shard lacks, and tensors the index does not list."""
+    have = {(Path(s.name).name, t.name) for s in shards for t in s.tensors}
+    missing = [n for n, f in weight_map.items() if (f, n) not in have]
+    extra = [n for f, n in have if n not in weight_map]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} tensor(s) in the index are not in their shard (first: {missing[0]})")
+    if extra:
+        problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
+    return problems

@@ -1,0 +1,90 @@
+"""The ``mfi`` command: parse arguments, call the library, render. Nothing else lives here.
+
+Exit statuses: 0 fine, 1 read but damaged (or findings), 2 unreadable input or bad usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+
+class _Commands(TyperGroup):
+    """Turns our own errors into one line on stderr and exit status 2 (``--debug``: traceback)."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        from .errors import MfiError
+
+        try:
+            return super().invoke(ctx)
+        except MfiError as e:
+            if ctx.params.get("debug"):
+                raise
+            from .render.fmt import clean
+
+            typer.echo(f"mfi: {clean(e)}", err=True)
+            ctx.exit(2)
+
+
+app = typer.Typer(
+    cls=_Commands,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="mfi, the model-file inspector: what is inside a GGUF, safetensors or hub model.",
+    epilog="Exit status: 0 fine, 1 read but damaged, 2 unreadable input or bad usage.",
+)
+
+Target = Annotated[str, typer.Argument(help="A .gguf or .safetensors file, an index .json, or a model folder.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.inspect/1, docs/json-schema.md).")]
+MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Markdown for an issue or a model card.")]
+TensorsOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--tensors", is_flag=False, flag_value="*", metavar="[GLOB]",
+        help="List tensors (name, type, shape, params, bytes, offset), optionally those matching GLOB.",
+    ),
+]  # fmt: skip
+MetadataOpt = Annotated[bool, typer.Option("--metadata", help="Show all raw metadata, long arrays shortened.")]
+FullOpt = Annotated[bool, typer.Option("--full", help="With --metadata: every array element, not samples.")]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+) -> None:
+    """mfi, the model-file inspector."""
+
+
+@app.command()
+def inspect(
+    target: Target,
+    tensors: TensorsOpt = None,
+    metadata: MetadataOpt = False,
+    full: FullOpt = False,
+    json: JsonOpt = False,
+    markdown: MarkdownOpt = False,
+) -> None:
+    """What a model holds: architecture, parameters, quantization, tokenizer, files.
+
+    Examples: mfi inspect model.gguf; mfi inspect ./Qwen3-8B --tensors 'blk.0.*'; mfi inspect x.safetensors --json
+    """
+    from . import api
+    from .render import output
+
+    summary = api.inspect(target, full_metadata=full)
+    output.emit_inspect(summary, as_json=json, as_markdown=markdown, tensors=tensors, metadata=metadata)
+    raise typer.Exit(1 if summary.problems else 0)
+
+
+def main() -> None:
+    """Entry point of the ``mfi`` console script."""
+    try:
+        app()
+    except BrokenPipeError:  # `mfi inspect x --json | head`
+        sys.stderr.close()
+        sys.exit(0)

@@ -1,0 +1,41 @@
+"""One error tree: every error names its source, the problem and, where known, the byte offset.
+
+``str(e)`` reads ``model.gguf: string length 4611686018427387904 exceeds the 16 MiB cap at byte 24``.
+Only ``cli.main()`` catches these, and only these.
+"""
+
+from __future__ import annotations
+
+
+class MfiError(Exception):
+    """Base of every error mfi raises on purpose."""
+
+    def __init__(self, source: str, problem: str, offset: int | None = None) -> None:
+        self.source = source
+        self.problem = problem
+        self.offset = offset
+        where = f" at byte {offset}" if offset is not None else ""
+        super().__init__(f"{source}: {problem}{where}")
+
+    def __reduce__(self):  # keep errors picklable for multiprocessing-based tests
+        return (type(self), (self.source, self.problem, self.offset))
+
+
+class FormatError(MfiError, ValueError):
+    """The bytes are not a valid file of the format they claim to be."""
+
+
+class TruncatedError(FormatError):
+    """The file ends before a structure it declares."""
+
+
+class LimitError(FormatError):
+    """A length or count read from the file exceeds one of the caps in ``mfi.limits``."""
+
+
+class SourceError(MfiError, OSError):
+    """The bytes could not be read: missing file, permission, network."""
+
+
+class UsageError(MfiError, ValueError):
+    """The caller asked for something that cannot be done (bad target, bad option)."""

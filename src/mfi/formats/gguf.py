@@ -1,0 +1,346 @@
+"""GGUF header reader: a streaming walk over a ``ByteSource``; tensor data is never read.
+
+Spec: ggml/docs/gguf.md. Versions 2 and 3, either byte order. Long arrays (tokens, merges,
+scores) are walked, not materialised: their count, element type, a few samples and, for strings,
+a digest and checkpoints every 1,024 elements so single elements can be fetched later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import limits
+from ..errors import FormatError, LimitError, TruncatedError
+from ..records import ArrayValue, TensorInfo
+from . import knowledge
+from ._cursor import Cursor
+
+MAGIC = b"GGUF"
+_CHECKPOINT = 1024  # elements between remembered offsets in a walked string array
+
+# Binary encoding of each GGUF value type (spec: gguf_metadata_value_type), by the gguf
+# package's names; ``None`` marks the variable-sized ones.
+_STRUCT = {
+    "UINT8": "B", "INT8": "b", "UINT16": "H", "INT16": "h", "UINT32": "I", "INT32": "i",
+    "FLOAT32": "f", "BOOL": "?", "STRING": None, "ARRAY": None, "UINT64": "Q", "INT64": "q",
+    "FLOAT64": "d",
+}  # fmt: skip
+
+
+def _value_types() -> dict[int, str]:
+    return {int(t): t.name for t in knowledge.gguf_constants().GGUFValueType}
+
+
+@dataclass(slots=True)
+class _StringArray:
+    """Where a walked string array lives, to fetch elements by index later."""
+
+    first: int
+    count: int
+    checkpoints: list[int]
+
+
+@dataclass(slots=True)
+class GGUFFile:
+    """One GGUF file's header: metadata, tensor table and where the data starts."""
+
+    name: str
+    version: int
+    byte_order: str  # "little" | "big"
+    metadata: dict[str, Any]
+    #: GGUF value type name per key (``UINT32``, ``STRING``, ``ARRAY``).
+    types: dict[str, str]
+    tensors: tuple[TensorInfo, ...]
+    #: Type id per tensor name, kept raw so unknown codes stay numbers.
+    type_ids: dict[str, int]
+    alignment: int
+    header_size: int
+    data_offset: int
+    file_size: int
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    _source: Any = None
+    _arrays: dict[str, _StringArray] = field(default_factory=dict)
+    _endian: str = "<"
+
+    @property
+    def data_size(self) -> int:
+        """Bytes of the tensor-data span (file size minus data offset): what llama.cpp maps."""
+        return max(0, self.file_size - self.data_offset)
+
+    def strings(self, key: str, indices: list[int] | None = None) -> dict[int, str]:
+        """Elements of a string array by index (all of them when ``indices`` is None)."""
+        value = self.metadata.get(key)
+        if not isinstance(value, ArrayValue) or value.elem_type != "STRING":
+            return {}
+        if value.complete:
+            wanted = range(value.count) if indices is None else indices
+            return {i: value.samples[i] for i in wanted if 0 <= i < value.count}
+        arr = self._arrays[key]
+        wanted = sorted({i for i in (range(arr.count) if indices is None else indices) if 0 <= i < arr.count})
+        out: dict[int, str] = {}
+        cur = Cursor(self._source)
+        unpack = struct.Struct(self._endian + "Q").unpack
+        pos_index = -1
+        for i in wanted:
+            cp = i // _CHECKPOINT
+            if pos_index < 0 or not (cp * _CHECKPOINT <= i and pos_index <= i and pos_index // _CHECKPOINT == cp):
+                cur.seek(arr.checkpoints[cp])
+                pos_index = cp * _CHECKPOINT
+            while pos_index < i:
+                (n,) = unpack(cur.take(8))
+                cur.skip(n)
+                pos_index += 1
+            (n,) = unpack(cur.take(8))
+            out[i] = cur.take(n).decode("utf-8", errors="replace")
+            pos_index += 1
+        return out
+
+
+def read_gguf(src, *, full: bool = False) -> GGUFFile:
+    """Read the header of the GGUF file behind ``src``; ``full`` materialises every array."""
+    return _Parser(src, full).parse()
+
+
+class _Parser:
+    def __init__(self, src, full: bool) -> None:
+        self.src = src
+        self.name = src.name
+        self.full = full
+        self.cur = Cursor(src)
+        self.e = "<"
+        self.vtypes = _value_types()
+        self.arrays: dict[str, _StringArray] = {}
+
+    # -- primitives ------------------------------------------------------------------
+    def _u(self, code: str) -> Any:
+        s = struct.calcsize(code)
+        self.cur.need(s)
+        (v,) = struct.unpack_from(self.e + code, self.cur.buf, self.cur.p)
+        self.cur.p += s
+        return v
+
+    def _string(self) -> str:
+        at = self.cur.pos
+        n = self._u("Q")
+        if n > limits.MAX_STRING_BYTES:
+            raise LimitError(self.name, f"string length {n} exceeds the {limits.MAX_STRING_BYTES >> 20} MiB cap", at)
+        if self.cur.pos + n > self.cur.size:
+            raise TruncatedError(self.name, f"string of {n} bytes runs past the end of the file", at)
+        return self.cur.take(n).decode("utf-8", errors="replace")
+
+    # -- header ----------------------------------------------------------------------
+    def parse(self) -> GGUFFile:
+        cur = self.cur
+        if cur.size < 4:
+            raise TruncatedError(self.name, f"too short for a GGUF file ({cur.size} bytes)")
+        cur.need(min(cur.size, 24))
+        magic = cur.buf[:4]
+        if magic != MAGIC:
+            raise FormatError(self.name, f"not a GGUF file (magic {magic!r}, expected b'GGUF')", 0)
+        cur.p = 4
+        version = self._u("I")
+        if version & 0xFFFF == 0 and version:  # byte-swapped: a big-endian file (as gguf-py detects it)
+            self.e = ">"
+            version = struct.unpack(">I", struct.pack("<I", version))[0]
+        if version == 1:
+            raise FormatError(self.name, "GGUF version 1 (32-bit lengths) is not supported; convert it again", 4)
+        if version not in (2, 3):
+            raise FormatError(self.name, f"unsupported GGUF version {version}", 4)
+        n_tensors = self._u("Q")
+        n_kv = self._u("Q")
+        if n_tensors > limits.MAX_TENSOR_COUNT:
+            raise LimitError(self.name, f"tensor count {n_tensors} exceeds the cap of {limits.MAX_TENSOR_COUNT}", 8)
+        if n_kv > limits.MAX_KV_COUNT:
+            raise LimitError(self.name, f"metadata count {n_kv} exceeds the cap of {limits.MAX_KV_COUNT}", 16)
+
+        metadata: dict[str, Any] = {}
+        types: dict[str, str] = {}
+        for _ in range(n_kv):
+            at = cur.pos
+            key = self._string()
+            vtype = self._u("I")
+            tname = self.vtypes.get(vtype)
+            if tname is None:
+                raise FormatError(self.name, f"key {key!r} has unknown value type {vtype}", at)
+            if key in metadata:
+                raise FormatError(self.name, f"duplicate key {key!r}", at)
+            metadata[key] = self._value(tname, key, 0)
+            types[key] = tname
+
+        warnings: list[str] = []
+        alignment = metadata.get("general.alignment", knowledge.gguf_constants().GGUF_DEFAULT_ALIGNMENT)
+        if not isinstance(alignment, int) or isinstance(alignment, bool) or alignment <= 0 or alignment & (alignment - 1):
+            raise FormatError(self.name, f"general.alignment {alignment!r} is not a positive power of two")
+
+        raw = [self._tensor_info() for _ in range(n_tensors)]
+        header_size = cur.pos
+        data_offset = -(-header_size // alignment) * alignment
+        tensors, type_ids, problems = _size_tensors(self.name, raw, data_offset, alignment, cur.size, warnings)
+        return GGUFFile(
+            name=self.name, version=version, byte_order="big" if self.e == ">" else "little",
+            metadata=metadata, types=types, tensors=tensors, type_ids=type_ids, alignment=alignment,
+            header_size=header_size, data_offset=data_offset, file_size=cur.size, problems=problems,
+            warnings=warnings, _source=self.src, _arrays=self.arrays, _endian=self.e,
+        )  # fmt: skip
+
+    def _value(self, tname: str, key: str, depth: int) -> Any:
+        code = _STRUCT[tname]
+        if code is not None:
+            return self._u(code)
+        if tname == "STRING":
+            return self._string()
+        return self._array(key, depth + 1)
+
+    def _array(self, key: str, depth: int) -> ArrayValue | tuple:
+        at = self.cur.pos
+        if depth > limits.MAX_ARRAY_DEPTH:
+            raise LimitError(self.name, f"{key}: arrays nested deeper than {limits.MAX_ARRAY_DEPTH}", at)
+        etype = self._u("I")
+        count = self._u("Q")
+        ename = self.vtypes.get(etype)
+        if ename is None:
+            raise FormatError(self.name, f"{key}: array of unknown value type {etype}", at)
+        if count > limits.MAX_ARRAY_COUNT:
+            raise LimitError(self.name, f"{key}: array count {count} exceeds the cap of {limits.MAX_ARRAY_COUNT}", at)
+        code = _STRUCT[ename]
+        esize = struct.calcsize(code) if code else 8  # a string or array element takes >= 8 bytes
+        if self.cur.pos + count * esize > self.cur.size:
+            raise TruncatedError(self.name, f"{key}: array of {count} {ename} runs past the end of the file", at)
+        keep_all = self.full or count <= limits.ARRAY_MATERIALISE
+        if code is not None:
+            n = count if keep_all else limits.ARRAY_SAMPLES
+            self.cur.need(n * esize)
+            samples = struct.unpack_from(f"{self.e}{n}{code}", self.cur.buf, self.cur.p)
+            self.cur.skip(count * esize)
+            return ArrayValue(ename, count, samples)
+        if ename == "STRING":
+            return self._string_array(key, count, keep_all)
+        items = tuple(self._array(key, depth + 1) for _ in range(count))
+        return ArrayValue("ARRAY", count, items if keep_all else items[: limits.ARRAY_SAMPLES])
+
+    def _string_array(self, key: str, count: int, keep_all: bool) -> ArrayValue:
+        """Walk ``count`` strings: the hot loop of the whole reader (a vocabulary is 150k+)."""
+        cur = self.cur
+        first = cur.pos
+        digest = hashlib.sha256()
+        unpack = struct.Struct(self.e + "Q").unpack_from
+        n_samples = count if keep_all else min(count, limits.ARRAY_SAMPLES)
+        samples = []
+        checkpoints: list[int] = []
+        cap = limits.MAX_STRING_BYTES
+        i = 0
+        while i < count:
+            cur.need(8)
+            buf, p, end, base = cur.buf, cur.p, len(cur.buf), cur.start
+            run_start, run_i = p, i
+            while i < count:
+                if p + 8 > end:
+                    break
+                (n,) = unpack(buf, p)
+                q = p + 8 + n
+                if q > end:
+                    break
+                if not i & 1023:
+                    checkpoints.append(base + p)
+                if i < n_samples:
+                    samples.append(buf[p + 8 : q].decode("utf-8", errors="replace"))
+                p = q
+                i += 1
+            digest.update(memoryview(buf)[run_start:p])
+            cur.p = p
+            if i == count:
+                break
+            at = cur.pos
+            if p + 8 <= end:
+                (n,) = unpack(buf, p)
+                if n > cap:
+                    raise LimitError(self.name, f"{key}[{i}]: string length {n} exceeds the {cap >> 20} MiB cap", at)
+            else:
+                n = 0
+            done = i - run_i
+            avg = (p - run_start) / done if done else 16
+            cur.need(8 + n, hint=int((count - i) * avg * 1.05) + 8 + n)
+        if not keep_all:
+            self.arrays[key] = _StringArray(first, count, checkpoints)
+        return ArrayValue("STRING", count, tuple(samples), digest.hexdigest())
+
+    def _tensor_info(self) -> tuple[str, tuple[int, ...], int, int, int]:
+        at = self.cur.pos
+        name = self._string()
+        n_dims = self._u("I")
+        if n_dims > limits.MAX_DIMS:
+            raise LimitError(self.name, f"tensor {name!r} has {n_dims} dimensions, above the cap of {limits.MAX_DIMS}", at)
+        self.cur.need(8 * n_dims + 12)
+        dims = struct.unpack_from(f"{self.e}{n_dims}Q", self.cur.buf, self.cur.p)
+        self.cur.p += 8 * n_dims
+        type_id = self._u("I")
+        offset = self._u("Q")
+        n = 1
+        for d in dims:
+            n *= d
+        if n > limits.MAX_TENSOR_ELEMENTS:
+            raise LimitError(self.name, f"tensor {name!r} claims {n} elements, above the cap of 2**53", at)
+        return name, dims, type_id, offset, at
+
+
+def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):
+    """Turn raw tensor infos into ``TensorInfo`` with byte sizes; report damage as problems."""
+    types = knowledge.ggml_types()
+    problems: list[str] = []
+    seen: set[str] = set()
+    # Unknown types are sized from the distance to the next tensor's data (or the file's end).
+    starts = sorted({t[3] for t in raw})
+    next_start = {s: (starts[i + 1] if i + 1 < len(starts) else file_size - data_offset) for i, s in enumerate(starts)}
+    tensors = []
+    type_ids = {}
+    unknown: dict[str, int] = {}
+    for tname, dims, type_id, offset, at in raw:
+        if tname in seen:
+            raise FormatError(name, f"duplicate tensor name {tname!r}", at)
+        seen.add(tname)
+        known = types.get(type_id)
+        n = 1
+        for d in dims:
+            n *= d
+        if known is None:
+            dtype = f"UNKNOWN({type_id})"
+            unknown[dtype] = unknown.get(dtype, 0) + 1
+            n_bytes = max(0, next_start[offset] - offset)
+        else:
+            dtype, block, type_size = known
+            if dims and dims[0] % block:
+                problems.append(f"tensor {tname}: row of {dims[0]} elements is not a multiple of the {dtype} block size {block}")
+            n_bytes = n // block * type_size
+        if offset % alignment:
+            problems.append(f"tensor {tname}: data offset {offset} is not a multiple of the alignment {alignment}")
+        tensors.append(TensorInfo(tname, dtype, tuple(dims), data_offset + offset, n_bytes, name))
+        type_ids[tname] = type_id
+    for dtype, count in unknown.items():
+        warnings.append(
+            f"{count} tensor(s) of type {dtype}, unknown to the installed gguf package; "
+            "sizes taken from the distance between data offsets"
+        )
+    problems.extend(_overlaps_and_truncation(tensors, file_size))
+    return tuple(tensors), type_ids, problems
+
+
+def _overlaps_and_truncation(tensors, file_size) -> list[str]:
+    problems = []
+    ordered = sorted((t for t in tensors if t.n_bytes is not None), key=lambda t: t.offset)
+    prev = None
+    past_end = [t for t in ordered if t.offset + t.n_bytes > file_size]
+    for t in ordered:
+        if prev is not None and t.offset < prev.offset + prev.n_bytes:
+            problems.append(f"tensors {prev.name} and {t.name} overlap at byte {t.offset}")
+        prev = t
+    if past_end:
+        need = max(t.offset + t.n_bytes for t in past_end)
+        problems.append(
+            f"{len(past_end)} tensor(s) run past the end of the file (first: {past_end[0].name}); "
+            f"the data needs {need} bytes, the file has {file_size}: truncated download?"
+        )
+    return problems

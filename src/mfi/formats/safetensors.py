@@ -1,0 +1,147 @@
+"""safetensors header reader: 8-byte little-endian length, then a JSON header. Data is never read.
+
+Validation follows the format (huggingface/safetensors README): header within the file, offsets
+contiguous from 0 with no holes or overlaps, byte size = elements x dtype size, data ending at the
+end of the file, no duplicate names. Damage that still lets us summarise goes to ``problems``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import limits
+from ..errors import FormatError, LimitError, TruncatedError
+from ..records import TensorInfo
+from . import knowledge
+
+
+@dataclass(slots=True)
+class SafetensorsFile:
+    """One safetensors file's header."""
+
+    name: str
+    #: Length of the JSON header (the 8-byte length prefix not included).
+    header_size: int
+    metadata: dict[str, str]
+    tensors: tuple[TensorInfo, ...]
+    file_size: int
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def data_offset(self) -> int:
+        """Where the tensor data starts."""
+        return 8 + self.header_size
+
+
+def _no_duplicates(name: str):
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in out:
+                raise FormatError(name, f"duplicate entry {k!r} in the header")
+            out[k] = v
+        return out
+
+    return hook
+
+
+def read_safetensors(src) -> SafetensorsFile:
+    """Read and validate the header of the safetensors file behind ``src``."""
+    name, size = src.name, src.size
+    if size < 8:
+        raise TruncatedError(name, f"too short for a safetensors file ({size} bytes)")
+    (n,) = struct.unpack("<Q", src.read_at(0, 8))
+    if n > limits.MAX_SAFETENSORS_HEADER:
+        raise LimitError(name, f"header length {n} exceeds the cap of {limits.MAX_SAFETENSORS_HEADER} bytes", 0)
+    if 8 + n > size:
+        raise TruncatedError(name, f"header length {n} runs past the end of the file ({size} bytes)", 0)
+    raw = src.read_at(8, n)
+    if not raw.lstrip(b" ").startswith(b"{"):
+        raise FormatError(name, "not a safetensors file (the header is not a JSON object)", 8)
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates(name))
+    except UnicodeDecodeError as e:
+        raise FormatError(name, f"header is not UTF-8 ({e.reason})", 8 + e.start) from None
+    except json.JSONDecodeError as e:
+        raise FormatError(name, f"invalid JSON header: {e.msg}", 8 + e.pos) from None
+    except RecursionError:
+        raise FormatError(name, "JSON header nested too deeply", 8) from None
+    if not isinstance(header, dict):
+        raise FormatError(name, "not a safetensors file (the header is not a JSON object)", 8)
+
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict):
+        raise FormatError(name, "__metadata__ is not a JSON object", 8)
+    if len(header) > limits.MAX_TENSOR_COUNT:
+        raise LimitError(name, f"tensor count {len(header)} exceeds the cap of {limits.MAX_TENSOR_COUNT}", 8)
+
+    dtypes = knowledge.safetensors_dtypes()
+    base = 8 + n
+    tensors: list[TensorInfo] = []
+    problems: list[str] = []
+    unknown: dict[str, int] = {}
+    for tname, entry in header.items():
+        dtype, shape, (begin, end) = _entry(name, tname, entry)
+        count = 1
+        for d in shape:
+            count *= d
+        bits = dtypes.get(dtype)
+        if bits is None:
+            unknown[dtype] = unknown.get(dtype, 0) + 1
+        elif count * bits != (end - begin) * 8:
+            problems.append(f"tensor {tname}: {count} x {dtype} needs {count * bits / 8:g} bytes, offsets give {end - begin}")
+        tensors.append(TensorInfo(tname, dtype, shape, base + begin, end - begin, name))
+
+    problems.extend(_layout_problems(tensors, base, size))
+    warnings = [
+        f"{k} tensor(s) of dtype {d}, unknown to the installed safetensors package; sizes taken from offsets"
+        for d, k in unknown.items()
+    ]
+    return SafetensorsFile(name, n, {str(k): v for k, v in metadata.items()}, tuple(tensors), size, problems, warnings)
+
+
+def _entry(name: str, tname: str, entry: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:
+    """Check one header entry's shape and types."""
+    if not isinstance(entry, dict):
+        raise FormatError(name, f"tensor {tname!r}: entry is not an object")
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    if not isinstance(dtype, str) or not dtype:
+        raise FormatError(name, f"tensor {tname!r}: missing or invalid dtype")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise FormatError(name, f"tensor {tname!r}: shape {shape!r} is not a list of non-negative integers")
+    if len(shape) > limits.MAX_DIMS:
+        raise LimitError(name, f"tensor {tname!r} has {len(shape)} dimensions, above the cap of {limits.MAX_DIMS}")
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(isinstance(o, int) and not isinstance(o, bool) and o >= 0 for o in offsets)
+        or offsets[0] > offsets[1]
+    ):
+        raise FormatError(name, f"tensor {tname!r}: data_offsets {offsets!r} are not [begin, end] with begin <= end")
+    count = 1
+    for d in shape:
+        count *= d
+    if count > limits.MAX_TENSOR_ELEMENTS:
+        raise LimitError(name, f"tensor {tname!r} claims {count} elements, above the cap of 2**53")
+    return dtype, tuple(shape), (offsets[0], offsets[1])
+
+
+def _layout_problems(tensors: list[TensorInfo], base: int, size: int) -> list[str]:
+    """Holes, overlaps and a data span that does not end at the end of the file."""
+    problems = []
+    expected = base
+    for t in sorted(tensors, key=lambda t: (t.offset, t.n_bytes)):
+        if t.offset > expected:
+            problems.append(f"hole of {t.offset - expected} bytes before tensor {t.name}")
+        elif t.offset < expected:
+            problems.append(f"tensor {t.name} overlaps the tensor before it")
+        expected = max(expected, t.offset + (t.n_bytes or 0))
+    if expected > size:
+        problems.append(f"tensor data needs {expected} bytes, the file has {size}: truncated download?")
+    elif expected < size:
+        problems.append(f"{size - expected} bytes after the last tensor's data")
+    return problems

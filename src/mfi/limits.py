@@ -1,0 +1,32 @@
+"""Named caps on everything a model file can claim. Checked before reading or allocating.
+
+Each cap is far above what real models use (noted beside it) and far below what would hurt.
+Documented in docs/limits.md; a test keeps the two in step.
+"""
+
+MiB = 1 << 20
+
+#: Longest GGUF string (key, token, chat template). Real chat templates are < 100 KiB.
+MAX_STRING_BYTES = 16 * MiB
+#: Most elements in one GGUF array. Real vocabularies hold < 300,000 tokens.
+MAX_ARRAY_COUNT = 1 << 24
+#: Deepest nesting of GGUF arrays of arrays. Real files nest at most 2 levels.
+MAX_ARRAY_DEPTH = 4
+#: Most key/value pairs in a GGUF header. Real files carry < 100.
+MAX_KV_COUNT = 1 << 16
+#: Most tensors in one file. DeepSeek-V3 shards carry a few thousand.
+MAX_TENSOR_COUNT = 1 << 20
+#: Most dimensions of a tensor (ggml's GGML_MAX_DIMS is 4; safetensors allows more).
+MAX_DIMS = 8
+#: Largest element count of one tensor (2**53: exact in a float, far above any real tensor).
+MAX_TENSOR_ELEMENTS = 1 << 53
+#: Largest safetensors JSON header (the safetensors package refuses above 100,000,000 bytes).
+MAX_SAFETENSORS_HEADER = 100_000_000
+#: Largest JSON sidecar read whole (config.json, tokenizer.json: Gemma's is 33 MB).
+MAX_JSON_BYTES = 128 * MiB
+#: Most parts of a split GGUF or sharded safetensors model.
+MAX_SHARDS = 10_000
+#: GGUF array elements kept as samples when the array is walked, not materialised.
+ARRAY_SAMPLES = 8
+#: A GGUF array longer than this is walked (count, samples, digest) instead of materialised.
+ARRAY_MATERIALISE = 64

@@ -1,0 +1,43 @@
+"""Writes rendered output: the only place (with the CLI's error line) that prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+
+from ..records import ModelSummary
+
+
+def console() -> Console:
+    """The stdout console (soft-wrapping off for pipes, width from the terminal)."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def emit_inspect(
+    s: ModelSummary, *, as_json: bool, as_markdown: bool, tensors: str | None, metadata: bool
+) -> None:
+    """Print an inspect summary as JSON, markdown or rich tables; problems also go to stderr."""
+    if as_json:
+        from .jsonout import inspect_dict
+
+        sys.stdout.write(json.dumps(inspect_dict(s, tensors=tensors, metadata=metadata), indent=2) + "\n")
+    elif as_markdown:
+        from .markdown import inspect_markdown
+
+        sys.stdout.write(inspect_markdown(s, tensors=tensors))
+    else:
+        from . import terminal
+
+        out = console()
+        out.print(terminal.inspect_view(s))
+        if metadata:
+            out.print(terminal.metadata_table(s))
+        if tensors is not None:
+            out.print(terminal.tensors_table(s, tensors))
+    if s.problems and (as_json or as_markdown):
+        from .fmt import clean
+
+        for p in s.problems:
+            print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)

@@ -1,0 +1,179 @@
+"""``ModelSummary`` to rich renderables. Every string from a model file becomes ``Text``, escaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..records import ArrayValue, ModelSummary
+from . import fmt
+from .jsonout import select
+
+FIELD_LABELS = {
+    "name": "architecture",
+    "cls": "class",
+    "layers": "layers",
+    "hidden_size": "hidden size",
+    "intermediate_size": "intermediate size",
+    "attention_heads": "attention heads",
+    "kv_heads": "KV heads",
+    "head_dim": "head dim",
+    "vocab_size": "vocab size",
+    "context_length": "context length",
+    "rope_theta": "RoPE theta",
+    "rope_scaling": "RoPE scaling",
+    "experts": "experts",
+    "experts_used": "experts per token",
+    "expert_intermediate_size": "expert FFN size",
+    "sliding_window": "sliding window",
+    "norm_eps": "norm eps",
+    "tie_word_embeddings": "tied embeddings",
+}
+
+
+#: Rows left out of the terminal table when unknown (they only apply to some models).
+OPTIONAL_FIELDS = frozenset({"cls", "rope_scaling", "experts", "experts_used", "expert_intermediate_size", "sliding_window", "norm_eps"})
+
+
+def t(value: object, style: str = "") -> Text:
+    """Untrusted text as a rich ``Text`` (never markup), control characters escaped."""
+    return Text(fmt.clean(value), style=style)
+
+
+def _table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for i, c in enumerate(columns):
+        table.add_column(c, justify="right" if i in right else "left", overflow="fold")
+    return table
+
+
+def overview(s: ModelSummary) -> Text:
+    """One line: what it is, how big, how stored."""
+    a, q = s.architecture, s.quantization
+    name = Path(s.target.rstrip("/")).name or s.target
+    parts = [fmt.clean(name), s.format.upper() + (f" v{s.format_info['version']}" if "version" in s.format_info else "")]
+    if a.name:
+        parts.append(fmt.clean(a.name))
+    params = fmt.count(s.parameters.total) + " params"
+    if s.parameters.experts and s.parameters.active is not None:
+        params += f" ({fmt.count(s.parameters.active)} active)"
+    parts.append(params)
+    storage = q.file_type or q.method or (q.rows[0].dtype if q.rows else None)
+    if storage:
+        parts.append(f"{fmt.clean(storage)} ({fmt.bpw(q.bits_per_weight)} bpw)")
+    parts.append(fmt.size(s.total_size))
+    return Text(" · ".join(parts), style="bold")
+
+
+def architecture_table(s: ModelSummary) -> Table:
+    """Normalised structure fields, plus sub-model towers of multimodal models."""
+    table = _table("Architecture", "field", "value")
+    a = s.architecture
+    for f in a.FIELDS:
+        value = getattr(a, f)
+        if value is None and f in OPTIONAL_FIELDS:
+            continue
+        table.add_row(FIELD_LABELS[f], t(fmt.number(value)))
+    for tower, fields in a.towers.items():
+        table.add_row(f"{tower} tower", t(fmt.number(fields)))
+    return table
+
+
+def quant_table(s: ModelSummary) -> Table:
+    """Per-type share of tensors, parameters and bytes."""
+    q = s.quantization
+    title = "Quantization" if (q.file_type or q.method) else "Dtypes"
+    table = _table(title, "type", "tensors", "params", "bytes", "share", "bits/weight", right=(1, 2, 3, 4, 5))
+    for r in q.rows:
+        table.add_row(t(r.dtype), f"{r.tensors:,}", fmt.count(r.params), fmt.size(r.bytes), fmt.share(r.share), fmt.bpw(r.bits_per_weight))
+    table.add_row(
+        Text("total", style="bold"), f"{len(s.tensors):,}", fmt.count(s.parameters.total),
+        fmt.size(q.total_bytes), "", fmt.bpw(q.bits_per_weight),
+    )  # fmt: skip
+    if q.file_type:
+        table.caption = f"file type {fmt.clean(q.file_type)}"
+    elif q.method:
+        table.caption = "quantization " + fmt.clean(q.method) + ("".join(f", {k}={fmt.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size")))
+    return table
+
+
+def tokenizer_table(s: ModelSummary) -> Table | Text:
+    """Type, vocabulary, special tokens and chat template presence."""
+    tok = s.tokenizer
+    if tok is None:
+        return Text("Tokenizer: none found", style="dim")
+    table = _table("Tokenizer", "field", "value")
+    table.add_row("model", t(fmt.number(tok.model)))
+    if tok.pre:
+        table.add_row("pre-tokenizer", t(tok.pre))
+    table.add_row("vocab size", fmt.number(tok.vocab_size))
+    if tok.merges is not None:
+        table.add_row("merges", fmt.number(tok.merges))
+    if tok.added_tokens is not None:
+        table.add_row("added tokens", fmt.number(tok.added_tokens))
+    for role, sp in tok.special.items():
+        text = Text(repr(sp.text) if sp.text is not None else fmt.DASH)
+        table.add_row(f"{role} token", Text.assemble(t(text.plain), f"  id {fmt.number(sp.id)}"))
+    if tok.chat_templates:
+        names = ", ".join(f"{fmt.clean(n)} ({len(v):,} chars)" for n, v in tok.chat_templates.items())
+        table.add_row("chat template", t(names))
+    else:
+        table.add_row("chat template", "none")
+    return table
+
+
+def files_table(s: ModelSummary) -> Table:
+    """The files the model is made of."""
+    table = _table("Files", "file", "role", "size", right=(2,))
+    for f in s.files:
+        table.add_row(t(Path(f.path).name), f.role, fmt.size(f.size))
+    return table
+
+
+def notes(s: ModelSummary) -> list[RenderableType]:
+    """Problems (damage) and warnings, one line each."""
+    out: list[RenderableType] = []
+    for p in s.problems:
+        out.append(Text.assemble(("problem: ", "bold red"), t(p)))
+    for w in s.warnings:
+        out.append(Text.assemble(("warning: ", "yellow"), t(w)))
+    return out
+
+
+def inspect_view(s: ModelSummary) -> Group:
+    """The default ``mfi inspect`` screen."""
+    parts: list[RenderableType] = [overview(s), Text(), architecture_table(s), quant_table(s), tokenizer_table(s), files_table(s)]
+    extra = notes(s)
+    if extra:
+        parts += [Text(), *extra]
+    return Group(*parts)
+
+
+def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
+    """``--tensors``: one row per tensor (shape in the format's own order)."""
+    rows = select(s.tensors, pattern)
+    title = f"Tensors ({len(rows):,} of {len(s.tensors):,})" if pattern not in (None, "*") else f"Tensors ({len(rows):,})"
+    table = _table(title, "name", "type", "shape", "params", "bytes", "offset", right=(3, 4, 5))
+    for r in rows:
+        table.add_row(t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", fmt.size(r.n_bytes), f"{r.offset:,}")
+    return table
+
+
+def metadata_table(s: ModelSummary) -> Table:
+    """``--metadata``: every raw key; long arrays shortened to their samples."""
+    table = _table("Metadata", "key", "value")
+    for k, v in s.metadata.items():
+        if isinstance(v, ArrayValue):
+            shown = ", ".join(repr(x) if isinstance(x, str) else fmt.number(x) for x in v.samples)
+            more = "" if v.complete else f", ... ({v.count - len(v.samples):,} more)"
+            value = f"[{v.elem_type.lower()} x {v.count:,}] [{shown}{more}]"
+        elif isinstance(v, str) and len(v) > 300:
+            value = repr(v[:300]) + f"... ({len(v):,} chars)"
+        else:
+            value = repr(v) if isinstance(v, str) else fmt.number(v)
+        table.add_row(t(k), t(value))
+    return table

@@ -1,0 +1,1 @@
+"""Format records to one ``ModelSummary``: parameters, quantization, tokenizer, architecture."""

@@ -1,0 +1,177 @@
+"""Build one ``ModelSummary`` from format records: GGUF files or safetensors files plus sidecars."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ..formats import knowledge
+from ..records import (
+    Architecture,
+    FileEntry,
+    ModelSummary,
+    Parameters,
+    Quantization,
+    QuantRow,
+    TensorInfo,
+)
+from . import architecture, tokenizer
+
+# Input embedding and output head, in GGUF and Hugging Face naming.
+_EMBEDDING = re.compile(
+    r"^(token_embd|output)\.weight$"
+    r"|(^|\.)(embed_tokens|lm_head|wte|word_embeddings|embed_out|tok_embeddings)\.weight$"
+)
+# Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
+# (``shared_experts`` / ``shexp`` are always active and do not match).
+_EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
+_LAYER = re.compile(r"(?:^|\.)(?:blk|layers|h|layer|block)\.(\d+)\.")
+
+
+def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:
+    """Exact counts from shapes: total, per dtype, embedding, experts, active per token."""
+    total = embedding = experts = 0
+    by_dtype: dict[str, int] = {}
+    for t in tensors:
+        n = t.n_params
+        total += n
+        by_dtype[t.dtype] = by_dtype.get(t.dtype, 0) + n
+        if _EMBEDDING.search(t.name):
+            embedding += n
+        elif _EXPERT.search(t.name):
+            experts += n
+    active: int | None = total
+    if experts:
+        if arch.experts and arch.experts_used:
+            active = total - experts + experts * arch.experts_used // arch.experts
+        else:
+            active = None
+    return Parameters(total, dict(sorted(by_dtype.items(), key=lambda kv: -kv[1])), embedding, experts, active)
+
+
+def quant_rows(tensors: Iterable[TensorInfo]) -> tuple[QuantRow, ...]:
+    """Per-type tensor count, parameters, bytes and share of bytes, largest first."""
+    acc: dict[str, list[Any]] = {}
+    for t in tensors:
+        row = acc.setdefault(t.dtype, [0, 0, 0])
+        row[0] += 1
+        row[1] += t.n_params
+        row[2] = None if row[2] is None or t.n_bytes is None else row[2] + t.n_bytes
+    known = [r[2] for r in acc.values()]
+    total = None if any(b is None for b in known) else sum(known)
+    rows = [
+        QuantRow(dtype, n, params, nbytes, (nbytes / total) if total and nbytes is not None else None)
+        for dtype, (n, params, nbytes) in acc.items()
+    ]
+    return tuple(sorted(rows, key=lambda r: (-(r.bytes or 0), -r.params)))
+
+
+def _layer_warning(tensors: Iterable[TensorInfo], arch: Architecture) -> list[str]:
+    """The config's layer count against the layers the tensor names actually cover."""
+    found = {int(m.group(1)) for t in tensors if (m := _LAYER.search(t.name)) and "visual" not in t.name and "vision" not in t.name}
+    if not found or arch.layers is None or max(found) + 1 == arch.layers:
+        return []
+    return [f"the architecture declares {arch.layers} layers but tensors cover {max(found) + 1}"]
+
+
+def _file_type_warning(file_type: str | None, rows: tuple[QuantRow, ...]) -> list[str]:
+    """Warn when ``general.file_type`` names a type that no tensor uses (a mislabelled file)."""
+    if not file_type or file_type.startswith(("UNKNOWN", "GUESSED")):
+        return []
+    names = {n for n, *_ in knowledge.ggml_types().values()}
+    used = {r.dtype for r in rows}
+    base = file_type
+    while base not in names and "_" in base:  # Q4_K_M -> Q4_K, MXFP4_MOE -> MXFP4
+        base = base.rsplit("_", 1)[0]
+    if base in names and base not in used:
+        return [f"general.file_type says {file_type}, but no tensor is {base} (tensors use {', '.join(sorted(used))})"]
+    return []
+
+
+def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()) -> ModelSummary:
+    """One summary for a GGUF model (one file or all parts of a split model, in order)."""
+    first = shards[0]
+    md = first.metadata
+    tensors = tuple(t for s in shards for t in s.tensors)
+    arch = architecture.from_gguf(md, {t.name for t in tensors})
+    rows = quant_rows(tensors)
+    ft = md.get(knowledge.gguf_constants().Keys.General.FILE_TYPE)
+    file_type = knowledge.file_type_name(ft) if isinstance(ft, int) else None
+    warnings = [w for s in shards for w in s.warnings]
+    warnings += _file_type_warning(file_type, rows) + _layer_warning(tensors, arch)
+    if arch.name and arch.name not in knowledge.gguf_architectures():
+        warnings.append(f"architecture {arch.name!r} is unknown to the installed gguf package (and likely to llama.cpp)")
+    return ModelSummary(
+        format="gguf",
+        target=target,
+        files=tuple(FileEntry(s.name, s.file_size) for s in shards),
+        architecture=arch,
+        parameters=parameters(tensors, arch),
+        quantization=Quantization(rows, file_type=file_type),
+        tokenizer=tokenizer.from_gguf(first),
+        tensors=tensors,
+        metadata=md,
+        warnings=tuple(warnings),
+        problems=tuple(f"{s.name}: {p}" if len(shards) > 1 else p for s in shards for p in s.problems)
+        + tuple(extra_problems),
+        format_info={
+            "version": first.version,
+            "byte_order": first.byte_order,
+            "alignment": first.alignment,
+            "header_bytes": sum(s.header_size for s in shards),
+            "data_bytes": sum(s.data_size for s in shards),
+            "splits": len(shards),
+        },
+    )
+
+
+def summarize_safetensors(
+    target: str,
+    shards: list,
+    sidecars: dict[str, Any],
+    files: Iterable[FileEntry],
+    extra_warnings: Iterable[str] = (),
+    extra_problems: Iterable[str] = (),
+) -> ModelSummary:
+    """One summary for safetensors weights plus the folder's config and tokenizer files."""
+    config = sidecars.get("config.json") if isinstance(sidecars.get("config.json"), dict) else {}
+    tensors = tuple(t for s in shards for t in s.tensors)
+    arch = architecture.from_config(config) if config else Architecture()
+    qc = architecture.text_config(config).get("quantization_config") or config.get("quantization_config")
+    qc = qc if isinstance(qc, dict) else {}
+    method = qc.get("quant_method")
+    if method is None and (qc.get("load_in_4bit") or qc.get("load_in_8bit")):
+        method = "bitsandbytes"
+    rows = quant_rows(tensors)
+    warnings = [w for s in shards for w in s.warnings] + list(extra_warnings)
+    if not config:
+        warnings.append("no config.json beside the weights: architecture unknown")
+    warnings += _layer_warning(tensors, arch)
+    metadata: dict[str, Any] = {}
+    for s in shards:
+        metadata.update({f"__metadata__.{k}": v for k, v in s.metadata.items()})
+    metadata.update({f"config.{k}": v for k, v in config.items()})
+    return ModelSummary(
+        format="safetensors",
+        target=target,
+        files=tuple(files),
+        architecture=arch,
+        parameters=parameters(tensors, arch),
+        quantization=Quantization(
+            rows, method=method if isinstance(method, str) else None,
+            details={k: v for k, v in qc.items() if k != "quant_method"},
+        ),  # fmt: skip
+        tokenizer=tokenizer.from_hf(
+            sidecars.get("tokenizer.json"),
+            sidecars.get("tokenizer_config.json"),
+            sidecars.get("generation_config.json"),
+            sidecars.get("chat_template.jinja"),
+        ),
+        tensors=tensors,
+        metadata=metadata,
+        warnings=tuple(warnings),
+        problems=tuple(f"{s.name}: {p}" if len(shards) > 1 else p for s in shards for p in s.problems)
+        + tuple(extra_problems),
+        format_info={"header_bytes": sum(s.header_size + 8 for s in shards), "shards": len(shards)},
+    )
