@@ -43,12 +43,11 @@ Target = Annotated[str, typer.Argument(help="A .gguf or .safetensors file, an in
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.inspect/1, docs/json-schema.md).")]
 MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Markdown for an issue or a model card.")]
 TensorsOpt = Annotated[
-    Optional[str],
-    typer.Option(
-        "--tensors", is_flag=False, flag_value="*", metavar="[GLOB]",
-        help="List tensors (name, type, shape, params, bytes, offset), optionally those matching GLOB.",
-    ),
-]  # fmt: skip
+    bool, typer.Option("--tensors", help="List tensors (name, type, shape, params, bytes, offset); GLOB narrows the list.")
+]
+GlobArg = Annotated[
+    Optional[str], typer.Argument(metavar="[GLOB]", help="With --tensors: only tensors whose name matches this shell glob.")
+]
 MetadataOpt = Annotated[bool, typer.Option("--metadata", help="Show all raw metadata, long arrays shortened.")]
 FullOpt = Annotated[bool, typer.Option("--full", help="With --metadata: every array element, not samples.")]
 
@@ -63,7 +62,8 @@ def _root(
 @app.command()
 def inspect(
     target: Target,
-    tensors: TensorsOpt = None,
+    glob: GlobArg = None,
+    tensors: TensorsOpt = False,
     metadata: MetadataOpt = False,
     full: FullOpt = False,
     json: JsonOpt = False,
@@ -73,11 +73,12 @@ def inspect(
 
     Examples: mfi inspect model.gguf; mfi inspect ./Qwen3-8B --tensors 'blk.0.*'; mfi inspect x.safetensors --json
     """
+    pattern = (glob or "*") if tensors or glob else None
     from . import api
     from .render import output
 
     summary = api.inspect(target, full_metadata=full)
-    output.emit_inspect(summary, as_json=json, as_markdown=markdown, tensors=tensors, metadata=metadata)
+    output.emit_inspect(summary, as_json=json, as_markdown=markdown, tensors=pattern, metadata=metadata)
     raise typer.Exit(1 if summary.problems else 0)
 
 

@@ -1,0 +1,56 @@
+"""Shared test fixtures: the generated model zoo and a CLI runner."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (ggufbuild)
+
+
+def load_generator():
+    """The fixtures/generate.py module (not a package; loaded by path)."""
+    spec = importlib.util.spec_from_file_location("mfi_fixtures_generate", ROOT / "fixtures" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory) -> tuple[Path, dict]:
+    """All generated fixture models in one folder, with the manifest known by construction."""
+    out = tmp_path_factory.mktemp("zoo")
+    manifest = load_generator().generate(out)
+    return out, manifest
+
+
+@pytest.fixture(scope="session")
+def models(zoo) -> Path:
+    """The folder holding the generated models."""
+    return zoo[0]
+
+
+@pytest.fixture(scope="session")
+def manifest(zoo) -> dict:
+    """Facts about each generated model, computed from the arrays written."""
+    return zoo[1]
+
+
+def run_cli(*args: str):
+    """Invoke the typer app in-process; returns click's Result (exit_code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from mfi.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def cli():
+    """The in-process CLI runner."""
+    return run_cli

@@ -1,0 +1,135 @@
+"""`mfi inspect` end to end: exit statuses, one-line errors, hostile strings, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from ggufbuild import patch, write_gguf
+
+
+def _gguf(tmp_path, **kw):
+    return write_gguf(tmp_path / "m.gguf", tokens=["<s>", "</s>", "a"], **kw)
+
+
+def test_json_has_the_documented_keys(tmp_path, cli):
+    r = cli("inspect", str(_gguf(tmp_path)), "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "mfi.inspect/1" and doc["format"] == "gguf"
+    assert {"files", "architecture", "parameters", "tensors", "quantization", "tokenizer", "warnings"} <= set(doc)
+    assert doc["tensors"] == {"count": 1, "bytes": 512, "by_dtype": {"F32": 1}}
+    assert doc["parameters"]["total"] == 128 and doc["tokenizer"]["vocab_size"] == 3
+
+
+BAD_INPUTS = {
+    "empty": b"",
+    "wrong-magic": b"GGML" + bytes(40),
+    "text-file": b"this is a README, not a model\n" * 4,
+    "string-2^62": None,  # built from a real file below
+    "array-2^60": None,
+    "cut-header": None,
+}
+
+
+def _bad_bytes(tmp_path, kind: str) -> bytes:
+    if BAD_INPUTS[kind] is not None:
+        return BAD_INPUTS[kind]
+    data = _gguf(tmp_path).read_bytes()
+    if kind == "string-2^62":
+        return patch(data, 24, "<Q", 2**62)
+    if kind == "array-2^60":
+        key = b"tokenizer.ggml.tokens"
+        return patch(data, data.find(key) + len(key) + 8, "<Q", 2**60)
+    return data[:60]
+
+
+@pytest.mark.parametrize("kind", list(BAD_INPUTS))
+def test_bad_gguf_is_one_line_exit_2(tmp_path, cli, kind):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(_bad_bytes(tmp_path, kind))
+    start = time.monotonic()
+    r = cli("inspect", str(bad))
+    assert time.monotonic() - start < 5  # generous bound against hangs; speed lives in bench/
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"mfi: {bad}: ") and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [struct.pack("<Q", 10**6) + b"{}", struct.pack("<Q", 4) + b"{nop"],
+    ids=["header-past-end", "invalid-json"],
+)
+def test_bad_safetensors_is_one_line_exit_2(tmp_path, cli, raw):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(raw)
+    r = cli("inspect", str(bad))
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_truncated_data_gives_summary_and_exit_1(tmp_path, cli):
+    path = write_gguf(tmp_path / "t.gguf", tensors={"x.weight": np.ones((64, 64), np.float32)})
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(path.read_bytes()[:-1000])
+    r = cli("inspect", str(cut), "--json")
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)["problems"] and "truncated download" in r.stderr
+
+
+def test_missing_file_and_debug_traceback(tmp_path, cli):
+    r = cli("inspect", str(tmp_path / "nope.gguf"))
+    assert r.exit_code == 2 and r.stderr.strip() == f"mfi: {tmp_path / 'nope.gguf'}: no such file or folder"
+    r = cli("--debug", "inspect", str(tmp_path / "nope.gguf"))
+    assert r.exit_code == 1 and type(r.exception).__name__ == "SourceError"
+
+
+HOSTILE = ["blk.0.[/]attn.weight", "[link=https://evil.example]x[/link]", "esc\x1b[31mred", "[bold]b"]
+
+
+def test_hostile_names_render_as_plain_text(tmp_path):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from mfi import api
+    from mfi.render import terminal
+
+    tensors = {name: np.ones((2, 32), np.float32) for name in HOSTILE}
+    path = write_gguf(tmp_path / "h.gguf", tensors=tensors, tokens=HOSTILE)
+    s = api.inspect(path)
+    buf = StringIO()
+    console = Console(file=buf, width=200, color_system=None)
+    console.print(terminal.inspect_view(s))
+    console.print(terminal.tensors_table(s, None))
+    console.print(terminal.metadata_table(s))
+    out = buf.getvalue()
+    assert "blk.0.[/]attn.weight" in out and "[link=https://evil.example]x[/link]" in out
+    assert "\x1b" not in out and "esc\\x1b[31mred" in out
+
+
+def test_help_is_fast_and_loads_no_heavy_module():
+    code = (
+        "import sys, io, contextlib\n"
+        "from mfi.cli import app\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try: app(['--help'])\n"
+        "    except SystemExit: pass\n"
+        "heavy = [m for m in ('numpy', 'gguf', 'safetensors', 'huggingface_hub', 'modelscope', 'mfi.api') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+
+
+def test_markdown_escapes_table_cells(tmp_path, cli):
+    path = write_gguf(tmp_path / "md.gguf", tensors={"a|b.weight": np.ones((2, 32), np.float32)})
+    r = cli("inspect", str(path), "--markdown", "--tensors")
+    assert r.exit_code == 0
+    assert "a\\|b.weight" in r.stdout and "| type | tensors |" in r.stdout
