@@ -11,6 +11,7 @@ from .errors import FormatError, LimitError, SourceError
 from .formats.gguf import read_gguf
 from .formats.jsonfile import read_json
 from .formats.safetensors import read_safetensors
+from .formats.torch import read_torch
 from .records import FileEntry, ModelSummary
 from .sources import LocalFile
 from .summary import build
@@ -20,6 +21,7 @@ _ROLES = {
     "generation_config.json": "generation",
     "preprocessor_config.json": "config",
     targets.INDEX_NAME: "index",
+    targets.PT_INDEX_NAME: "index",
 }
 
 
@@ -32,6 +34,8 @@ def inspect(target: str | os.PathLike[str], *, full_metadata: bool = False) -> M
     local = targets.resolve(name)
     if local.format == "gguf":
         return _gguf(name, local, full_metadata)
+    if local.format == "pytorch":
+        return _safetensors(name, local, read=read_torch, fmt="pytorch")
     return _safetensors(name, local)
 
 
@@ -78,7 +82,8 @@ def _read_sidecars(folder: Path) -> tuple[dict[str, Any], list[FileEntry]]:
     return found, files
 
 
-def _safetensors(name: str, local: targets.LocalTarget) -> ModelSummary:
+def _safetensors(name: str, local: targets.LocalTarget, read=read_safetensors, fmt: str = "safetensors") -> ModelSummary:
+    """safetensors weights, or (``read=read_torch``) PyTorch checkpoints: same index, same summary."""
     warnings = list(local.notes)
     problems: list[str] = []
     files: list[FileEntry] = []
@@ -89,7 +94,7 @@ def _safetensors(name: str, local: targets.LocalTarget) -> ModelSummary:
             index = read_json(src)
             files.append(FileEntry(str(local.index), src.size, "index"))
         if not isinstance(index, dict) or not isinstance(index.get("weight_map"), dict):
-            raise FormatError(str(local.index), "not a safetensors index (no weight_map object)")
+            raise FormatError(str(local.index), f"not a {fmt} index (no weight_map object)")
         weight_map = {str(k): str(v) for k, v in index["weight_map"].items()}
         shard_names = sorted(set(weight_map.values()))
         if len(shard_names) > limits.MAX_SHARDS:
@@ -105,7 +110,7 @@ def _safetensors(name: str, local: targets.LocalTarget) -> ModelSummary:
     shards = []
     for path in weights:
         with LocalFile(path) as src:
-            shards.append(read_safetensors(src))
+            shards.append(read(src))
         files.append(FileEntry(str(path), shards[-1].file_size, "weights"))
     if weight_map:
         problems += _index_problems(weight_map, shards)
@@ -113,7 +118,7 @@ def _safetensors(name: str, local: targets.LocalTarget) -> ModelSummary:
         if isinstance(total, int) and total != data:
             warnings.append(f"index metadata.total_size is {total} but the shards hold {data} bytes of tensors")
     sidecars, side_files = _read_sidecars(local.folder)
-    return build.summarize_safetensors(name, shards, sidecars, files + side_files, warnings, problems)
+    return build.summarize_safetensors(name, shards, sidecars, files + side_files, warnings, problems, fmt=fmt)
 
 
 def _index_problems(weight_map: dict[str, str], shards: list) -> list[str]:

@@ -30,3 +30,26 @@ MAX_SHARDS = 10_000
 ARRAY_SAMPLES = 8
 #: A GGUF array longer than this is walked (count, samples, digest) instead of materialised.
 ARRAY_MATERIALISE = 64
+
+# Pickle checkpoints (formats/pickle.py): the opcode walk never executes anything, but a hostile
+# pickle can still ask for memory and time; these bound both.
+#: Largest pickle read into memory (``data.pkl`` of a zip checkpoint). Real ones are < 10 MiB.
+MAX_PICKLE_BYTES = 256 * MiB
+#: Most opcodes walked in one pickle. A 2,000-tensor state dict takes ~100,000.
+MAX_PICKLE_OPCODES = 4_000_000
+#: Most memo entries (BINPUT/MEMOIZE). torch memoizes a few per tensor.
+MAX_PICKLE_MEMO = 1_000_000
+#: Longest string, bytes or long-integer argument of one opcode.
+MAX_PICKLE_STRING = 16 * MiB
+#: Deepest stack of MARKs (nested tuples/lists/dicts being built). Real checkpoints nest < 10.
+MAX_PICKLE_DEPTH = 256
+#: Largest zip central directory read (torch checkpoints list one member per storage).
+MAX_ZIP_DIRECTORY = 16 * MiB
+#: Most members in one zip checkpoint or .npz archive.
+MAX_ZIP_MEMBERS = 100_000
+#: Largest .npy header (numpy itself refuses headers above 10,000 bytes by default).
+MAX_NPY_HEADER = 64 * 1024
+#: Most files visited by ``mfi scan`` in one folder.
+MAX_SCAN_FILES = 100_000
+#: Largest Python or template file hashed/checked whole by ``mfi scan``.
+MAX_SCAN_TEXT = 16 * MiB

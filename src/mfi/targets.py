@@ -12,6 +12,9 @@ from .errors import SourceError, UsageError
 #: ``name-00001-of-00003.gguf``: llama.cpp's gguf-split naming (1-based in the name).
 SPLIT_GGUF = re.compile(r"^(?P<prefix>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")
 INDEX_NAME = "model.safetensors.index.json"
+#: PyTorch pickle checkpoints (read statically by formats/torch.py, never unpickled).
+PT_INDEX_NAME = "pytorch_model.bin.index.json"
+PT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 #: Files read beside safetensors weights.
 SIDECARS = (
     "config.json",
@@ -29,7 +32,7 @@ SIDECARS = (
 class LocalTarget:
     """A resolved local target: its format, weight files in order, and the folder around them."""
 
-    format: str  # "gguf" | "safetensors"
+    format: str  # "gguf" | "safetensors" | "pytorch"
     weights: list[Path]
     folder: Path
     index: Path | None = None
@@ -72,8 +75,16 @@ def resolve(target: str) -> LocalTarget:
     if path.is_dir():
         return _folder(path)
     if path.name.endswith(".index.json"):
-        return LocalTarget("safetensors", [], path.parent, index=path)
+        fmt = "pytorch" if path.name.removesuffix(".index.json").endswith(PT_SUFFIXES) else "safetensors"
+        return LocalTarget(fmt, [], path.parent, index=path)
     kind = "gguf" if path.suffix == ".gguf" else "safetensors" if path.suffix == ".safetensors" else _sniff(path)
+    if kind is None and path.suffix in PT_SUFFIXES:
+        kind = "pytorch"
+    if kind == "pytorch":
+        notes = [f"{path.name} is one shard of a sharded model; inspect the folder for the whole model"] if (
+            path.parent / PT_INDEX_NAME
+        ).is_file() else []  # fmt: skip
+        return LocalTarget("pytorch", [path], path.parent, notes=notes)
     if kind is None:
         raise UsageError(target, "not a GGUF or safetensors file (unknown extension and magic)")
     if kind == "gguf":
@@ -90,6 +101,11 @@ def _folder(folder: Path) -> LocalTarget:
     shards = sorted(folder.glob("*.safetensors"))
     if shards:
         return LocalTarget("safetensors", shards, folder)
+    if (folder / PT_INDEX_NAME).is_file():
+        return LocalTarget("pytorch", [], folder, index=folder / PT_INDEX_NAME)
+    bins = sorted(folder.glob("pytorch_model*.bin"))
+    if bins:
+        return LocalTarget("pytorch", bins, folder)
     ggufs = sorted(p for p in folder.glob("*.gguf") if not p.name.startswith("mmproj"))
     firsts = [p for p in ggufs if not SPLIT_GGUF.match(p.name) or SPLIT_GGUF.match(p.name).group("no") == "00001"]  # type: ignore[union-attr]
     if len(firsts) == 1:
@@ -97,4 +113,4 @@ def _folder(folder: Path) -> LocalTarget:
     if len(firsts) > 1:
         names = ", ".join(p.name for p in firsts[:4])
         raise UsageError(str(folder), f"holds {len(firsts)} GGUF models ({names}...); name one")
-    raise UsageError(str(folder), "holds no .safetensors or .gguf weights")
+    raise UsageError(str(folder), "holds no .safetensors, .gguf or pytorch_model*.bin weights")

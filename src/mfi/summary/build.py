@@ -133,8 +133,12 @@ def summarize_safetensors(
     files: Iterable[FileEntry],
     extra_warnings: Iterable[str] = (),
     extra_problems: Iterable[str] = (),
+    fmt: str = "safetensors",
 ) -> ModelSummary:
-    """One summary for safetensors weights plus the folder's config and tokenizer files."""
+    """One summary for safetensors weights plus the folder's config and tokenizer files.
+
+    ``fmt="pytorch"``: the shards are ``formats.torch.TorchCheckpoint`` records (same tensor table).
+    """
     config = sidecars.get("config.json") if isinstance(sidecars.get("config.json"), dict) else {}
     tensors = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_config(config) if config else Architecture()
@@ -152,8 +156,16 @@ def summarize_safetensors(
     for s in shards:
         metadata.update({f"__metadata__.{k}": v for k, v in s.metadata.items()})
     metadata.update({f"config.{k}": v for k, v in config.items()})
+    if fmt == "pytorch":
+        info: dict[str, Any] = {
+            "layouts": sorted({s.layout for s in shards}),
+            "storage_bytes": sum(s.info.get("storage_bytes", 0) for s in shards),
+            "shards": len(shards),
+        }
+    else:
+        info = {"header_bytes": sum(s.header_size + 8 for s in shards), "shards": len(shards)}
     return ModelSummary(
-        format="safetensors",
+        format=fmt,
         target=target,
         files=tuple(files),
         architecture=arch,
@@ -173,5 +185,5 @@ def summarize_safetensors(
         warnings=tuple(warnings),
         problems=tuple(f"{s.name}: {p}" if len(shards) > 1 else p for s in shards for p in s.problems)
         + tuple(extra_problems),
-        format_info={"header_bytes": sum(s.header_size + 8 for s in shards), "shards": len(shards)},
+        format_info=info,
     )
