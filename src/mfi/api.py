@@ -12,7 +12,7 @@ from .formats.gguf import read_gguf
 from .formats.jsonfile import read_json
 from .formats.safetensors import read_safetensors
 from .formats.torch import read_torch
-from .records import FileEntry, ModelSummary
+from .records import FileEntry, ModelSummary, ScanReport
 from .sources import LocalFile
 from .summary import build
 
@@ -37,6 +37,15 @@ def inspect(target: str | os.PathLike[str], *, full_metadata: bool = False) -> M
     if local.format == "pytorch":
         return _safetensors(name, local, read=read_torch, fmt="pytorch")
     return _safetensors(name, local)
+
+
+def scan(target: str | os.PathLike[str]) -> "ScanReport":
+    """Check a local file or folder for hostile content: pickle globals, chat-template injection,
+    remote code, damaged or inconsistent files, path-escaping names. Nothing is run or rendered.
+    """
+    from .scan.run import scan_path
+
+    return scan_path(os.fspath(target))
 
 
 def _gguf(name: str, local: targets.LocalTarget, full: bool) -> ModelSummary:

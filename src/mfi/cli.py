@@ -82,6 +82,31 @@ def inspect(
     raise typer.Exit(1 if summary.problems else 0)
 
 
+FailOnOpt = Annotated[
+    str, typer.Option("--fail-on", metavar="SEVERITY", help="Exit 1 when a finding is at least this severe: critical, high, medium, low.")
+]
+InfoOpt = Annotated[bool, typer.Option("--all", help="Also list info findings (allow-listed pickles, files not checked).")]
+ScanJsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.scan/1, docs/scan.md).")]
+
+
+@app.command()
+def scan(target: Target, json: ScanJsonOpt = False, fail_on: FailOnOpt = "low", all: InfoOpt = False) -> None:
+    """Hostile content, found without running anything: pickle imports, chat-template injection,
+    remote code, damaged files, path-escaping names. Exit 0 clean, 1 findings, 2 unreadable.
+
+    Examples: mfi scan pytorch_model.bin; mfi scan ./model --json; mfi scan ./model --fail-on high
+    """
+    from . import api
+    from .errors import UsageError
+    from .render import output
+
+    if fail_on not in ("critical", "high", "medium", "low"):
+        raise UsageError("--fail-on", f"{fail_on!r} is not one of critical, high, medium, low")
+    report = api.scan(target)
+    output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all)
+    raise typer.Exit(1 if report.fails(fail_on) else 0)
+
+
 def main() -> None:
     """Entry point of the ``mfi`` console script."""
     try:

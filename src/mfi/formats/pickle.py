@@ -200,6 +200,8 @@ class PickleWalk:
     opcodes: int
     #: Every persistent id, in order (torch: one per storage reference).
     persistent: list
+    #: With ``partial=True``: why the walk stopped early (``None`` when it reached STOP).
+    error: MfiError | None = None
 
 
 class _Walker:
@@ -369,16 +371,19 @@ class _Walker:
             s.append({"NONE": None, "NEWTRUE": True, "NEWFALSE": False}.get(op, arg))
 
 
-def walk_pickle(name: str, stream: SourceIO, *, base: int = 0) -> PickleWalk:
+def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = False) -> PickleWalk:
     """Walk one pickle from the stream's position to its STOP opcode; nothing is executed.
 
     ``name`` names the file in errors; ``base`` (the absolute offset of the stream's start) is
-    added to stream positions so reported offsets are absolute in the file.
+    added to stream positions so reported offsets are absolute in the file. With ``partial`` a
+    damaged pickle still returns what was seen before the damage (``pickle.load`` would have run
+    those opcodes too), with the error in ``PickleWalk.error``.
     """
     w = _Walker(name, base)
     w.pos = stream.tell()
     n = 0
     stopped = False
+    error: MfiError | None = None
     try:
         for opcode, arg, pos in pickletools.genops(stream):
             w.pos = pos
@@ -387,14 +392,16 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0) -> PickleWalk:
                 raise LimitError(name, f"pickle has more than {limits.MAX_PICKLE_OPCODES} opcodes", base + pos)
             w.step(opcode.name, arg)
             stopped = opcode.name == "STOP"
-    except MfiError:
-        raise
+        if not stopped:
+            raise FormatError(name, "pickle ends without STOP", base + stream.tell())
+    except MfiError as e:
+        error = e
     except (ValueError, OverflowError) as e:  # pickletools' own errors for bad or truncated opcodes
-        raise FormatError(name, f"invalid pickle: {e}", base + w.pos) from None
-    if not stopped:
-        raise FormatError(name, "pickle ends without STOP", base + stream.tell())
-    value = w.stack[-1] if w.stack else None
-    return PickleWalk(value, w.globals, w.oddities, stream.tell(), n, w.persistent)
+        error = FormatError(name, f"invalid pickle: {e}", base + w.pos)
+    if error is not None and not partial:
+        raise error
+    value = w.stack[-1] if w.stack and error is None else None
+    return PickleWalk(value, w.globals, w.oddities, stream.tell(), n, w.persistent, error)
 
 
 class BytesSource:

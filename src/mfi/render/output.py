@@ -41,3 +41,13 @@ def emit_inspect(
 
         for p in s.problems:
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
+
+
+def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:
+    """Print a scan report as JSON (``mfi.scan/1``) or a table."""
+    from .scan import scan_dict, scan_view
+
+    if as_json:
+        sys.stdout.write(json.dumps(scan_dict(r, threshold=threshold), indent=2) + "\n")
+    else:
+        console().print(scan_view(r, threshold=threshold, show_info=show_info))

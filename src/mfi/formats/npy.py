@@ -1,0 +1,76 @@
+"""numpy .npy headers (also the members of .npz archives): dtype, shape, and whether a pickle follows.
+
+Format (numpy.lib.format): ``\\x93NUMPY``, major and minor version, a 2-byte (v1) or 4-byte (v2, v3)
+little-endian header length, then a Python dict literal. It is parsed with ``ast.literal_eval``,
+which builds constants only and never calls anything. An ``object`` dtype means the data is a
+pickle, which ``np.load(allow_pickle=True)`` would run.
+"""
+
+from __future__ import annotations
+
+import ast
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from .. import limits
+from ..errors import FormatError, LimitError, TruncatedError
+
+NPY_MAGIC = b"\x93NUMPY"
+
+
+@dataclass(frozen=True, slots=True)
+class NpyHeader:
+    """One .npy array's declared layout."""
+
+    descr: Any
+    shape: tuple[int, ...]
+    fortran_order: bool
+    #: Absolute offset of the array data (or of the pickle, for object arrays).
+    data_offset: int
+
+    @property
+    def has_object(self) -> bool:
+        """Whether the dtype holds Python objects (data stored as a pickle)."""
+        return _has_object(self.descr)
+
+
+def _has_object(descr: Any) -> bool:
+    if isinstance(descr, str):
+        return descr.lstrip("<>|=").startswith("O")
+    if isinstance(descr, (list, tuple)):
+        return any(_has_object(x) for x in descr)
+    return False
+
+
+def read_npy(src, offset: int = 0) -> NpyHeader:
+    """Read the .npy header at ``offset`` of ``src``."""
+    head = src.read_at(offset, 12)
+    if head[:6] != NPY_MAGIC:
+        raise FormatError(src.name, "not a .npy array (bad magic)", offset)
+    if len(head) < 10:
+        raise TruncatedError(src.name, ".npy header cut short", offset)
+    major = head[6]
+    if major == 1:
+        (n,), start = struct.unpack("<H", head[8:10]), offset + 10
+    elif major in (2, 3):
+        if len(head) < 12:
+            raise TruncatedError(src.name, ".npy header cut short", offset)
+        (n,), start = struct.unpack("<I", head[8:12]), offset + 12
+    else:
+        raise FormatError(src.name, f".npy format version {major} is unknown", offset + 6)
+    if n > limits.MAX_NPY_HEADER:
+        raise LimitError(src.name, f".npy header of {n} bytes exceeds the cap of {limits.MAX_NPY_HEADER}", offset + 8)
+    raw = src.read_at(start, n)
+    if len(raw) < n:
+        raise TruncatedError(src.name, f".npy header of {n} bytes runs past the end", start)
+    try:
+        header = ast.literal_eval(raw.decode("utf-8" if major == 3 else "latin-1"))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as e:
+        raise FormatError(src.name, f".npy header is not a dict literal ({type(e).__name__})", start) from None
+    if not isinstance(header, dict) or not {"descr", "shape", "fortran_order"} <= set(header):
+        raise FormatError(src.name, ".npy header lacks descr, shape or fortran_order", start)
+    shape = header["shape"]
+    if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise FormatError(src.name, f".npy shape {shape!r} is not a tuple of sizes", start)
+    return NpyHeader(header["descr"], shape, bool(header["fortran_order"]), start + n)

@@ -1,0 +1,75 @@
+"""``ScanReport`` to a rich renderable and to the JSON document ``mfi.scan/1`` (docs/scan.md)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..records import SEVERITIES, ScanReport
+from . import fmt
+
+SCHEMA = "mfi.scan/1"
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def scan_dict(r: ScanReport, *, threshold: str = "low") -> dict[str, Any]:
+    """The whole report as ``mfi.scan/1``."""
+    return {
+        "schema": SCHEMA,
+        "target": r.target,
+        "verdict": "findings" if r.fails(threshold) else "clean",
+        "fail_on": threshold,
+        "counts": {s: r.count(s) for s in SEVERITIES},
+        "files": [{"path": f.path, "size": f.size, "role": f.role} for f in r.files],
+        "findings": [
+            {
+                "severity": f.severity,
+                "kind": f.kind,
+                "file": f.file,
+                "member": f.member,
+                "offset": f.offset,
+                "message": f.message,
+                "detail": f.detail,
+            }
+            for f in r.findings
+        ],
+    }
+
+
+def _short(path: str, target: str) -> str:
+    root = target if os.path.isdir(target) else os.path.dirname(target)
+    try:
+        rel = os.path.relpath(path, root) if root else path
+    except ValueError:  # other drive on Windows
+        rel = path
+    return path if rel.startswith("..") else rel
+
+
+def scan_view(r: ScanReport, *, threshold: str = "low", show_info: bool = False) -> RenderableType:
+    """A summary line and one row per finding (info rows only when asked)."""
+    counts = ", ".join(f"{r.count(s)} {s}" for s in SEVERITIES if r.count(s))
+    verdict = "findings" if r.fails(threshold) else "clean"
+    head = Text.assemble(
+        (fmt.clean(r.target), "bold"), f" · {len(r.files)} files · ",
+        (verdict, "bold red" if verdict == "findings" else "bold green"), f" ({counts or 'nothing found'})",
+    )  # fmt: skip
+    rows = [f for f in r.findings if show_info or f.severity != "info"]
+    if not rows:
+        return head
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for col in ("severity", "kind", "where", "finding"):
+        table.add_column(col, overflow="fold")
+    for f in rows:
+        where = _short(f.file, r.target)
+        if f.member:
+            where += f" [{f.member}]"
+        if f.offset is not None:
+            where += f" @{f.offset}"
+        table.add_row(Text(f.severity, style=_STYLE[f.severity]), Text(f.kind), Text(fmt.clean(where)),
+                      Text(fmt.clean(f.message)))  # fmt: skip
+    return Group(head, table)

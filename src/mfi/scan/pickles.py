@@ -1,0 +1,160 @@
+"""Pickle findings: every global outside the allow-list, in bare pickles, torch checkpoints, zips and npy.
+
+``pickle.load`` runs opcodes in order, so globals seen before a damaged spot still count: the
+walks here are partial (``walk_pickle(partial=True)``) and report the damage as its own finding.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from .. import limits
+from ..errors import MfiError
+from ..formats.npy import NPY_MAGIC, read_npy
+from ..formats.pickle import ALLOWED, DANGEROUS, BytesSource, PickleGlobal, looks_like_pickle, pickle_stream, walk_pickle
+from ..formats.torch import LEGACY_HEAD, read_torch
+from ..formats.ziparchive import ZipArchive
+from ..records import Finding
+
+#: Pickles in a row: torch's legacy layout writes five.
+_MAX_PICKLES = 5
+
+
+def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[int, str]], member: str | None) -> list[Finding]:
+    """One finding per global outside the allow-list (dangerous ones critical), and per odd opcode."""
+    out = []
+    for g in found:
+        if g.verdict == ALLOWED:
+            continue
+        detail = {"module": g.module, "name": g.name, "opcode": g.opcode, "verdict": g.verdict}
+        if g.verdict == DANGEROUS:
+            out.append(Finding("critical", "pickle", file, f"pickle imports {g.qualname}, which {g.why}; loading it runs code",
+                               g.offset, member, detail))  # fmt: skip
+        else:
+            out.append(Finding("high", "pickle", file, f"pickle imports {g.qualname}, outside the checkpoint allow-list; "
+                               "loading it calls that code", g.offset, member, detail))  # fmt: skip
+    for offset, what in oddities:
+        out.append(Finding("high", "pickle", file, f"pickle uses {what}", offset, member, {"opcode": what.split()[0]}))
+    return out
+
+
+def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tuple[list[Finding], int, list]:
+    """Walk up to ``count`` pickles in a row; returns findings, globals seen, and the allowed ones."""
+    out: list[Finding] = []
+    stream = pickle_stream(src)
+    seen: list[PickleGlobal] = []
+    for _ in range(count):
+        walk = walk_pickle(file, stream, base=base, partial=True)
+        seen += walk.globals
+        out += global_findings(file, walk.globals, walk.oddities, member)
+        if walk.error is not None:
+            out.append(Finding("medium", "pickle", file, f"pickle could not be fully checked: {walk.error.problem}",
+                               walk.error.offset, member))  # fmt: skip
+            break
+        if count > 1 and not looks_like_pickle(src.read_at(stream.tell(), 2)):
+            break
+    return out, len(seen), seen
+
+
+def _clean_note(file: str, n: int, member: str | None) -> Finding:
+    return Finding("info", "pickle", file, f"pickle imports only allow-listed globals ({n} imports); "
+                   "safetensors would avoid pickle altogether", member=member, detail={"imports": n})  # fmt: skip
+
+
+def scan_pickle_file(file: str, src, names: set[str] | None = None) -> list[Finding]:
+    """A bare pickle or a legacy torch checkpoint: every pickle's globals, then the tensor table's damage."""
+    legacy = src.read_at(0, len(LEGACY_HEAD)) == LEGACY_HEAD
+    out, n, _ = _walk_all(file, src, 0, None, _MAX_PICKLES if legacy else 1)
+    return out + _torch_integrity(file, src, out, names) + ([] if out else [_clean_note(file, n, None)])
+
+
+def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | None) -> list[Finding]:
+    """Damage in the tensor table (storages missing or short); fills ``names`` with the tensor names.
+
+    Quiet when the pickle already has findings: its tensor table would only repeat that damage.
+    """
+    quiet = any(f.severity in ("critical", "high") or "could not" in f.message for f in earlier)
+    try:
+        ck = read_torch(src)
+    except MfiError as e:
+        return [] if quiet else [Finding("medium", "integrity", file, f"checkpoint unreadable: {e.problem}", e.offset)]
+    if names is not None:
+        names.update(t.name for t in ck.tensors)
+    return [] if quiet else [Finding("medium", "integrity", file, p) for p in ck.problems]
+
+
+def scan_zip(file: str, src, names: set[str] | None = None) -> list[Finding]:
+    """Every pickle member (``data.pkl``, ``*.pkl``), every .npy member with an object dtype, code members."""
+    z = ZipArchive(src)
+    out: list[Finding] = []
+    clean: list[str] = []
+    allowed = 0
+    for name, m in z.members.items():
+        suffix = PurePosixPath(name).suffix
+        if suffix in (".pkl", ".pickle") or name.endswith("/data.pkl"):
+            data_src, base = _member_source(z, name, m)
+            found, n, _ = _walk_all(file, data_src, base, name, 1)
+            allowed += n
+            out += found
+            if not found:
+                clean.append(name)
+        elif suffix == ".npy":
+            data_src, base = _member_source(z, name, m)
+            out += _npy_findings(file, data_src, base, name)
+        elif suffix == ".py" or "/code/" in name:
+            out.append(Finding("medium", "remote-code", file, f"archive holds code ({name}): TorchScript or Python that a "
+                               "loader may run", member=name))  # fmt: skip
+    has_torch = any(n == "data.pkl" or n.endswith("/data.pkl") for n in z.members)
+    if has_torch:
+        out += _torch_integrity(file, src, out, names)
+    if clean and not any(f.kind == "pickle" and f.severity != "info" for f in out):
+        out.append(_clean_note(file, allowed, None))
+    return out
+
+
+def _member_source(z: ZipArchive, name: str, m) -> tuple[object, int]:
+    """A byte source for one member: the archive itself when stored, else its inflated bytes."""
+    if m.stored:
+        return _Window(z.src, m.data_offset, m.size), m.data_offset
+    return BytesSource(z.name, z.read(name, limits.MAX_PICKLE_BYTES)), 0
+
+
+class _Window:
+    """``[start, start + size)`` of a byte source, as a byte source of its own."""
+
+    def __init__(self, src, start: int, size: int) -> None:
+        self.name, self._src, self._start = src.name, src, start
+        self._size = max(0, min(size, src.size - start))
+
+    @property
+    def size(self) -> int:
+        """Length of the window."""
+        return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes from ``offset`` inside the window."""
+        length = min(length, self._size - offset)
+        return self._src.read_at(self._start + offset, length) if length > 0 and offset >= 0 else b""
+
+
+def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding]:
+    try:
+        header = read_npy(src)
+    except MfiError as e:
+        return [Finding("medium", "integrity", file, f"array header unreadable: {e.problem}", e.offset, member)]
+    if not header.has_object:
+        return []
+    out = [Finding("high", "pickle", file, f"object array (dtype {str(header.descr)[:40]}): np.load(allow_pickle=True) "
+                   "unpickles it", base + header.data_offset, member, {"descr": str(header.descr)[:200]})]  # fmt: skip
+    found, _, _ = _walk_all(file, _Window(src, header.data_offset, src.size), base + header.data_offset, member, 1)
+    return out + found
+
+
+def scan_npy(file: str, src) -> list[Finding]:
+    """A standalone .npy file."""
+    return _npy_findings(file, src, 0, None)
+
+
+def is_npy(head: bytes) -> bool:
+    """Whether bytes start with the .npy magic."""
+    return head[:6] == NPY_MAGIC
