@@ -41,3 +41,19 @@ def emit_inspect(
 
         for p in s.problems:
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
+
+
+def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
+    """Print a comparison (``mfi.compare_records.Comparison``) as JSON, markdown or rich tables."""
+    if as_json:
+        from .compare_json import compare_dict
+
+        sys.stdout.write(json.dumps(compare_dict(c), indent=2) + "\n")
+    elif as_markdown:
+        from .compare_md import compare_markdown
+
+        sys.stdout.write(compare_markdown(c))
+    else:
+        from .compare import compare_view
+
+        console().print(compare_view(c))

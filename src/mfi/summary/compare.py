@@ -40,6 +40,8 @@ _PREFIXES = (("model.language_model.", "model."), ("language_model.model.", "mod
 _SUFFIXES = (".weight", ".bias")
 _EXPERT = re.compile(r"\.experts\.(\d+)\.")
 _BLOCK = re.compile(r"(?:^|\.)(?:blk|layers|h|layer|block|blocks)\.(\d+)\.")
+#: Top-level parts of multimodal checkpoints that are not the language model.
+_TOWER = re.compile(r"(?:^|\.)(?:visual|vision_tower|vision_model|audio_tower|multi_modal_projector|mm_projector)\.")
 _QK = re.compile(r"^blk\.\d+\.attn_(q|k)\.(?:weight|bias)$")
 #: HF tensors the converter drops, and why.
 _HF_DROPPED = (
@@ -163,7 +165,7 @@ def _hf_entries(s: ModelSummary, namer: _Namer) -> tuple[dict[str, _Entry], list
         key = namer.gguf_name(t.name)
         if key is None:
             reason = next((r for pat, r in _HF_DROPPED if pat.search(t.name)), None)
-            if reason is None and namer.is_tower(t.name):
+            if reason is None and (_TOWER.search(t.name) or namer.is_tower(t.name)):
                 reason = "vision/audio tower: llama.cpp writes it to a separate mmproj GGUF"
             if reason is not None:
                 dropped.append(Unpaired("", t.name, reason))
