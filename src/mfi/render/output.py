@@ -36,7 +36,7 @@ def emit_inspect(
             out.print(terminal.metadata_table(s))
         if tensors is not None:
             out.print(terminal.tensors_table(s, tensors))
-    if s.problems and (as_json or as_markdown):
+    if s.problems:  # damage goes to stderr in every mode, so a pipe never hides it
         from .fmt import clean
 
         for p in s.problems:
