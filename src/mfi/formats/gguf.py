@@ -87,7 +87,7 @@ class GGUFFile:
         pos_index = -1
         for i in wanted:
             cp = i // _CHECKPOINT
-            if pos_index < 0 or not (cp * _CHECKPOINT <= i and pos_index <= i and pos_index // _CHECKPOINT == cp):
+            if pos_index < 0 or pos_index // _CHECKPOINT != cp:  # jump to the nearest checkpoint
                 cur.seek(arr.checkpoints[cp])
                 pos_index = cp * _CHECKPOINT
             while pos_index < i:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
-from rich.console import Console
-
 from ..records import ModelSummary
 
 
-def console() -> Console:
-    """The stdout console (soft-wrapping off for pipes, width from the terminal)."""
+def console():
+    """The stdout console (rich is imported only when a table is printed, not for --json)."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
