@@ -153,3 +153,30 @@ def test_same_model_same_fields_across_formats(models):
               "vocab_size", "context_length", "rope_theta")  # fmt: skip
     assert [getattr(hf.architecture, f) for f in fields] == [getattr(gg.architecture, f) for f in fields]
     assert hf.tokenizer.tokens_digest == gg.tokenizer.tokens_digest is not None
+
+
+def test_every_zoo_file_matches_the_reference_readers(models):
+    import gguf
+    from safetensors import safe_open
+
+    from mfi.formats.gguf import read_gguf
+    from mfi.formats.safetensors import read_safetensors
+    from mfi.sources import LocalFile
+
+    ggufs = sorted(models.rglob("*.gguf"))
+    sts = sorted(models.rglob("*.safetensors"))
+    assert len(ggufs) >= 8 and len(sts) >= 7
+    for path in ggufs:
+        mine = read_gguf(LocalFile(path))
+        ref = gguf.GGUFReader(str(path))
+        assert [(t.name, t.dtype, t.shape, t.offset, t.n_bytes) for t in mine.tensors] == [
+            (t.name, t.tensor_type.name, tuple(int(d) for d in t.shape), int(t.data_offset), int(t.n_bytes))
+            for t in ref.tensors
+        ], path.name
+    for path in sts:
+        mine = read_safetensors(LocalFile(path))
+        with safe_open(str(path), framework="numpy") as ref:
+            assert mine.metadata == (ref.metadata() or {})
+            for t in mine.tensors:
+                assert list(t.shape) == ref.get_slice(t.name).get_shape(), (path.name, t.name)
+                assert t.dtype == ref.get_slice(t.name).get_dtype(), (path.name, t.name)
