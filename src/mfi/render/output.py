@@ -57,3 +57,9 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
         from .compare import compare_view
 
         console().print(compare_view(c))
+    if as_json or as_markdown:
+        from .fmt import clean
+
+        for s in (c.left, c.right):
+            for p in s.problems:
+                print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
