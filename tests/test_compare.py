@@ -251,3 +251,23 @@ def test_arch_names():
 def test_compare_is_pure(models):
     left, right = api.inspect(models / "qwen3-tiny"), api.inspect(models / "qwen3-tiny-F16.gguf")
     assert compare(left, right) == compare(left, right)
+
+
+@pytest.mark.parametrize("pair", [("llama-tiny", "llama-tiny-Q8_0.gguf"), ("qwen3-moe-tiny-Q8_0.gguf", "qwen3-moe-tiny")], ids=["permuted-qk", "experts"])
+def test_small_chunks_give_the_same_figures(models, monkeypatch, pair):
+    whole = api.compare(models / pair[0], models / pair[1], weights=True)
+    monkeypatch.setattr(weights, "CHUNK_ELEMENTS", 300)  # 1 row per chunk, or one head for Q/K
+    chunked = api.compare(models / pair[0], models / pair[1], weights=True)
+    for a, b in zip(whole.values, chunked.values):
+        assert a.rows == b.rows and a.max_abs == b.max_abs and a.cosine == pytest.approx(b.cosine, abs=1e-12), a.key
+
+
+def test_readme_and_docs_compare_flags_exist(cli):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    help_text = cli("compare", "--help").stdout
+    lines = [ln for f in ("README.md", "docs/compare.md") for ln in (root / f).read_text().splitlines() if ln.startswith("mfi compare ")]
+    flags = {w.strip("[]|") for ln in lines for w in ln.split("#")[0].split() if w.strip("[]|").startswith("--")}
+    assert lines and flags == {"--weights", "--sample", "--fail-on-diff", "--json", "--markdown", "--template-diff"}
+    assert all(f in help_text for f in flags)

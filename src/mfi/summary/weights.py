@@ -141,6 +141,24 @@ def _read_rows(side: _Side, open_source: Callable[[str], Any], start: int, count
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
+def _gather(side: _Side, open_source: Callable[[str], Any], rows: Any) -> Any:
+    """The given rows (any order), one read per row and one decode per part."""
+    import numpy as np
+
+    out = np.empty((len(rows), side.row_len), dtype=np.float64)
+    base = 0
+    for t, n in zip(side.parts, side.rows_per_part):
+        where = np.nonzero((rows >= base) & (rows < base + n))[0]
+        if len(where):
+            src = open_source(t.file)
+            raw = b"".join(src.read_at(t.offset + (int(rows[w]) - base) * side.row_bytes, side.row_bytes) for w in where)
+            if len(raw) != len(where) * side.row_bytes:
+                raise Skip(f"data of {t.name} runs past the end of its file")
+            out[where] = _decode(side, t, raw, len(where))
+        base += n
+    return out
+
+
 def _partner(rows: Any, heads: int, hd: int, left_is_hf: bool) -> Any:
     """Row indices on the other side for ``rows`` on the left, across llama.cpp's Q/K permutation.
 
@@ -214,9 +232,11 @@ def _compare_pair(
     left_is_hf = left.format != "gguf"
     acc = _Acc()
     if sample is not None and sample < total:
-        for r in np.unique(np.linspace(0, total - 1, sample).round().astype(np.int64)):
-            j = int(_partner(np.int64(r), p.qk_heads, hd, left_is_hf)) if hd else int(r)
-            acc.add(_read_rows(ls, open_source, int(r), 1), _read_rows(rs, open_source, j, 1))
+        rows = np.unique(np.linspace(0, total - 1, sample).round().astype(np.int64))
+        partners = _partner(rows, p.qk_heads, hd, left_is_hf) if hd else rows
+        step = max(1, CHUNK_ELEMENTS // max(row_len, 1))
+        for i in range(0, len(rows), step):
+            acc.add(_gather(ls, open_source, rows[i : i + step]), _gather(rs, open_source, partners[i : i + step]))
         return acc, total
     step = max(1, CHUNK_ELEMENTS // max(row_len, 1))
     if hd:
