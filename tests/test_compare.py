@@ -271,3 +271,16 @@ def test_readme_and_docs_compare_flags_exist(cli):
     flags = {w.strip("[]|") for ln in lines for w in ln.split("#")[0].split() if w.strip("[]|").startswith("--")}
     assert lines and flags == {"--weights", "--sample", "--fail-on-diff", "--json", "--markdown", "--template-diff"}
     assert all(f in help_text for f in flags)
+
+
+def test_types_without_a_dequantizer_are_skipped_with_the_reason(tmp_path):
+    import gguf
+    from ggufbuild import write_gguf
+
+    raw = np.zeros((2, 40), np.uint8)  # 2 rows of one Q8_1 block (32 elements, 40 bytes)
+    tensors = {"blk.0.attn_q.weight": (raw, gguf.GGMLQuantizationType.Q8_1), "blk.0.ffn_up.weight": np.ones((2, 32), np.float32)}
+    a = write_gguf(tmp_path / "a.gguf", tensors=tensors)
+    c = api.compare(a, a, weights=True)
+    got = {v.key: v for v in c.values}
+    assert got["blk.0.attn_q.weight"].skipped == "the gguf package cannot dequantize Q8_1"
+    assert got["blk.0.ffn_up.weight"].max_abs == 0 and c.differences == ()

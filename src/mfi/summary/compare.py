@@ -260,10 +260,6 @@ def _tied(lmap: dict[str, _Entry], rmap: dict[str, _Entry], left: ModelSummary, 
 
 def _pair(le: _Entry, re_: _Entry, left: ModelSummary, right: ModelSummary, gguf_arch: str | None) -> TensorPair:
     ls, rs = le.shape, re_.shape
-    if le.infos and len(le.infos) == 1 and left.format == "gguf":
-        ls = _logical(left, le.infos[0])
-    if re_.infos and len(re_.infos) == 1 and right.format == "gguf":
-        rs = _logical(right, re_.infos[0])
     shape_equal = ls is not None and rs is not None and _squeeze(ls) == _squeeze(rs)
     notes = []
     for e in (le, re_):

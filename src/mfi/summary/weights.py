@@ -111,7 +111,10 @@ def _decode(side: _Side, t: TensorInfo, raw: bytes, n: int) -> Any:
         elif side.big_endian:
             out = buf.view(">f4" if t.dtype == "F32" else ">f2")
         else:
-            out = gguf.quants.dequantize(buf.reshape(n, side.row_bytes), gguf.GGMLQuantizationType[t.dtype])
+            try:
+                out = gguf.quants.dequantize(buf.reshape(n, side.row_bytes), gguf.GGMLQuantizationType[t.dtype])
+            except NotImplementedError:
+                raise Skip(f"the gguf package cannot dequantize {t.dtype}") from None
     elif t.dtype == "BF16":
         out = (buf.view("<u2").astype(np.uint32) << 16).view(np.float32)
     elif t.dtype == "F8_E4M3":
