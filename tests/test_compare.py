@@ -117,6 +117,10 @@ def test_two_quants_of_one_gguf(models):
     assert layers[1]["blk.1.ffn_down.weight"] == "Q6_K" and layers[None]["output.weight"] == "Q6_K"
     lq1 = c.layers[1]
     assert lq1.right_bytes == sum(p.right_bytes for p in lq1.pairs) and lq1.right_bpw > c.layers[0].right_bpw
+    lv = {v.layer: v for v in c.layer_values}
+    # layer figures pool matrices only: q 256 + k 128 + v 128 + o 256 + gate 512 + up 512 + down 256 rows
+    assert lv[0].rows == lv[1].rows == 2048
+    assert lv[1].cosine > lv[0].cosine  # layer 1 keeps attn_v and ffn_down in Q6_K
     rope = {v.key: v for v in c.values}["rope_freqs.weight"]
     assert rope.max_abs == 0
     assert all(v.cosine > 0.99 for v in c.values)

@@ -95,7 +95,7 @@ def tensors_summary(c: Comparison) -> Group:
         Text.assemble(
             ("Tensors: ", "bold"),
             f"{len(c.pairs):,} matched, {len(c.only_left):,} only left, {len(c.only_right):,} only right, "
-            f"{len(c.shape_mismatch):,} shape mismatch(es); names matched by ",
+            f"{len(c.shape_mismatch):,} shape mismatch(es); naming: ",
             t(c.naming),
         )
     ]
@@ -204,7 +204,7 @@ def values_tables(c: Comparison) -> list[RenderableType]:
     if c.values is None or c.layer_values is None:
         return []
     how = f"{c.sample} sampled rows per tensor" if c.sample else "all rows"
-    by_layer = _table(f"Values by layer ({how}; error relative to the left)", "layer", "rows", "cosine", "rel RMS", "max abs", right=(1, 2, 3, 4))
+    by_layer = _table(f"Values by layer (matrices; {how}; error relative to the left)", "layer", "rows", "cosine", "rel RMS", "max abs", right=(1, 2, 3, 4))
     for v in c.layer_values:
         by_layer.add_row(_layer(v), f"{v.rows:,}", cosine(v.cosine), rel_rms(v.rel_rms), max_abs(v.max_abs))
     compared = [v for v in c.values if v.skipped is None]

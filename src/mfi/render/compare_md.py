@@ -31,7 +31,7 @@ def compare_markdown(c: Comparison) -> str:
     lines += ["", "### Tensors", ""]
     lines.append(
         f"{len(c.pairs):,} matched, {len(c.only_left):,} only left, {len(c.only_right):,} only right, "
-        f"{len(c.shape_mismatch):,} shape mismatch(es); names matched by {cell(c.naming)}."
+        f"{len(c.shape_mismatch):,} shape mismatch(es); naming: {cell(c.naming)}."
     )
     for label, names in (("only left", c.only_left), ("only right", c.only_right)):
         if names:
@@ -64,7 +64,7 @@ def compare_markdown(c: Comparison) -> str:
             lines += ["", "```diff", tok.template_diff.replace("```", "` ` `").rstrip("\n"), "```"]
     if c.values is not None and c.layer_values is not None:
         how = f"{c.sample} sampled rows per tensor" if c.sample else "all rows"
-        lines += ["", f"### Values by layer ({how})", ""]
+        lines += ["", f"### Values by layer (matrices; {how})", ""]
         lines += _rows(
             ("layer", "rows", "cosine", "rel RMS", "max abs"),
             [("other" if v.layer is None else str(v.layer), f"{v.rows:,}", cosine(v.cosine), rel_rms(v.rel_rms), max_abs(v.max_abs)) for v in c.layer_values],

@@ -257,11 +257,16 @@ def _compare_pair(
 def compare_values(
     c: Comparison, open_source: Callable[[str], Any], *, sample: int | None = None
 ) -> tuple[tuple[ValueStats, ...], tuple[ValueStats, ...]]:
-    """Per matched tensor and per block: how close the right side's values are to the left's."""
+    """Per matched tensor and per block: how close the right side's values are to the left's.
+
+    A block's figures pool its matrices (2-D and up); its vectors (norms, biases) count only when it
+    has no matrix: they are usually kept exact and would hide the matrices' quantization error.
+    """
     lt = {t.name: t for t in c.left.tensors}
     rt = {t.name: t for t in c.right.tensors}
     per_tensor = []
-    layers: dict[int | None, tuple[_Acc, list[int]]] = {}
+    # layer -> (matrices, vectors), each an accumulator and a row count
+    layers: dict[int | None, tuple[list[Any], list[Any]]] = {}
     for p in c.pairs:
         try:
             acc, total = _compare_pair(p, c.left, c.right, lt, rt, open_source, sample)
@@ -269,11 +274,14 @@ def compare_values(
             per_tensor.append(ValueStats(p.key, p.layer, None, None, None, 0, 0, skipped=str(e)))
             continue
         per_tensor.append(acc.stats(p.key, p.layer, total))
-        layer_acc, counts = layers.setdefault(p.layer, (_Acc(), [0]))
-        layer_acc.merge(acc)
-        counts[0] += total
+        groups = layers.setdefault(p.layer, ([_Acc(), 0], [_Acc(), 0]))
+        group = groups[0] if len(p.left_shape) >= 2 else groups[1]
+        group[0].merge(acc)
+        group[1] += total
     order = sorted(k for k in layers if k is not None) + ([None] if None in layers else [])
-    per_layer = tuple(
-        layers[k][0].stats(f"layer {k}" if k is not None else "non-block", k, layers[k][1][0]) for k in order
-    )
-    return tuple(per_tensor), per_layer
+    per_layer = []
+    for k in order:
+        matrices, vectors = layers[k]
+        acc, total = matrices if matrices[0].rows else vectors
+        per_layer.append(acc.stats(f"layer {k}" if k is not None else "non-block", k, total))
+    return tuple(per_tensor), tuple(per_layer)
