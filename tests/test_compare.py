@@ -288,3 +288,23 @@ def test_types_without_a_dequantizer_are_skipped_with_the_reason(tmp_path):
     got = {v.key: v for v in c.values}
     assert got["blk.0.attn_q.weight"].skipped == "the gguf package cannot dequantize Q8_1"
     assert got["blk.0.ffn_up.weight"].max_abs == 0 and c.differences == ()
+
+
+def test_fp8_checkpoint_against_its_original(models, tmp_path):
+    from safetensors.numpy import save_file
+
+    gen = __import__("conftest").load_generator()
+    config = json.loads((models / "fp8-tiny" / "config.json").read_text())
+    original = gen.decoder_weights(10, gen.QWEN3, config["vocab_size"], qk_norm=True, tied=True)  # what fp8-tiny quantized
+    folder = tmp_path / "bf16"
+    folder.mkdir()
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in original.items()}, str(folder / "model.safetensors"))
+    shutil.copy(models / "fp8-tiny" / "config.json", folder / "config.json")
+    c = api.compare(models / "fp8-tiny", folder, weights=True)
+    assert c.only_left == c.only_right == ()
+    assert {u.name for u in c.unpaired} == {n for n in (t.name for t in c.left.tensors) if n.endswith("_scale_inv")}
+    values = {v.key: v for v in c.values}
+    proj = [k for k in values if k.endswith("_proj.weight")]
+    assert len(proj) == 14 and all(values[k].skipped is None for k in proj)
+    # e4m3 keeps 3 mantissa bits: a few percent of error, once each block's scale is applied
+    assert all(values[k].cosine > 0.999 and values[k].rel_rms < 0.05 for k in proj)

@@ -227,6 +227,10 @@ def match_tensors(left: ModelSummary, right: ModelSummary) -> dict[str, Any]:
                 if kind is not None and kind.name in rope and (left if side == "left" else right).format == "gguf":
                     unpaired.append(Unpaired(side, key, "rope frequency factors computed by the converter from the rope scaling"))
                     del entries[key]
+    for side, entries, other in (("left", lmap, rmap), ("right", rmap, lmap)):
+        for key in [k for k in entries if k not in other and k.endswith("_scale_inv") and k.removesuffix("_scale_inv") in entries]:
+            unpaired.append(Unpaired(side, key, "FP8 block scales of the weight beside them (applied when values are compared)"))
+            del entries[key]
     unpaired += _tied(lmap, rmap, left, right)
     gguf_arch = namer.arch if namer is not None else None
     pairs = [_pair(lmap[k], rmap[k], left, right, gguf_arch) for k in lmap if k in rmap]

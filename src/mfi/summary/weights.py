@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -20,6 +20,8 @@ from ..records import ModelSummary, TensorInfo
 
 #: Elements decoded per side and chunk (float32: 4 MiB each, float64 accumulation: 8 MiB).
 CHUNK_ELEMENTS = 1 << 20
+#: Largest FP8 ``weight_scale_inv`` tensor read whole (one float per 128 x 128 block: tiny in practice).
+MAX_SCALE_BYTES = 64 << 20
 
 #: safetensors dtypes read as plain little-endian numpy arrays.
 _NUMPY = {
@@ -61,13 +63,15 @@ class _Side:
     row_len: int
     rows_per_part: list[int]
     row_bytes: int
+    #: Per part: FP8 block scales as (table, (block rows, block cols)), or ``None``.
+    scales: list[Any] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
         return sum(self.rows_per_part)
 
 
-def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo], row_len: int) -> _Side:
+def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo], row_len: int, open_source) -> _Side:
     import gguf
     import numpy as np
 
@@ -93,7 +97,49 @@ def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo
         row_bytes = rb
     rows = [t.n_params // row_len if row_len else 0 for t in parts]
     big = is_gguf and s.format_info.get("byte_order") == "big"
-    return _Side(parts, is_gguf, big, row_len, rows, row_bytes or 0)
+    side = _Side(parts, is_gguf, big, row_len, rows, row_bytes or 0)
+    for t in parts:
+        scale = by_name.get(t.name + "_scale_inv") if t.dtype.startswith("F8") and not is_gguf else None
+        side.scales.append(None if scale is None else _scale_table(s, t, scale, open_source))
+    return side
+
+
+def _scale_table(s: ModelSummary, t: TensorInfo, scale: TensorInfo, open_source) -> tuple[Any, tuple[int, int]]:
+    """An FP8 weight's ``weight_scale_inv`` (one factor per block) and the block size.
+
+    Block size from ``quantization_config.weight_block_size`` (DeepSeek-V3, Qwen3-FP8), else from the
+    two shapes.
+    """
+    import numpy as np
+
+    if len(t.shape) != 2 or len(scale.shape) != 2 or scale.dtype not in ("F32", "BF16", "F16"):
+        raise Skip(f"FP8 scales {scale.name} are not a 2-D float table for a 2-D weight")
+    if scale.n_bytes is None or scale.n_bytes > MAX_SCALE_BYTES:
+        raise Skip(f"FP8 scales {scale.name} exceed {MAX_SCALE_BYTES >> 20} MiB")
+    raw = open_source(scale.file).read_at(scale.offset, scale.n_bytes)
+    if len(raw) != scale.n_bytes:
+        raise Skip(f"data of {scale.name} runs past the end of its file")
+    one = _Side([scale], False, False, scale.shape[1], [scale.shape[0]], 0)
+    table = _decode(one, scale, raw, scale.shape[0])
+    declared = s.quantization.details.get("weight_block_size")
+    if isinstance(declared, list) and len(declared) == 2 and all(isinstance(b, int) and b > 0 for b in declared):
+        block = (declared[0], declared[1])
+    else:
+        block = (-(-t.shape[0] // scale.shape[0]), -(-t.shape[1] // scale.shape[1]))
+    if -(-t.shape[0] // block[0]) != scale.shape[0] or -(-t.shape[1] // block[1]) != scale.shape[1]:
+        raise Skip(f"FP8 scales {scale.name} of shape {scale.shape} do not fit blocks of {block} over {t.shape}")
+    return np.asarray(table), block
+
+
+def _scaled(side: _Side, part: int, local_rows: Any, values: Any) -> Any:
+    """FP8 values times their block scales (a no-op for parts without scales)."""
+    import numpy as np
+
+    entry = side.scales[part] if side.scales else None
+    if entry is None:
+        return values
+    table, (br, bc) = entry
+    return values * np.repeat(table[local_rows // br], bc, axis=1)[:, : side.row_len]
 
 
 def _decode(side: _Side, t: TensorInfo, raw: bytes, n: int) -> Any:
@@ -132,14 +178,14 @@ def _read_rows(side: _Side, open_source: Callable[[str], Any], start: int, count
 
     chunks = []
     base = 0
-    for t, rows in zip(side.parts, side.rows_per_part):
+    for part, (t, rows) in enumerate(zip(side.parts, side.rows_per_part)):
         lo, hi = max(start, base), min(start + count, base + rows)
         if lo < hi:
             length = (hi - lo) * side.row_bytes
             raw = open_source(t.file).read_at(t.offset + (lo - base) * side.row_bytes, length)
             if len(raw) != length:
                 raise Skip(f"data of {t.name} runs past the end of its file")
-            chunks.append(_decode(side, t, raw, hi - lo))
+            chunks.append(_scaled(side, part, np.arange(lo - base, hi - base), _decode(side, t, raw, hi - lo)))
         base += rows
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
@@ -150,14 +196,14 @@ def _gather(side: _Side, open_source: Callable[[str], Any], rows: Any) -> Any:
 
     out = np.empty((len(rows), side.row_len), dtype=np.float64)
     base = 0
-    for t, n in zip(side.parts, side.rows_per_part):
+    for part, (t, n) in enumerate(zip(side.parts, side.rows_per_part)):
         where = np.nonzero((rows >= base) & (rows < base + n))[0]
         if len(where):
             src = open_source(t.file)
             raw = b"".join(src.read_at(t.offset + (int(rows[w]) - base) * side.row_bytes, side.row_bytes) for w in where)
             if len(raw) != len(where) * side.row_bytes:
                 raise Skip(f"data of {t.name} runs past the end of its file")
-            out[where] = _decode(side, t, raw, len(where))
+            out[where] = _scaled(side, part, rows[where] - base, _decode(side, t, raw, len(where)))
         base += n
     return out
 
@@ -222,8 +268,8 @@ def _compare_pair(
         raise Skip("shapes differ")
     shape = p.left_shape or (1,)
     row_len = 1 if (p.qk_heads and len(shape) == 1) else shape[-1]
-    ls = _side(left, p.left, lt, row_len)
-    rs = _side(right, p.right, rt, row_len)
+    ls = _side(left, p.left, lt, row_len, open_source)
+    rs = _side(right, p.right, rt, row_len, open_source)
     total = ls.rows
     if rs.rows != total:
         raise Skip("row counts differ")
