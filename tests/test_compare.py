@@ -308,3 +308,38 @@ def test_fp8_checkpoint_against_its_original(models, tmp_path):
     assert len(proj) == 14 and all(values[k].skipped is None for k in proj)
     # e4m3 keeps 3 mantissa bits: a few percent of error, once each block's scale is applied
     assert all(values[k].cosine > 0.999 and values[k].rel_rms < 0.05 for k in proj)
+
+
+def test_permuted_bias_and_weight_pair_exactly(tmp_path):
+    """A writer-built llama pair whose GGUF side is permuted as the converter does, biases included."""
+    from safetensors.numpy import save_file
+
+    from ggufbuild import write_gguf
+
+    gen = __import__("conftest").load_generator()
+    rng = np.random.default_rng(5)
+    hf = {"model.layers.0.self_attn.q_proj.weight": rng.standard_normal((24, 16), np.float32),
+          "model.layers.0.self_attn.q_proj.bias": rng.standard_normal(24).astype(np.float32),
+          "model.layers.0.self_attn.k_proj.weight": rng.standard_normal((8, 16), np.float32)}  # fmt: skip
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    save_file(hf, str(folder / "model.safetensors"))
+    config = {"model_type": "llama", "num_hidden_layers": 1, "hidden_size": 16, "num_attention_heads": 3, "num_key_value_heads": 1}
+    (folder / "config.json").write_text(json.dumps(config))
+    kv = {"llama.block_count": (1, _u32()), "llama.attention.head_count": (3, _u32()), "llama.attention.head_count_kv": (1, _u32())}
+    g = write_gguf(tmp_path / "m.gguf", kv=kv, tensors={
+        "blk.0.attn_q.weight": gen.llama_permute(hf["model.layers.0.self_attn.q_proj.weight"], 3),
+        "blk.0.attn_q.bias": gen.llama_permute(hf["model.layers.0.self_attn.q_proj.bias"], 3),
+        "blk.0.attn_k.weight": gen.llama_permute(hf["model.layers.0.self_attn.k_proj.weight"], 1),
+    })  # fmt: skip
+    for sample in (None, 5):
+        c = api.compare(folder, g, weights=True, sample=sample)
+        heads = {p.key: p.qk_heads for p in c.pairs}
+        assert heads == {"blk.0.attn_q.weight": 3, "blk.0.attn_q.bias": 3, "blk.0.attn_k.weight": 1}
+        assert all(v.skipped is None and v.max_abs == 0 for v in c.values), c.values
+
+
+def _u32():
+    import gguf
+
+    return gguf.GGUFValueType.UINT32
