@@ -23,12 +23,23 @@ _ROLES = {
 }
 
 
-def inspect(target: str | os.PathLike[str], *, full_metadata: bool = False) -> ModelSummary:
+def inspect(
+    target: str | os.PathLike[str], *, full_metadata: bool = False, mirror: str | None = None,
+    token: str | None = None,
+) -> ModelSummary:  # fmt: skip
     """Read the headers of a GGUF or safetensors model (file, split set, folder or index).
 
     ``full_metadata`` materialises every GGUF metadata array instead of keeping samples.
+    Remote targets (``hf://org/name[@rev][/path]``, ``ms://...``, or ``org/name`` when no such local
+    path exists) are read over HTTP Range requests from ``mirror`` (docs/hub.md).
     """
     name = os.fspath(target)
+    from .hub.mirrors import parse_ref
+
+    if parse_ref(name) is not None:
+        from .hub import remote
+
+        return remote.inspect(name, mirror=mirror, token=token, full_metadata=full_metadata)
     local = targets.resolve(name)
     if local.format == "gguf":
         return _gguf(name, local, full_metadata)
