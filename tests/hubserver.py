@@ -71,6 +71,8 @@ class HubServer:
         self.lifetime = lifetime
         self.faults = Faults()
         self.log: list[tuple[str, str, str | None]] = []  # (method, path, range)
+        #: Paths of requests that carried an Authorization header or session cookie.
+        self.authorized: list[str] = []
         self.bytes_sent = 0
         self._lock = threading.Lock()
         self._drops: dict[str, int] = {}
@@ -124,6 +126,7 @@ class HubServer:
         """Forget the request log and byte count."""
         with self._lock:
             self.log.clear()
+            self.authorized.clear()
             self.bytes_sent = 0
 
     @property
@@ -193,6 +196,8 @@ def _handler(hub: HubServer):
             path = unquote(url.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             hub._record(self.command, path, self.headers.get("Range"))
+            if self.headers.get("Authorization") or "m_session_id" in self.headers.get("Cookie", ""):
+                hub.authorized.append(path)
             try:
                 if path.startswith("/api/v1/models/"):
                     return self._modelscope(path[len("/api/v1/models/") :], query)

@@ -141,3 +141,14 @@ def _index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
     if extra:
         problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
     return problems
+
+
+def pull(repo: str, patterns: list[str] | None = None, **options: Any):
+    """Download ``repo`` (or the files matching ``patterns``), or plan or verify it: see ``hub.pull.run``.
+
+    Returns a ``hub.pull.PullReport``; options: mirror, revision, local_dir, token, exclude, quant,
+    max_workers, dry_run, verify, allow_redirects, retries, progress.
+    """
+    from .hub import pull as hub_pull
+
+    return hub_pull.run(repo, patterns, **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -16,15 +17,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ..records import Fetched
 from . import fmt
-from .terminal import _table, overview, t
-
-
-def fetched_line(f: Fetched) -> Text:
-    """``fetched 214 KB in 4 requests from hf-mirror.com``."""
-    host = f.endpoint.split("://", 1)[-1]
-    return Text(f"fetched {fmt.size(f.bytes)} in {f.requests} request{'s' if f.requests != 1 else ''} from {host}", style="dim")
+from .terminal import _table, fetched_line, overview, t
 
 
 def plan_view(report: Any) -> Group:
@@ -45,7 +39,7 @@ def plan_view(report: Any) -> Group:
         if isinstance(s, str):
             parts.append(Text.assemble(("cannot read header: ", "yellow"), t(s)))
         else:
-            parts.append(Text.assemble(t(name, "bold"), ": ", overview(s)))
+            parts.append(overview(s))
     if report.fetched is not None:
         parts += [Text(), fetched_line(report.fetched)]
     return Group(*parts)
@@ -71,24 +65,31 @@ def done_line(report: Any) -> Text:
 class PullProgress:
     """A rich progress display: one bar per file and a total, with bytes, speed and ETA."""
 
-    def __init__(self, console, total: int) -> None:
+    def __init__(self, console) -> None:
         columns = (
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
         )  # fmt: skip
-        self.console = console
         self.progress = Progress(*columns, console=console, transient=False)
-        self.total = self.progress.add_task("total", total=total)
+        self.total: TaskID | None = None
+        self._total = 0
         self.tasks: dict[str, TaskID] = {}
+        self._lock = threading.Lock()  # files start from several download threads
 
     def __enter__(self) -> "PullProgress":
-        self.progress.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
+        if self.total is not None:  # shown only once a download started
+            self.progress.__exit__(*exc)
 
     def start(self, path: str, total: int | None, done: int) -> None:
-        self.tasks[path] = self.progress.add_task(fmt.clean(path), total=total, completed=done)
+        with self._lock:
+            if self.total is None:
+                self.progress.__enter__()
+                self.total = self.progress.add_task("total", total=0)
+            self.tasks[path] = self.progress.add_task(fmt.clean(path), total=total, completed=done)
+            self._total += max(0, (total or 0) - done)
+            self.progress.update(self.total, total=self._total)
 
     def advance(self, path: str, n: int) -> None:
         self.progress.advance(self.tasks[path], n)
