@@ -74,6 +74,8 @@ class HubServer:
         #: Paths of requests that carried an Authorization header or session cookie.
         self.authorized: list[str] = []
         self.bytes_sent = 0
+        #: Body bytes sent per request path.
+        self.sent_by_path: dict[str, int] = {}
         self._lock = threading.Lock()
         self._drops: dict[str, int] = {}
         self.repos = self._load()
@@ -127,6 +129,7 @@ class HubServer:
         with self._lock:
             self.log.clear()
             self.authorized.clear()
+            self.sent_by_path.clear()
             self.bytes_sent = 0
 
     @property
@@ -138,9 +141,10 @@ class HubServer:
         with self._lock:
             self.log.append((method, path, rng))
 
-    def _sent(self, n: int) -> None:
+    def _sent(self, n: int, path: str = "") -> None:
         with self._lock:
             self.bytes_sent += n
+            self.sent_by_path[path] = self.sent_by_path.get(path, 0) + n
 
     def _take_drop(self, path: str) -> int | None:
         with self._lock:
@@ -168,7 +172,7 @@ def _handler(hub: HubServer):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
-                hub._sent(len(body))
+                hub._sent(len(body), urlsplit(self.path).path)
 
         def _json(self, obj, status: int = 200, headers: dict | None = None) -> None:
             self._send(status, json.dumps(obj).encode(), headers)
@@ -337,7 +341,7 @@ def _handler(hub: HubServer):
             self.end_headers()
             self.wfile.write(body[:drop])
             self.wfile.flush()
-            hub._sent(min(drop, len(body)))
+            hub._sent(min(drop, len(body)), urlsplit(self.path).path)
             self.close_connection = True
             self.connection.shutdown(2)
 

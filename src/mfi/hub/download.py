@@ -160,7 +160,7 @@ def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progres
             with open(entry.partial, mode) as out:
                 out.seek(have)
                 out.truncate()
-                for chunk in r.iter_raw(CHUNK):
+                for chunk in r.iter_raw():  # as received: a broken connection keeps what came
                     out.write(chunk)
                     have += len(chunk)
                     session.count(nbytes=len(chunk))
