@@ -188,3 +188,13 @@ def test_endpoint_from_environment(monkeypatch):
     monkeypatch.setenv("MODELSCOPE_ENDPOINT", "http://ms.local")
     assert resolve(None, "hf").endpoint == "https://hf-mirror.com"
     assert resolve(None, "ms").endpoint == "http://ms.local"
+
+
+def test_auto_picks_a_mirror_that_has_the_repo(hub_root, tmp_path, monkeypatch):
+    from mfi import api
+
+    with HubServer(tmp_path, lifetime=30) as empty, HubServer(hub_root, lifetime=30) as full:
+        monkeypatch.setenv("MFI_MIRRORS", f"{empty.url},{full.url}")
+        s = api.inspect("test/qwen3-tiny", mirror="auto")
+        assert s.fetched.endpoint == full.url
+        assert empty.requests == 1  # the probe only

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from ..errors import SourceError, UsageError
 
 HF_URL = "https://huggingface.co"
 HF_MIRROR_URL = "https://hf-mirror.com"
@@ -120,6 +120,58 @@ def locate(target: str, mirror: str | None, *, remote_only: bool = False) -> tup
     ref = parse_ref(target if not remote_only or "://" in target else f"hf://{target}")
     if ref is None:
         raise UsageError(target, "not a repo reference; expected org/name, hf://org/name[@rev][/path] or ms://...")
+    if mirror == "auto":
+        m = probe(ref, candidates(ref, plain="://" not in target))
+        if m.protocol != ref.protocol:
+            ref = RepoRef(m.protocol, ref.repo_id, ref.revision, ref.path)
+        return ref, m
     if "://" not in target and mirror in ("modelscope", "ms"):
         ref = RepoRef("ms", ref.repo_id, ref.revision, ref.path)
     return ref, resolve(mirror, ref.protocol)
+
+
+def candidates(ref: RepoRef, plain: bool) -> list[Mirror]:
+    """Mirrors ``auto`` tries: ``MFI_MIRRORS`` (comma-separated names or URLs) or the known ones.
+
+    A URL in ``MFI_MIRRORS`` may be prefixed ``ms+`` to mark a ModelScope endpoint.
+    """
+    env = os.environ.get("MFI_MIRRORS")
+    if env:
+        out = []
+        for item in (x.strip() for x in env.split(",") if x.strip()):
+            proto = "ms" if item.startswith("ms+") or item in ("modelscope", "ms") else "hf"
+            out.append(resolve(item.removeprefix("ms+"), proto))
+        return out
+    if ref.protocol == "ms":
+        return [_named("modelscope")]
+    return [_named("hf"), _named("hf-mirror")] + ([_named("modelscope")] if plain else [])
+
+
+def probe(ref: RepoRef, mirrors: list[Mirror], timeout: float = 5.0) -> Mirror:
+    """The mirror that answers first with the repo's listing (all asked at once)."""
+    import queue
+    import threading
+
+    import httpx2
+
+    answers: queue.Queue = queue.Queue()
+
+    def ask(m: Mirror) -> None:
+        path = f"/api/models/{ref.repo_id}" if m.protocol == "hf" else f"/api/v1/models/{ref.repo_id}/revisions"
+        try:
+            ok = httpx2.get(m.endpoint + path, timeout=timeout).status_code == 200
+        except httpx2.HTTPError:
+            ok = False
+        answers.put((m, ok))
+
+    for m in mirrors:
+        threading.Thread(target=ask, args=(m,), daemon=True).start()
+    for _ in mirrors:
+        try:
+            m, ok = answers.get(timeout=timeout + 1)
+        except queue.Empty:
+            break
+        if ok:
+            return m
+    names = ", ".join(m.name for m in mirrors)
+    raise SourceError(ref.repo_id, f"no mirror answered with this repo (tried {names})")
