@@ -205,3 +205,14 @@ def test_names_escaping_the_folder_are_refused(tmp_path):
         with pytest.raises(UsageError):
             safe_join(tmp_path, bad)
     assert safe_join(tmp_path, "sub/x.json") == tmp_path / "sub" / "x.json"
+
+
+def test_disk_full_is_found_before_downloading(hub, tmp_path, monkeypatch, cli):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10, 10, 1000))
+    r = cli("pull", GGUF_REPO, PART1, "--mirror", hub.url, "--local-dir", str(tmp_path / "out"))
+    assert r.exit_code == 2 and "disk full: the pull needs 596,608 more bytes, 1,000 are free" in r.stderr
+    assert _gets(hub, PART1) == []

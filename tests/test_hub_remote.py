@@ -35,10 +35,6 @@ def hub(hub_root):
         yield server
 
 
-def _resolves(hub):
-    return [path for method, path, _ in hub.log if "/resolve/" in path or path.endswith("/repo")]
-
-
 def test_safetensors_repo_costs_shards_plus_five_requests(hub, models):
     from mfi import api
     from mfi.render.jsonout import inspect_dict
