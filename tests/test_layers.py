@@ -16,6 +16,7 @@ FORBIDDEN = {
     "summary": ("rich", "typer", "click", "mfi.render", "mfi.cli"),
     "render": ("mfi.formats", "mfi.sources", "mfi.api", "mfi.cli", "typer", "click"),
     "records": ("rich", "typer", "mfi.formats", "mfi.render"),
+    "hub": ("rich", "typer", "click", "mfi.render", "mfi.cli"),
 }
 
 

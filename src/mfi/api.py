@@ -23,12 +23,23 @@ _ROLES = {
 }
 
 
-def inspect(target: str | os.PathLike[str], *, full_metadata: bool = False) -> ModelSummary:
+def inspect(
+    target: str | os.PathLike[str], *, full_metadata: bool = False, mirror: str | None = None,
+    token: str | None = None,
+) -> ModelSummary:  # fmt: skip
     """Read the headers of a GGUF or safetensors model (file, split set, folder or index).
 
     ``full_metadata`` materialises every GGUF metadata array instead of keeping samples.
+    Remote targets (``hf://org/name[@rev][/path]``, ``ms://...``, or ``org/name`` when no such local
+    path exists) are read over HTTP Range requests from ``mirror`` (docs/hub.md).
     """
     name = os.fspath(target)
+    from .hub.mirrors import parse_ref
+
+    if parse_ref(name) is not None:
+        from .hub import remote
+
+        return remote.inspect(name, mirror=mirror, token=token, full_metadata=full_metadata)
     local = targets.resolve(name)
     if local.format == "gguf":
         return _gguf(name, local, full_metadata)
@@ -170,3 +181,14 @@ def compare(
         for src in opened.values():
             src.close()
     return dataclasses.replace(c, values=values, layer_values=layers, sample=sample)
+
+
+def pull(repo: str, patterns: list[str] | None = None, **options: Any):
+    """Download ``repo`` (or the files matching ``patterns``), or plan or verify it: see ``hub.pull.run``.
+
+    Returns a ``hub.pull.PullReport``; options: mirror, revision, local_dir, token, exclude, quant,
+    max_workers, dry_run, verify, allow_redirects, retries, progress.
+    """
+    from .hub import pull as hub_pull
+
+    return hub_pull.run(repo, patterns, **options)

@@ -63,3 +63,18 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
         for s in (c.left, c.right):
             for p in s.problems:
                 print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
+
+
+def emit_pull(run, *, live: bool):
+    """Run a pull with a live progress display (``live``) and print its plan, checks or closing line."""
+    from . import pull as view
+
+    out = console()
+    if live:
+        with view.PullProgress(out) as progress:
+            report = run(progress)
+        out.print(view.done_line(report))
+        return report
+    report = run(None)
+    out.print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
+    return report
