@@ -250,12 +250,10 @@ def test_unreadable_file_is_a_finding_not_a_crash(tmp_path):
 )
 def test_safe_join_refuses(tmp_path, name):
     assert unsafe_reason(name) is not None
-    with pytest.raises(UsageError, match="refusing"):
+    with pytest.raises(UsageError, match="escapes the target folder"):
         safe_join(tmp_path, name)
 
 
-def test_safe_join_accepts_and_follows_symlinks(tmp_path):
+def test_safe_join_accepts_plain_names(tmp_path):
     assert safe_join(tmp_path, "sub/model.safetensors") == tmp_path / "sub" / "model.safetensors"
-    (tmp_path / "link").symlink_to("/")
-    with pytest.raises(UsageError, match="resolves outside"):
-        safe_join(tmp_path, "link/etc/passwd")
+    assert unsafe_reason("model-00001-of-00002.safetensors") is None

@@ -25,12 +25,23 @@ _ROLES = {
 }
 
 
-def inspect(target: str | os.PathLike[str], *, full_metadata: bool = False) -> ModelSummary:
+def inspect(
+    target: str | os.PathLike[str], *, full_metadata: bool = False, mirror: str | None = None,
+    token: str | None = None,
+) -> ModelSummary:  # fmt: skip
     """Read the headers of a GGUF or safetensors model (file, split set, folder or index).
 
     ``full_metadata`` materialises every GGUF metadata array instead of keeping samples.
+    Remote targets (``hf://org/name[@rev][/path]``, ``ms://...``, or ``org/name`` when no such local
+    path exists) are read over HTTP Range requests from ``mirror`` (docs/hub.md).
     """
     name = os.fspath(target)
+    from .hub.mirrors import parse_ref
+
+    if parse_ref(name) is not None:
+        from .hub import remote
+
+        return remote.inspect(name, mirror=mirror, token=token, full_metadata=full_metadata)
     local = targets.resolve(name)
     if local.format == "gguf":
         return _gguf(name, local, full_metadata)
@@ -132,7 +143,10 @@ def _safetensors(name: str, local: targets.LocalTarget, read=read_safetensors, f
 
 def _index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
     """Names the index promises that their shard lacks, and tensors the index does not list."""
-    have = {(Path(s.name).name, t.name) for s in shards for t in s.tensors}
+    have = set()
+    for s in shards:
+        base = Path(s.name).name
+        have.update((base, t.name) for t in s.tensors)
     missing = [n for n, f in weight_map.items() if (f, n) not in have]
     extra = [n for f, n in have if n not in weight_map]
     problems = []
@@ -141,3 +155,54 @@ def _index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
     if extra:
         problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
     return problems
+
+
+def compare(
+    left: str | os.PathLike[str],
+    right: str | os.PathLike[str],
+    *,
+    weights: bool = False,
+    sample: int | None = None,
+    template_diff: bool = False,
+):
+    """Compare two models (any formats): structure always, values too with ``weights``.
+
+    ``sample`` compares that many evenly spaced rows per tensor instead of all of them.
+    Returns a ``mfi.compare_records.Comparison``.
+    """
+    import dataclasses
+
+    from .errors import UsageError
+    from .summary import compare as compare_mod
+
+    if sample is not None and sample < 1:
+        raise UsageError("--sample", f"needs a positive number of rows, not {sample}")
+    c = compare_mod.compare(inspect(left), inspect(right), template_diff=template_diff)
+    if not weights:
+        return c
+    from .summary.weights import compare_values
+
+    opened: dict[str, LocalFile] = {}
+
+    def open_source(path: str) -> LocalFile:
+        if path not in opened:
+            opened[path] = LocalFile(path)
+        return opened[path]
+
+    try:
+        values, layers = compare_values(c, open_source, sample=sample)
+    finally:
+        for src in opened.values():
+            src.close()
+    return dataclasses.replace(c, values=values, layer_values=layers, sample=sample)
+
+
+def pull(repo: str, patterns: list[str] | None = None, **options: Any):
+    """Download ``repo`` (or the files matching ``patterns``), or plan or verify it: see ``hub.pull.run``.
+
+    Returns a ``hub.pull.PullReport``; options: mirror, revision, local_dir, token, exclude, quant,
+    max_workers, dry_run, verify, allow_redirects, retries, progress.
+    """
+    from .hub import pull as hub_pull
+
+    return hub_pull.run(repo, patterns, **options)

@@ -50,6 +50,11 @@ GlobArg = Annotated[
 ]
 MetadataOpt = Annotated[bool, typer.Option("--metadata", help="Show all raw metadata, long arrays shortened.")]
 FullOpt = Annotated[bool, typer.Option("--full", help="With --metadata: every array element, not samples.")]
+MirrorOpt = Annotated[
+    Optional[str],
+    typer.Option("--mirror", "--source", help="Hub for remote targets: hf, hf-mirror, modelscope, auto, or a URL (docs/hub.md)."),
+]
+TokenOpt = Annotated[Optional[str], typer.Option("--token", help="Access token, sent only to the chosen hub.")]
 
 
 @app.callback()
@@ -68,18 +73,75 @@ def inspect(
     full: FullOpt = False,
     json: JsonOpt = False,
     markdown: MarkdownOpt = False,
+    mirror: MirrorOpt = None,
+    token: TokenOpt = None,
 ) -> None:
     """What a model holds: architecture, parameters, quantization, tokenizer, files.
 
-    Examples: mfi inspect model.gguf; mfi inspect ./Qwen3-8B --tensors 'blk.0.*'; mfi inspect x.safetensors --json
+    Examples: mfi inspect model.gguf; mfi inspect ./Qwen3-8B --tensors 'blk.0.*'; mfi inspect x.safetensors --json;
+    mfi inspect hf://Qwen/Qwen3-8B --mirror hf-mirror (headers only, over HTTP Range requests)
     """
     pattern = (glob or "*") if tensors or glob else None
     from . import api
     from .render import output
 
-    summary = api.inspect(target, full_metadata=full)
+    summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token)
     output.emit_inspect(summary, as_json=json, as_markdown=markdown, tensors=pattern, metadata=metadata)
     raise typer.Exit(1 if summary.problems else 0)
+
+
+@app.command()
+def compare(
+    left: Target,
+    right: Target,
+    weights: Annotated[bool, typer.Option("--weights", help="Also compare values: cosine, relative RMS and max abs error.")] = False,
+    sample: Annotated[Optional[int], typer.Option("--sample", min=1, metavar="N", help="Compare N evenly spaced rows per tensor (implies --weights).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.compare/1, docs/compare.md).")] = False,
+    markdown: MarkdownOpt = False,
+    fail_on_diff: Annotated[bool, typer.Option("--fail-on-diff", help="Exit 1 when anything differs (for CI).")] = False,
+    template_diff: Annotated[bool, typer.Option("--template-diff", help="Show a unified diff of differing chat templates.")] = False,
+) -> None:
+    """The same model across formats and quantizations, side by side.
+
+    Examples: mfi compare ./Qwen3-8B Qwen3-8B-Q4_K_M.gguf; mfi compare a-Q8_0.gguf a-Q4_K_M.gguf --weights --sample 64
+    """
+    from . import api
+    from .render import output
+
+    c = api.compare(left, right, weights=weights or sample is not None, sample=sample, template_diff=template_diff)
+    output.emit_compare(c, as_json=json, as_markdown=markdown)
+    raise typer.Exit(1 if fail_on_diff and c.differences else 0)
+
+
+@app.command()
+def pull(
+    repo: Annotated[str, typer.Argument(help="org/name, hf://org/name[@rev][/path] or ms://org/name.")],
+    patterns: Annotated[Optional[list[str]], typer.Argument(help="Files or shell globs to fetch (whole repo path; * crosses /).")] = None,
+    mirror: MirrorOpt = None,
+    include: Annotated[Optional[list[str]], typer.Option("--include", help="Glob of files to fetch (repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Glob of files to leave out (repeatable).")] = None,
+    quant: Annotated[Optional[str], typer.Option("--quant", help="One GGUF quantization, e.g. Q4_K_M (all split parts).")] = None,
+    revision: Annotated[Optional[str], typer.Option("--revision", help="Branch, tag or commit (default main; ModelScope master).")] = None,
+    local_dir: Annotated[Optional[str], typer.Option("--local-dir", help="Real files in this folder instead of the hub cache.")] = None,
+    token: TokenOpt = None,
+    max_workers: Annotated[int, typer.Option("--max-workers", min=1, max=64, help="Files downloaded at once.")] = 4,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the weights' headers; download nothing.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Re-check an existing download against the hub's sizes and hashes.")] = False,
+    allow_redirects: Annotated[bool, typer.Option("--allow-redirects", help="Follow a redirect off the chosen mirror (no token sent).")] = False,
+) -> None:
+    """Download a repo (or some files) from Hugging Face, hf-mirror or ModelScope; resumable, verified.
+
+    Examples: mfi pull Qwen/Qwen3-8B --mirror hf-mirror; mfi pull org/Model-GGUF --quant Q4_K_M --dry-run;
+    mfi pull ms://Qwen/Qwen3-8B --local-dir ./qwen3 --verify
+    """
+    from . import api
+    from .render import output
+
+    pats = list(patterns or []) + list(include or [])
+    kwargs = dict(mirror=mirror, revision=revision, local_dir=local_dir, token=token, exclude=exclude or [],
+                  quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify, allow_redirects=allow_redirects)  # fmt: skip
+    report = output.emit_pull(lambda progress: api.pull(repo, pats, progress=progress, **kwargs), live=not (dry_run or verify))
+    raise typer.Exit(1 if report.problems else 0)
 
 
 FailOnOpt = Annotated[

@@ -200,6 +200,17 @@ class Tokenizer:
 
 
 @dataclass(frozen=True, slots=True)
+class Fetched:
+    """What reading a remote model cost: requests and bytes, from which hub, at which commit."""
+
+    requests: int
+    bytes: int
+    endpoint: str
+    revision: str | None = None
+    commit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSummary:
     """Everything ``mfi inspect`` knows about one model, whatever its format."""
 
@@ -221,6 +232,8 @@ class ModelSummary:
     problems: tuple[str, ...] = ()
     #: Format details: GGUF version/endianness/alignment, safetensors header sizes.
     format_info: dict[str, Any] = field(default_factory=dict)
+    #: Set for remote targets: the cost of reading the headers over HTTP.
+    fetched: Fetched | None = None
 
     @property
     def total_size(self) -> int:

@@ -100,7 +100,9 @@ def _folder(folder: Path) -> LocalTarget:
         return LocalTarget("safetensors", [], folder, index=folder / INDEX_NAME)
     shards = sorted(folder.glob("*.safetensors"))
     if shards:
-        return LocalTarget("safetensors", shards, folder)
+        others = len(list(folder.glob("*.gguf")))
+        notes = [f"the folder also holds {others} GGUF file(s); name one to inspect it"] if others else []
+        return LocalTarget("safetensors", shards, folder, notes=notes)
     if (folder / PT_INDEX_NAME).is_file():
         return LocalTarget("pytorch", [], folder, index=folder / PT_INDEX_NAME)
     bins = sorted(folder.glob("pytorch_model*.bin"))

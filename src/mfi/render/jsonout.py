@@ -118,6 +118,9 @@ def inspect_dict(s: ModelSummary, *, tensors: str | None = None, metadata: bool 
         "warnings": list(s.warnings),
         "problems": list(s.problems),
     }
+    if s.fetched is not None:
+        f = s.fetched
+        doc["fetched"] = {"requests": f.requests, "bytes": f.bytes, "endpoint": f.endpoint, "revision": f.revision, "commit": f.commit}
     if tensors is not None:
         doc["tensors"]["items"] = [tensor_dict(t) for t in select(s.tensors, tensors)]
     if metadata:

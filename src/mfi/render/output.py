@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
-from rich.console import Console
-
 from ..records import ModelSummary
 
 
-def console() -> Console:
-    """The stdout console (soft-wrapping off for pipes, width from the terminal)."""
+def console():
+    """The stdout console (rich is imported only when a table is printed, not for --json)."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
@@ -36,11 +36,48 @@ def emit_inspect(
             out.print(terminal.metadata_table(s))
         if tensors is not None:
             out.print(terminal.tensors_table(s, tensors))
-    if s.problems and (as_json or as_markdown):
+    if s.problems:  # damage goes to stderr in every mode, so a pipe never hides it
         from .fmt import clean
 
         for p in s.problems:
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
+
+
+def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
+    """Print a comparison (``mfi.compare_records.Comparison``) as JSON, markdown or rich tables."""
+    if as_json:
+        from .compare_json import compare_dict
+
+        sys.stdout.write(json.dumps(compare_dict(c), indent=2) + "\n")
+    elif as_markdown:
+        from .compare_md import compare_markdown
+
+        sys.stdout.write(compare_markdown(c))
+    else:
+        from .compare import compare_view
+
+        console().print(compare_view(c))
+    if as_json or as_markdown:
+        from .fmt import clean
+
+        for s in (c.left, c.right):
+            for p in s.problems:
+                print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
+
+
+def emit_pull(run, *, live: bool):
+    """Run a pull with a live progress display (``live``) and print its plan, checks or closing line."""
+    from . import pull as view
+
+    out = console()
+    if live:
+        with view.PullProgress(out) as progress:
+            report = run(progress)
+        out.print(view.done_line(report))
+        return report
+    report = run(None)
+    out.print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
+    return report
 
 
 def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:

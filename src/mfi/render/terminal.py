@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..records import ArrayValue, ModelSummary
+from ..records import ArrayValue, Fetched, ModelSummary
 from . import fmt
 from .jsonout import select
 
@@ -135,10 +135,10 @@ def files_table(s: ModelSummary) -> Table:
 
 
 def notes(s: ModelSummary) -> list[RenderableType]:
-    """Problems (damage) and warnings, one line each."""
+    """Warnings, one line each (problems, which mean damage, go to stderr: see render.output)."""
     out: list[RenderableType] = []
-    for p in s.problems:
-        out.append(Text.assemble(("problem: ", "bold red"), t(p)))
+    if s.problems:
+        out.append(Text(f"{len(s.problems)} problem(s): the file is damaged (details on stderr)", style="bold red"))
     for w in s.warnings:
         out.append(Text.assemble(("warning: ", "yellow"), t(w)))
     return out
@@ -150,7 +150,15 @@ def inspect_view(s: ModelSummary) -> Group:
     extra = notes(s)
     if extra:
         parts += [Text(), *extra]
+    if s.fetched is not None:
+        parts += [Text(), fetched_line(s.fetched)]
     return Group(*parts)
+
+
+def fetched_line(f: Fetched) -> Text:
+    """What reading a remote model cost: ``fetched 214 KB in 4 requests from hf-mirror.com``."""
+    host = f.endpoint.split("://", 1)[-1]
+    return Text(f"fetched {fmt.size(f.bytes)} in {f.requests} request{'s' if f.requests != 1 else ''} from {host}", style="dim")
 
 
 def tensors_table(s: ModelSummary, pattern: str | None) -> Table:

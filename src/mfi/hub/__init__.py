@@ -1,0 +1,1 @@
+"""Hubs: remote targets, mirrors, repo listings, pull plans and verified, resumable downloads."""

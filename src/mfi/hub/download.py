@@ -1,0 +1,247 @@
+"""Downloads that resume across runs, stay on the chosen mirror, and are checked against the hub.
+
+What this adds to the official clients (issue 4, checked against huggingface_hub 2.x): its
+``hf_hub_download`` writes to a per-process temporary file that is deleted when a run fails (no
+resume across runs), never checks sha256, and follows a GET redirect to any host. Here bytes go to a
+``.part`` file that is never under the final name and is continued with ``Range: bytes=N-`` on the
+next attempt or run; size and sha256 (LFS / ModelScope ``Sha256``; git blob id for small git files)
+are checked before the file takes its final name; a redirect off the mirror is not followed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import SourceError
+from ..sources.http import HttpSession, TransferError, status_error
+from .plan import PlanEntry, PullPlan
+
+#: Bytes per write while streaming a file to disk.
+CHUNK = 1 << 20
+
+
+class Progress(Protocol):
+    """What a download reports as it goes (the CLI renders it; the library knows no terminal)."""
+
+    def start(self, path: str, total: int | None, done: int) -> None: ...
+    def advance(self, path: str, n: int) -> None: ...
+    def finish(self, path: str) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+class _Silent:
+    def start(self, path: str, total: int | None, done: int) -> None:
+        pass
+
+    def advance(self, path: str, n: int) -> None:
+        pass
+
+    def finish(self, path: str) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+class ChecksumError(SourceError):
+    """A downloaded file's size or hash differs from what the hub publishes."""
+
+
+@dataclass(frozen=True, slots=True)
+class PullResult:
+    """What a pull did: files fetched and skipped, bytes received, and notes (resumes, guards)."""
+
+    fetched: tuple[str, ...]
+    skipped: tuple[str, ...]
+    bytes: int
+    requests: int
+    folder: Path
+
+
+def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries: int = 3,
+         progress: Progress | None = None) -> PullResult:  # fmt: skip
+    """Fetch every file of ``plan`` that is not present; raise the first failure after all tried."""
+    progress = progress or _Silent()
+    todo = [e for e in plan.entries if not e.present]
+    _check_space(plan)
+    errors: list[Exception] = []
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        futures = [pool.submit(fetch, plan, e, session, retries, progress) for e in todo]
+        for fut in futures:
+            try:
+                fut.result()
+            except SourceError as e:
+                errors.append(e)
+    if errors:
+        first = errors[0]
+        if len(errors) > 1:
+            raise type(first)(first.source, f"{first.problem} (and {len(errors) - 1} more file(s) failed)")  # type: ignore[call-arg]
+        raise first
+    return PullResult(
+        tuple(e.file.path for e in todo), tuple(e.file.path for e in plan.entries if e.present),
+        session.bytes, session.requests, plan.snapshot,
+    )  # fmt: skip
+
+
+def _check_space(plan: PullPlan) -> None:
+    need = plan.to_fetch
+    folder = plan.root
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise SourceError(str(plan.root), f"disk full: the pull needs {need:,} more bytes, {free:,} are free")
+
+
+def fetch(plan: PullPlan, entry: PlanEntry, session: HttpSession, retries: int, progress: Progress) -> None:
+    """Download one file to its ``.part``, resuming; verify it; give it its final name."""
+    f = entry.file
+    url = plan.listing.url(f.path)
+    entry.partial.parent.mkdir(parents=True, exist_ok=True)
+    _drop_stale_partials(entry)
+    have = entry.partial.stat().st_size if entry.partial.exists() else 0
+    if f.size is not None and have > f.size:
+        entry.partial.unlink()
+        have = 0
+    progress.start(f.path, f.size, have)
+    failures = 0
+    while f.size is None or have < f.size:
+        try:
+            have = _stream(session, url, entry, have, progress)
+        except TransferError as e:
+            failures += 1
+            have = entry.partial.stat().st_size if entry.partial.exists() else 0
+            if failures > retries:
+                raise TransferError(e.source, f"{e.problem}; {have:,} bytes kept in {entry.partial.name}, run again to resume") from None
+            progress.note(f"{f.path}: {e.problem}; resuming at byte {have:,}")
+            continue
+        if f.size is None:
+            break
+    _verify_file(entry.partial, entry, name=f.path, delete=True)
+    _place(plan, entry)
+    progress.finish(f.path)
+
+
+def _drop_stale_partials(entry: PlanEntry) -> None:
+    """Partial downloads of other versions of this file (another hash in the name) are removed."""
+    stem = entry.partial.name.rsplit(".", 2)[0]
+    for p in entry.partial.parent.glob(f"{stem}.*.part"):
+        if p != entry.partial and p.name.count(".") == entry.partial.name.count("."):
+            p.unlink(missing_ok=True)
+
+
+def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progress: Progress) -> int:
+    """One GET from byte ``have`` to the end, appended to the partial file; returns its new size."""
+    name = entry.file.path
+    extra = {"Range": f"bytes={have}-"} if have else None
+    with session.stream("GET", url, name, extra) as r:
+        if r.status_code not in (200, 206):
+            raise status_error(name, r.status_code, session.host)
+        if have and r.status_code == 200:
+            progress.note(f"{name}: {session.host} ignored the Range request; starting the file again")
+            progress.advance(name, -have)
+            have = 0
+        elif r.status_code == 206:
+            start = int(r.headers.get("Content-Range", "bytes 0-").split(" ")[-1].split("-")[0] or 0)
+            if start != have:
+                raise SourceError(name, f"asked to resume at byte {have}, the server sent from byte {start}")
+        mode = "r+b" if have else "wb"
+        if not entry.partial.exists():
+            mode = "wb"
+        try:
+            with open(entry.partial, mode) as out:
+                out.seek(have)
+                out.truncate()
+                for chunk in r.iter_raw():  # as received: a broken connection keeps what came
+                    out.write(chunk)
+                    have += len(chunk)
+                    session.count(nbytes=len(chunk))
+                    progress.advance(name, len(chunk))
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                raise SourceError(str(entry.partial), "disk full while writing; free space and run again to resume") from None
+            raise SourceError(str(entry.partial), e.strerror or str(e)) from None
+    size = entry.file.size
+    if size is not None and have < size:
+        raise TransferError(name, f"{session.host} ended the response after {have:,} of {size:,} bytes")
+    return have
+
+
+def file_digest(path: Path, entry: PlanEntry) -> tuple[str, str] | None:
+    """(kind, hex) of ``path`` in the kind the hub publishes: sha256, else git blob sha1."""
+    f = entry.file
+    if f.sha256:
+        h = hashlib.sha256()
+        kind = "sha256"
+    elif f.git_oid:
+        h = hashlib.sha1(b"blob %d\x00" % path.stat().st_size)
+        kind = "git blob id"
+    else:
+        return None
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            h.update(block)
+    return kind, h.hexdigest()
+
+
+def _verify_file(path: Path, entry: PlanEntry, *, name: str, delete: bool) -> None:
+    f = entry.file
+    size = path.stat().st_size
+    if f.size is not None and size != f.size:
+        if delete:
+            path.unlink()
+        raise ChecksumError(name, f"size {size:,} differs from the {f.size:,} bytes the hub publishes")
+    got = file_digest(path, entry)
+    if got is not None and got[1] != f.etag:
+        if delete:
+            path.unlink()
+        kind, value = got
+        raise ChecksumError(name, f"{kind} mismatch: the hub publishes {f.etag}, the download has {value}" + (" (deleted; run again)" if delete else ""))
+
+
+def _place(plan: PullPlan, entry: PlanEntry) -> None:
+    """Move a verified partial to its final name (cache: blob + snapshot link + ref)."""
+    entry.dest.parent.mkdir(parents=True, exist_ok=True)
+    if entry.blob is None:
+        os.replace(entry.partial, entry.dest)
+        if entry.record is not None:
+            f = entry.file
+            record = {"path": f.path, "size": f.size, "sha256": f.sha256, "git_oid": f.git_oid,
+                      "revision": plan.listing.revision, "commit": plan.listing.commit}  # fmt: skip
+            entry.record.parent.mkdir(parents=True, exist_ok=True)
+            entry.record.write_text(json.dumps(record))
+        return
+    os.replace(entry.partial, entry.blob)
+    if entry.dest.is_symlink() or entry.dest.exists():
+        entry.dest.unlink()
+    try:
+        os.symlink(os.path.relpath(entry.blob, entry.dest.parent), entry.dest)
+    except OSError:  # no symlinks (Windows without developer mode): a copy, as huggingface_hub does
+        shutil.copyfile(entry.blob, entry.dest)
+    listing = plan.listing
+    if listing.commit and listing.revision != listing.commit:
+        refs = plan.root / "refs" / listing.revision
+        refs.parent.mkdir(parents=True, exist_ok=True)
+        refs.write_text(listing.commit)
+
+
+def verify(plan: PullPlan) -> list[tuple[str, str]]:
+    """Re-check every planned file on disk: (path, problem) for each missing or differing one."""
+    problems = []
+    for e in plan.entries:
+        if not e.dest.is_file():
+            problems.append((e.file.path, "missing"))
+            continue
+        try:
+            _verify_file(e.dest, e, name=e.file.path, delete=False)
+        except ChecksumError as err:
+            problems.append((e.file.path, err.problem))
+    return problems

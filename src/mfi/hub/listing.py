@@ -1,0 +1,125 @@
+"""What a repo holds, asked through the official clients: ``huggingface_hub`` and ``modelscope``.
+
+Hugging Face: ``HfApi(endpoint=...).model_info(files_metadata=True)`` gives the commit and every
+file's size and LFS sha256 in one request (``list_repo_tree`` when a server leaves sizes out).
+ModelScope: ``modelscope_hub.HubApi(endpoint=...).list_repo_files`` with an explicit revision
+(``master`` by default): without one, ``model_file_download`` looks the revision up on
+modelscope.cn even when another endpoint is given (issue 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
+
+from ..errors import SourceError
+from .mirrors import Mirror
+from ..sources.http import host_of
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """One file of a remote repo, with what the hub publishes to check it."""
+
+    path: str
+    size: int | None
+    #: LFS sha256 (Hugging Face) or ``Sha256`` (ModelScope); ``None`` when not published.
+    sha256: str | None = None
+    #: Git blob id (sha1 of ``blob {size}\\0`` + content) for plain git files on Hugging Face.
+    git_oid: str | None = None
+
+    @property
+    def etag(self) -> str | None:
+        """The content id used to name blobs and partial files."""
+        return self.sha256 or self.git_oid
+
+
+@dataclass(frozen=True, slots=True)
+class RepoListing:
+    """A repo at one revision: its files and the commit they belong to."""
+
+    mirror: Mirror
+    repo_id: str
+    revision: str
+    #: 40-hex commit (Hugging Face); ModelScope listings give none.
+    commit: str | None
+    files: tuple[RemoteFile, ...]
+
+    def get(self, path: str) -> RemoteFile | None:
+        """The file at ``path``, if the repo has it."""
+        for f in self.files:
+            if f.path == path:
+                return f
+        return None
+
+    def url(self, path: str) -> str:
+        """Download URL of ``path`` at this listing's commit (or revision)."""
+        e = self.mirror.endpoint
+        if self.mirror.protocol == "hf":
+            rev = quote(self.commit or self.revision, safe="")
+            return f"{e}/{self.repo_id}/resolve/{rev}/{quote(path)}"
+        return f"{e}/api/v1/models/{self.repo_id}/repo?Revision={quote_plus(self.revision)}&FilePath={quote_plus(path)}"
+
+
+def list_repo(mirror: Mirror, repo_id: str, revision: str | None, token: str | None) -> RepoListing:
+    """The files of ``repo_id`` at ``revision`` on ``mirror``; hub errors become one-line ``SourceError``."""
+    rev = revision or mirror.default_revision
+    if mirror.protocol == "hf":
+        return _hf(mirror, repo_id, revision, rev, token)
+    return _ms(mirror, repo_id, rev, token)
+
+
+def _hf(mirror: Mirror, repo_id: str, asked: str | None, rev: str, token: str | None) -> RepoListing:
+    import httpx2
+    from huggingface_hub import HfApi
+    from huggingface_hub import errors as hf_errors
+
+    # A token saved for huggingface.co is not handed to a mirror: only an explicit --token goes there.
+    api = HfApi(endpoint=mirror.endpoint, token=token if token or mirror.official_hf else False)
+    try:
+        info = api.model_info(repo_id, revision=asked, files_metadata=True)
+        files = [_hf_file(s.rfilename, s.size, s.lfs, s.blob_id) for s in info.siblings or []]
+        if any(f.size is None for f in files):
+            tree = api.list_repo_tree(repo_id, recursive=True, revision=info.sha or rev)
+            files = [_hf_file(t.path, t.size, t.lfs, t.blob_id) for t in tree if hasattr(t, "size")]
+    except hf_errors.GatedRepoError:
+        raise SourceError(repo_id, f"is gated on {mirror.name}: accept its terms on the hub, then pass --token") from None
+    except hf_errors.RevisionNotFoundError:
+        raise SourceError(repo_id, f"revision {rev!r} not found on {mirror.name}") from None
+    except hf_errors.RepositoryNotFoundError:
+        raise SourceError(repo_id, f"repository not found on {mirror.name} (private? pass --token)") from None
+    except hf_errors.HfHubHTTPError as e:
+        status = e.response.status_code if e.response is not None else "?"
+        raise SourceError(repo_id, f"{host_of(mirror.endpoint)} answered HTTP {status}") from None
+    except hf_errors.OfflineModeIsEnabled:
+        raise SourceError(repo_id, "HF_HUB_OFFLINE is set; unset it to reach the hub") from None
+    except httpx2.HTTPError as e:
+        raise SourceError(repo_id, f"cannot reach {host_of(mirror.endpoint)}: {e or type(e).__name__} (no network?)") from None
+    return RepoListing(mirror, repo_id, rev, info.sha, tuple(sorted(files, key=lambda f: f.path)))
+
+
+def _hf_file(path: str, size: int | None, lfs, blob_id: str | None) -> RemoteFile:
+    if lfs is not None:
+        return RemoteFile(path, lfs.size if size is None else size, lfs.sha256, None)
+    return RemoteFile(path, size, None, blob_id)
+
+
+def _ms(mirror: Mirror, repo_id: str, rev: str, token: str | None) -> RepoListing:
+    import requests
+    from modelscope_hub import HubApi, errors as ms_errors
+
+    # "" means "no token" to modelscope_hub; a token saved for modelscope.cn is not sent elsewhere.
+    official = "modelscope.cn" in host_of(mirror.endpoint)
+    api = HubApi(endpoint=mirror.endpoint, token=token if token else (None if official else ""))
+    try:
+        raw = api.list_repo_files(repo_id, "model", revision=rev, recursive=True)
+    except (ms_errors.AuthenticationError, ms_errors.PermissionDeniedError):
+        raise SourceError(repo_id, f"needs access on {mirror.name}: pass --token") from None
+    except ms_errors.NotExistError:
+        raise SourceError(repo_id, f"repository or revision {rev!r} not found on {mirror.name}") from None
+    except (ms_errors.NetworkError, ms_errors.RequestTimeoutError, requests.ConnectionError) as e:
+        raise SourceError(repo_id, f"cannot reach {host_of(mirror.endpoint)}: {e} (no network?)") from None
+    except ms_errors.APIError as e:
+        raise SourceError(repo_id, f"{host_of(mirror.endpoint)} refused the listing: {str(e).splitlines()[0]}") from None
+    files = [RemoteFile(f.path, f.size, f.sha256) for f in raw if not f.is_dir]
+    return RepoListing(mirror, repo_id, rev, None, tuple(sorted(files, key=lambda f: f.path)))

@@ -1,0 +1,150 @@
+"""Which files a pull fetches, where they go, and which are already there.
+
+Pattern semantics (one rule for positional patterns, ``--include`` and ``--exclude``): a pattern is a
+shell glob (``fnmatch``, case-sensitive) matched against the file's whole path in the repo; ``*``
+also matches ``/``. A file is taken when it matches any positional or ``--include`` pattern (all
+files when none is given) or the ``--quant`` choice, and dropped when it matches any ``--exclude``.
+``--quant Q4_K_M`` takes the ``.gguf`` files whose name has ``Q4_K_M`` as a whole token (case-
+insensitive, between ``-``/``_``/``.`` and ``-``/``.``) or that sit in a folder named so: every part
+of a split model, and not ``Q4_K_M_XL`` or ``Q4_K``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+from ..paths import safe_join
+from .listing import RemoteFile, RepoListing
+
+#: Folder (inside a --local-dir) holding partial downloads and verification records.
+STATE_DIR = ".cache/mfi"
+
+
+def quant_matches(path: str, quant: str) -> bool:
+    """Whether ``path`` is a GGUF file of quantization ``quant`` (see the module docstring)."""
+    if not path.endswith(".gguf"):
+        return False
+    q = re.escape(quant)
+    *folders, base = path.split("/")
+    return any(f.lower() == quant.lower() for f in folders) or re.search(rf"(?i)(^|[-_.]){q}([-.]|$)", base) is not None
+
+
+def quants_in(listing: RepoListing) -> list[str]:
+    """GGUF quantization names found in the repo's file names (for error messages)."""
+    found = set()
+    for f in listing.files:
+        m = re.search(r"(?i)(?:^|[-_.])((?:I?Q\d|F16|BF16|F32|MXFP4)[A-Z0-9_]*?)(?:-\d{5}-of-\d{5})?\.gguf$", f.path)
+        if m:
+            found.add(m.group(1))
+    return sorted(found)
+
+
+def select(listing: RepoListing, patterns: list[str], exclude: list[str], quant: str | None) -> list[RemoteFile]:
+    """The files a pull takes (module docstring: the one pattern semantics)."""
+    chosen = []
+    for f in listing.files:
+        wanted = (not patterns and not quant) or any(fnmatch.fnmatchcase(f.path, p) for p in patterns)
+        if quant and quant_matches(f.path, quant):
+            wanted = True
+        if wanted and not any(fnmatch.fnmatchcase(f.path, p) for p in exclude):
+            chosen.append(f)
+    if quant and not any(quant_matches(f.path, quant) for f in chosen):
+        have = ", ".join(quants_in(listing)) or "none"
+        raise UsageError(listing.repo_id, f"no GGUF file of quantization {quant} (found: {have})")
+    if not chosen:
+        raise UsageError(listing.repo_id, "no file matches the patterns")
+    return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """One file of a pull: where it lands, where its partial download lives, whether it is there."""
+
+    file: RemoteFile
+    dest: Path
+    partial: Path
+    #: Where the verification record goes (local dirs); ``None`` in the cache (blobs are named by hash).
+    record: Path | None
+    #: Hugging Face cache layout: the blob ``dest`` links to (``blobs/<sha256 or git oid>``).
+    blob: Path | None
+    #: Bytes already on disk: the whole file when present, else the partial download's size.
+    have: int
+    present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PullPlan:
+    """A pull: the listing it came from, its files, and where they go."""
+
+    listing: RepoListing
+    entries: tuple[PlanEntry, ...]
+    root: Path
+    #: ``local`` (real files under --local-dir) or ``cache`` (the hub's standard cache layout).
+    layout: str
+    #: The snapshot folder the files appear in (cache layout: ``snapshots/<commit>``).
+    snapshot: Path
+
+    @property
+    def total(self) -> int:
+        """Bytes of all files in the plan."""
+        return sum(e.file.size or 0 for e in self.entries)
+
+    @property
+    def to_fetch(self) -> int:
+        """Bytes still to download."""
+        return sum((e.file.size or 0) - e.have for e in self.entries if not e.present)
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache, as huggingface_hub finds it (HF_HUB_CACHE, HF_HOME, default)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "hub"
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def ms_cache_dir() -> Path:
+    """The ModelScope cache (MODELSCOPE_CACHE, default ~/.cache/modelscope/hub)."""
+    return Path(os.environ.get("MODELSCOPE_CACHE") or Path.home() / ".cache" / "modelscope" / "hub")
+
+
+def plan(listing: RepoListing, files: list[RemoteFile], local_dir: str | os.PathLike | None) -> PullPlan:
+    """Where each file goes, and what is already on disk."""
+    entries = []
+    if local_dir is not None:
+        root = Path(local_dir)
+        state = root / STATE_DIR
+        for f in files:
+            dest = safe_join(root, f.path)
+            tag = (f.etag or "nohash")[:16]
+            partial = safe_join(state, f"{f.path}.{tag}.part")
+            record = safe_join(state, f"{f.path}.json")
+            entries.append(_entry(f, dest, partial, record))
+        return PullPlan(listing, tuple(entries), root, "local", root)
+    org, name = listing.repo_id.split("/", 1)
+    if listing.mirror.protocol == "ms":
+        root = ms_cache_dir() / "models" / org / name
+        for f in files:
+            partial = safe_join(root / "._____temp", f"{f.path}.{(f.etag or 'nohash')[:16]}.part")
+            entries.append(_entry(f, safe_join(root, f.path), partial, None))
+        return PullPlan(listing, tuple(entries), root, "cache", root)
+    root = hf_cache_dir() / f"models--{org}--{name}"
+    snapshot = root / "snapshots" / (listing.commit or listing.revision)
+    for f in files:
+        blob = root / "blobs" / (f.etag or f"nohash-{abs(hash(f.path))}")
+        entries.append(_entry(f, safe_join(snapshot, f.path), blob.with_name(blob.name + ".incomplete"), None, blob))
+    return PullPlan(listing, tuple(entries), root, "cache", snapshot)
+
+
+def _entry(f: RemoteFile, dest: Path, partial: Path, record: Path | None, blob: Path | None = None) -> PlanEntry:
+    present = dest.is_file() and (f.size is None or dest.stat().st_size == f.size)
+    have = (f.size or 0) if present else (partial.stat().st_size if partial.is_file() else 0)
+    return PlanEntry(f, dest, partial, record, blob, have, present)

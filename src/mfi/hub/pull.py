@@ -1,0 +1,74 @@
+"""``mfi pull``: list the repo, plan the files, then download, verify or only show the plan."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass, field
+
+from .. import targets
+from ..errors import MfiError
+from ..records import Fetched, ModelSummary
+from . import download, mirrors, remote
+from .listing import list_repo
+from .plan import PullPlan, plan, select
+
+
+@dataclass(frozen=True, slots=True)
+class PullReport:
+    """The outcome of ``mfi pull``: the plan and, by mode, the download, the summaries or the checks."""
+
+    plan: PullPlan
+    mode: str  # "pull" | "dry-run" | "verify"
+    result: download.PullResult | None = None
+    #: ``--dry-run``: (weight file, remote inspect summary or the error that stopped it).
+    summaries: tuple[tuple[str, ModelSummary | str], ...] = ()
+    #: ``--dry-run``: what reading the headers cost.
+    fetched: Fetched | None = None
+    #: ``--verify``: (file, problem) for each missing or differing file.
+    problems: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def run(
+    repo: str, patterns: list[str] | None = None, *, mirror: str | None = None, revision: str | None = None,
+    local_dir: str | os.PathLike | None = None, token: str | None = None, exclude: list[str] | None = None,
+    quant: str | None = None, max_workers: int = 4, dry_run: bool = False, verify: bool = False,
+    allow_redirects: bool = False, retries: int = 3, progress: download.Progress | None = None,
+) -> PullReport:  # fmt: skip
+    """Plan a pull of ``repo`` and carry it out (or only show it, or re-check it)."""
+    ref, m = mirrors.locate(repo, mirror, remote_only=True)
+    pats = list(patterns or [])
+    if ref.path:
+        pats.append(ref.path)
+    listing = list_repo(m, ref.repo_id, revision or ref.revision, token)
+    p = plan(listing, select(listing, pats, list(exclude or []), quant), local_dir)
+    if verify:
+        return PullReport(p, "verify", problems=tuple(download.verify(p)))
+    with remote.session_for(m, token, allow_redirects) as session:
+        if dry_run:
+            summaries = tuple(_summaries(p, session))
+            cost = Fetched(session.requests + 1, session.bytes, m.endpoint, listing.revision, listing.commit)
+            return PullReport(p, "dry-run", summaries=summaries, fetched=cost)
+        result = download.pull(p, session, max_workers=max_workers, retries=retries, progress=progress)
+    return PullReport(p, "pull", result=result)
+
+
+def _summaries(p: PullPlan, session) -> list[tuple[str, ModelSummary | str]]:
+    """Remote inspect of each model among the planned weights (one per GGUF model, one per safetensors folder)."""
+    paths = [e.file.path for e in p.entries]
+    picks: list[str] = []
+    for path in paths:
+        base = posixpath.basename(path)
+        m = targets.SPLIT_GGUF.match(base)
+        if path.endswith(".gguf") and not base.startswith("mmproj") and (not m or m["no"] == "00001"):
+            picks.append(path)
+    folders = sorted({posixpath.dirname(x) for x in paths if x.endswith(".safetensors") or x.endswith(targets.INDEX_NAME)})
+    picks += [f or "" for f in folders]
+    out: list[tuple[str, ModelSummary | str]] = []
+    for path in picks:
+        shown = path or p.listing.repo_id
+        try:
+            out.append((shown, remote.summarize(p.listing, path or None, session, target=shown)))
+        except MfiError as e:  # the plan is still worth showing when one header is unreadable
+            out.append((shown, str(e)))
+    return out
