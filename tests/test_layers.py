@@ -17,6 +17,7 @@ FORBIDDEN = {
     "render": ("mfi.formats", "mfi.sources", "mfi.api", "mfi.cli", "typer", "click"),
     "records": ("rich", "typer", "mfi.formats", "mfi.render"),
     "hub": ("rich", "typer", "click", "mfi.render", "mfi.cli"),
+    "scan": ("rich", "typer", "click", "mfi.render", "mfi.cli"),
 }
 
 

@@ -257,3 +257,19 @@ def test_safe_join_refuses(tmp_path, name):
 def test_safe_join_accepts_plain_names(tmp_path):
     assert safe_join(tmp_path, "sub/model.safetensors") == tmp_path / "sub" / "model.safetensors"
     assert unsafe_reason("model-00001-of-00002.safetensors") is None
+
+
+def test_render_escapes_hostile_names(tmp_path):
+    """A global named with markup and escape sequences reaches the terminal as plain, escaped text."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from mfi.render.scan import scan_view
+
+    evil = b"\x80\x02cos\nsys[/]tem\x1b[2J\nq\x00)R."
+    (tmp_path / "[link=x]a.pkl").write_bytes(evil)
+    out = StringIO()
+    Console(file=out, width=200, color_system=None).print(scan_view(api.scan(tmp_path)))
+    text = out.getvalue()
+    assert "os.sys[/]tem\\x1b[2J" in text and "[link=x]a.pkl @2" in text and "\x1b" not in text

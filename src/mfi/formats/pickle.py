@@ -315,14 +315,12 @@ class _Walker:
             pid = self.pop() if op == "BINPERSID" else arg
             self.persistent.append(pid)
             self.stack.append(Persistent(pid))
-        elif op in ("EMPTY_DICT",):
+        elif op == "EMPTY_DICT":
             s.append(PDict())
-        elif op in ("EMPTY_LIST",):
+        elif op in ("EMPTY_LIST", "EMPTY_SET"):
             s.append([])
         elif op == "EMPTY_TUPLE":
             s.append(())
-        elif op == "EMPTY_SET":
-            s.append([])
         elif op in ("TUPLE1", "TUPLE2", "TUPLE3"):
             n = int(op[-1])
             if len(s) < n:
