@@ -50,13 +50,20 @@ def inspect(
     return _safetensors(name, local)
 
 
-def scan(target: str | os.PathLike[str]) -> "ScanReport":
-    """Check a local file or folder for hostile content: pickle globals, chat-template injection,
-    remote code, damaged or inconsistent files, path-escaping names. Nothing is run or rendered.
-    """
-    from .scan.run import scan_path
+def scan(target: str | os.PathLike[str], *, mirror: str | None = None, token: str | None = None) -> ScanReport:
+    """Check a file, folder or hub repo for hostile content; nothing in it is run or rendered.
 
-    return scan_path(os.fspath(target))
+    Pickle globals, chat-template injection patterns, remote code, damaged or inconsistent files,
+    path-escaping names: ``ScanReport.findings``, worst first. Remote targets (as for ``inspect``)
+    are read with Range requests: headers, pickles and small text files only.
+    """
+    from .hub.mirrors import parse_ref
+    from .scan import run
+
+    name = os.fspath(target)
+    if parse_ref(name) is not None:
+        return run.scan_remote(name, mirror=mirror, token=token)
+    return run.scan_path(name)
 
 
 def _gguf(name: str, local: targets.LocalTarget, full: bool) -> ModelSummary:

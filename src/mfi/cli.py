@@ -152,11 +152,15 @@ ScanJsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schem
 
 
 @app.command()
-def scan(target: Target, json: ScanJsonOpt = False, fail_on: FailOnOpt = "low", all: InfoOpt = False) -> None:
-    """Hostile content, found without running anything: pickle imports, chat-template injection,
-    remote code, damaged files, path-escaping names. Exit 0 clean, 1 findings, 2 unreadable.
+def scan(
+    target: Target, json: ScanJsonOpt = False, fail_on: FailOnOpt = "low", all: InfoOpt = False,
+    mirror: MirrorOpt = None, token: TokenOpt = None,
+) -> None:  # fmt: skip
+    """Hostile content, found without running anything. Exit 0 clean, 1 findings, 2 unreadable.
 
-    Examples: mfi scan pytorch_model.bin; mfi scan ./model --json; mfi scan ./model --fail-on high
+    Pickle imports, chat-template injection, remote code, damaged files, path-escaping names.
+
+    Examples: mfi scan pytorch_model.bin; mfi scan ./model --json; mfi scan hf://org/name --fail-on high
     """
     from . import api
     from .errors import UsageError
@@ -164,7 +168,7 @@ def scan(target: Target, json: ScanJsonOpt = False, fail_on: FailOnOpt = "low", 
 
     if fail_on not in ("critical", "high", "medium", "low"):
         raise UsageError("--fail-on", f"{fail_on!r} is not one of critical, high, medium, low")
-    report = api.scan(target)
+    report = api.scan(target, mirror=mirror, token=token)
     output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all)
     raise typer.Exit(1 if report.fails(fail_on) else 0)
 

@@ -214,7 +214,7 @@ class Fetched:
 class ModelSummary:
     """Everything ``mfi inspect`` knows about one model, whatever its format."""
 
-    #: ``gguf`` or ``safetensors``.
+    #: ``gguf``, ``safetensors`` or ``pytorch`` (a pickle checkpoint, read statically).
     format: str
     #: What the user named.
     target: str

@@ -122,7 +122,7 @@ def _read_zip(src) -> TorchCheckpoint:
     member = z.members[main]
     data = z.read(main, limits.MAX_PICKLE_BYTES)
     # positions are absolute in the file when the member is stored (torch never compresses)
-    base = member.data_offset if member.stored else 0
+    base = z.data_offset(main) if member.stored else 0
     walk = walk_pickle(src.name, pickle_stream(BytesSource(src.name, data)), base=base)
     ck = TorchCheckpoint(src.name, "zip", src.size, (), tuple(walk.globals), walk.oddities, members=tuple(z.members))
     ck.info["prefix"] = prefix.rstrip("/")
@@ -140,7 +140,7 @@ def _read_zip(src) -> TorchCheckpoint:
     for key, st in storages.items():
         m = z.members.get(f"{prefix}data/{key}")
         if m is not None:
-            st.offset, st.available = m.data_offset, m.size
+            st.offset, st.available = z.data_offset(m.name), m.size
             if not m.stored:
                 ck.warnings.append(f"storage data/{key} is compressed; torch cannot memory-map it")
     _tensors(ck, walk.value, storages)

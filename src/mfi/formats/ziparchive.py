@@ -106,8 +106,8 @@ class ZipMember:
     """One member of a zip archive as its central directory lists it."""
 
     name: str
-    #: Absolute offset of the member's (possibly compressed) bytes in the archive.
-    data_offset: int
+    #: Absolute offset of the member's local header (its bytes follow: ``ZipArchive.data_offset``).
+    header_offset: int
     size: int
     compressed_size: int
     stored: bool
@@ -119,6 +119,9 @@ class ZipArchive:
     def __init__(self, src) -> None:
         self.src = src
         self.name = src.name
+        # The end record and (usually) the central directory sit in the last 64 KiB: one read that a
+        # remote source keeps, instead of the many small reads zipfile makes there.
+        src.read_at(max(0, src.size - (1 << 16)), 1 << 16)
         try:
             self._zf = zipfile.ZipFile(SourceIO(src, max_read=limits.MAX_ZIP_DIRECTORY))
             infos = self._zf.infolist()
@@ -129,22 +132,27 @@ class ZipArchive:
         if len(infos) > limits.MAX_ZIP_MEMBERS:
             raise LimitError(self.name, f"{len(infos)} zip members exceed the cap of {limits.MAX_ZIP_MEMBERS}")
         self._infos = {i.filename: i for i in infos}
-        self.members: dict[str, ZipMember] = {}
-        for info in infos:
-            self.members[info.filename] = ZipMember(
-                info.filename, self._data_offset(info), info.file_size, info.compress_size,
-                info.compress_type == zipfile.ZIP_STORED,
-            )  # fmt: skip
+        self.members: dict[str, ZipMember] = {
+            i.filename: ZipMember(i.filename, i.header_offset, i.file_size, i.compress_size, i.compress_type == zipfile.ZIP_STORED)
+            for i in infos
+        }  # fmt: skip
+        self._offsets: dict[str, int] = {}
 
-    def _data_offset(self, info: zipfile.ZipInfo) -> int:
-        """Where a member's bytes start: after its local header (30 bytes + name + extra field)."""
-        head = self.src.read_at(info.header_offset, 30)
-        if len(head) < 30:
-            raise TruncatedError(self.name, f"local header of {info.filename!r} runs past the end", info.header_offset)
-        if head[:4] != ZIP_MAGIC:
-            raise FormatError(self.name, f"bad local header signature for {info.filename!r}", info.header_offset)
-        name_len, extra_len = struct.unpack("<HH", head[26:30])
-        return info.header_offset + 30 + name_len + extra_len
+    def data_offset(self, name: str) -> int:
+        """Where a member's bytes start: after its local header (30 bytes + name + extra field).
+
+        Read on demand (one small read per member), so listing a remote archive stays cheap.
+        """
+        if name not in self._offsets:
+            at = self.members[name].header_offset
+            head = self.src.read_at(at, 30)
+            if len(head) < 30:
+                raise TruncatedError(self.name, f"local header of {name!r} runs past the end", at)
+            if head[:4] != ZIP_MAGIC:
+                raise FormatError(self.name, f"bad local header signature for {name!r}", at)
+            name_len, extra_len = struct.unpack("<HH", head[26:30])
+            self._offsets[name] = at + 30 + name_len + extra_len
+        return self._offsets[name]
 
     def read(self, name: str, cap: int) -> bytes:
         """The whole (decompressed) member ``name``; ``LimitError`` when it exceeds ``cap`` bytes."""

@@ -83,8 +83,11 @@ def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | N
     return [] if quiet else [Finding("medium", "integrity", file, p) for p in ck.problems]
 
 
-def scan_zip(file: str, src, names: set[str] | None = None) -> list[Finding]:
-    """Every pickle member (``data.pkl``, ``*.pkl``), every .npy member with an object dtype, code members."""
+def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True) -> list[Finding]:
+    """Every pickle member (``data.pkl``, ``*.pkl``), every .npy member with an object dtype, code members.
+
+    ``deep`` also reads a torch checkpoint's tensor table for integrity problems and tensor names.
+    """
     z = ZipArchive(src)
     out: list[Finding] = []
     clean: list[str] = []
@@ -105,7 +108,7 @@ def scan_zip(file: str, src, names: set[str] | None = None) -> list[Finding]:
             out.append(Finding("medium", "remote-code", file, f"archive holds code ({name}): TorchScript or Python that a "
                                "loader may run", member=name))  # fmt: skip
     has_torch = any(n == "data.pkl" or n.endswith("/data.pkl") for n in z.members)
-    if has_torch:
+    if has_torch and deep:  # the tensor table needs one small read per storage: skipped remotely
         out += _torch_integrity(file, src, out, names)
     if clean and not any(f.kind == "pickle" and f.severity != "info" for f in out):
         out.append(_clean_note(file, allowed, None))
@@ -115,7 +118,8 @@ def scan_zip(file: str, src, names: set[str] | None = None) -> list[Finding]:
 def _member_source(z: ZipArchive, name: str, m) -> tuple[object, int]:
     """A byte source for one member: the archive itself when stored, else its inflated bytes."""
     if m.stored:
-        return _Window(z.src, m.data_offset, m.size), m.data_offset
+        at = z.data_offset(name)
+        return _Window(z.src, at, m.size), at
     return BytesSource(z.name, z.read(name, limits.MAX_PICKLE_BYTES)), 0
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,33 @@ from ..sources import LocalFile
 from . import pickles, remote, templates
 
 _PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".zip"}
+#: Files opened at all: the rest (README, tokenizer.model, images) are listed but not read.
+_CHECKED = _PICKLE_SUFFIXES | {".json", ".jinja", ".j2", ".gguf", ".safetensors"}
 _SKIP_DIRS = {".git", "__pycache__", ".cache"}
+
+
+class LocalTree:
+    """A local file or folder as relative POSIX paths, opened as ``LocalFile`` sources."""
+
+    def __init__(self, root: Path) -> None:
+        self.base = root if root.is_dir() else root.parent
+        self.paths = [p.relative_to(self.base).as_posix() for p in (_files(root) if root.is_dir() else [root])]
+
+    def display(self, rel: str) -> str:
+        """How findings name the file."""
+        return str(self.base / rel)
+
+    def exists(self, rel: str) -> bool:
+        """Whether ``rel`` is a file in the tree (index shards may be outside the scanned list)."""
+        return (self.base / rel).is_file()
+
+    def size(self, rel: str) -> int:
+        """The file's size in bytes."""
+        return _size(self.base / rel)
+
+    def open(self, rel: str):
+        """A byte source for the file (a context manager)."""
+        return LocalFile(self.base / rel)
 
 
 def scan_path(target: str) -> ScanReport:
@@ -28,29 +56,154 @@ def scan_path(target: str) -> ScanReport:
     root = Path(target)
     if not root.exists():
         raise SourceError(target, "no such file or folder")
-    paths = [root] if root.is_file() else _files(root)
-    modules = {p.stem for p in paths if p.suffix == ".py"}
+    return scan_tree(target, LocalTree(root))
+
+
+def scan_tree(target: str, tree) -> ScanReport:
+    """Scan every file of a tree (``LocalTree`` or the hub's remote tree) and sort the findings."""
+    modules = {posixpath.splitext(posixpath.basename(p))[0] for p in tree.paths if p.endswith(".py")}
     findings: list[Finding] = []
     entries: list[FileEntry] = []
     used: set[str] = set()
-    indexes: list[tuple[Path, Any]] = []
+    indexes: list[tuple[str, Any]] = []
     tensors: dict[str, set[str]] = {}
-    for path in paths:
-        role, found, extra = _scan_file(path, modules, tensors)
+    for rel in tree.paths:
+        reason = unsafe_reason(rel)
+        if reason is not None:  # only a hub listing can name such a file
+            findings.append(Finding("critical", "path", tree.display(rel), f"the listing names {rel!r}, which {reason}: "
+                                    "a downloader would write outside the model folder", detail={"file": rel}))  # fmt: skip
+            continue
+        role, found, extra = _scan_file(tree, rel, modules, tensors)
         findings += found
-        entries.append(FileEntry(str(path), _size(path), role))
-        if role == "config":
-            used |= extra.get("modules", set())
+        entries.append(FileEntry(tree.display(rel), tree.size(rel), role))
+        used |= extra.get("modules", set())
         if role == "index":
-            indexes.append((path, extra.get("doc")))
-    for path in paths:
-        if path.suffix == ".py":
-            findings.append(_python(path, path.stem in used))
-    for path, doc in indexes:
-        findings += _index_findings(path, doc, tensors)
+            indexes.append((rel, extra.get("doc")))
+    for rel in tree.paths:
+        if rel.endswith(".py") and unsafe_reason(rel) is None:
+            findings.append(_python(tree, rel, posixpath.splitext(posixpath.basename(rel))[0] in used))
+    for rel, doc in indexes:
+        findings += _index_findings(tree, rel, doc, tensors)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.file, f.offset or 0))
     return ScanReport(target, tuple(entries), tuple(findings))
+
+
+def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]]) -> tuple[str, list[Finding], dict]:
+    """(role, findings, extras for the folder-level checks) for one file; unreadable files become findings."""
+    name = tree.display(rel)
+    base = posixpath.basename(rel)
+    suffix = posixpath.splitext(base)[1]
+    if suffix == ".py":
+        return "code", [], {}
+    if suffix not in _CHECKED and not base.endswith(".gguf"):
+        return "other", [], {}
+    try:
+        with tree.open(rel) as src:
+            if suffix in (".jinja", ".j2"):
+                return "tokenizer", templates.template_findings(_text(src), name, base), {}
+            if suffix == ".json":
+                return _json(src, name, base, modules)
+            head = src.read_at(0, min(src.size, 1 << 16))[:16]  # one read a remote source keeps
+            if head[:4] == b"GGUF":
+                g = read_gguf(src)
+                tensors[rel] = {t.name for t in g.tensors}
+                out = [Finding("medium", "integrity", name, p) for p in g.problems]
+                for key, value in g.metadata.items():
+                    if key.startswith("tokenizer.chat_template") and isinstance(value, str):
+                        out += templates.template_findings(value, name, key)
+                return "weights", out, {}
+            if suffix == ".safetensors":
+                st = read_safetensors(src)
+                tensors[rel] = {t.name for t in st.tensors}
+                return "weights", [Finding("medium", "integrity", name, p) for p in st.problems], {}
+            names: set[str] = set()
+            if is_zip(head):
+                found = pickles.scan_zip(name, src, names, deep=not getattr(tree, "remote", False))
+            elif pickles.is_npy(head):
+                found = pickles.scan_npy(name, src)
+            elif looks_like_pickle(head) or head[:1] == b"\x80":
+                found = pickles.scan_pickle_file(name, src, names)
+            else:
+                return "other", [Finding("info", "format", name, "not a pickle, zip or npy file; not checked")], {}
+            if names:
+                tensors[rel] = names
+            return "weights", found, {}
+    except MfiError as e:
+        return "other", [Finding("medium", "unreadable", name, f"could not be read: {e.problem}", e.offset)], {}
+
+
+def _text(src) -> str:
+    if src.size > limits.MAX_SCAN_TEXT:
+        raise LimitError(src.name, f"{src.size} bytes exceed the cap of {limits.MAX_SCAN_TEXT} for a text file")
+    return src.read_at(0, src.size).decode("utf-8", errors="replace")
+
+
+def _json(src, name: str, base: str, modules: set[str]) -> tuple[str, list[Finding], dict]:
+    doc = read_json(src)
+    out, used = remote.config_findings(doc, name, modules)
+    role = "config"
+    if isinstance(doc, dict):
+        if isinstance(doc.get("weight_map"), dict):
+            return "index", out, {"doc": doc, "modules": used}
+        value = doc.get("chat_template")
+        if isinstance(value, str):
+            out += templates.template_findings(value, name, f"{base}:chat_template")
+            role = "tokenizer"
+        elif isinstance(value, list):  # [{"name": ..., "template": ...}]
+            for item in value[:100]:
+                if isinstance(item, dict) and isinstance(item.get("template"), str):
+                    out += templates.template_findings(item["template"], name, f"{base}:chat_template[{item.get('name')}]")
+            role = "tokenizer"
+    return role, out, {"modules": used}
+
+
+def _python(tree, rel: str, used: bool) -> Finding:
+    h = hashlib.sha256()
+    size = 0
+    module = posixpath.splitext(posixpath.basename(rel))[0]
+    try:
+        with tree.open(rel) as src:
+            size = src.size
+            if size > limits.MAX_SCAN_TEXT:
+                raise LimitError(src.name, f"{size} bytes exceed the cap of {limits.MAX_SCAN_TEXT} for a text file")
+            for off in range(0, size, 1 << 20):
+                h.update(src.read_at(off, 1 << 20))
+    except MfiError as e:
+        return Finding("medium", "unreadable", tree.display(rel), f"could not be read: {e.problem}")
+    return remote.python_finding(tree.display(rel), module, size, h.hexdigest(), used)
+
+
+def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> list[Finding]:
+    """Shard names that escape the folder, shards missing, and tensors the index and shards disagree on."""
+    name = tree.display(rel)
+    weight_map = {str(k): v for k, v in doc["weight_map"].items()}
+    out: list[Finding] = []
+    bad = {v for v in weight_map.values() if not isinstance(v, str)}
+    if bad:
+        out.append(Finding("medium", "integrity", name, f"{len(bad)} weight_map value(s) are not file names"))
+    shards = sorted({v for v in weight_map.values() if isinstance(v, str)})
+    folder = posixpath.dirname(rel)
+    for shard in shards:
+        reason = unsafe_reason(shard)
+        shard_rel = posixpath.join(folder, shard) if folder else shard
+        if reason is not None:
+            out.append(Finding("critical", "path", name, f"index names shard {shard!r}, which {reason}: "
+                               "a downloader would write outside the model folder", detail={"file": shard}))  # fmt: skip
+        elif not tree.exists(shard_rel):
+            out.append(Finding("high", "integrity", name, f"shard {shard} named in the index is missing",
+                               detail={"file": shard}))  # fmt: skip
+        elif shard_rel in tensors:
+            promised = {t for t, f in weight_map.items() if f == shard}
+            missing = promised - tensors[shard_rel]
+            extra = tensors[shard_rel] - promised
+            if missing:
+                out.append(Finding("medium", "integrity", name, f"{len(missing)} tensor(s) the index puts in {shard} are not "
+                                   f"there (first: {sorted(missing)[0]})", detail={"file": shard}))  # fmt: skip
+            if extra:
+                out.append(Finding("low", "integrity", name, f"{shard} holds {len(extra)} tensor(s) the index does not list "
+                                   f"(first: {sorted(extra)[0]})", detail={"file": shard}))  # fmt: skip
+    return out
 
 
 def _files(root: Path) -> list[Path]:
@@ -71,117 +224,52 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _scan_file(path: Path, modules: set[str], tensors: dict[str, set[str]]) -> tuple[str, list[Finding], dict]:
-    """(role, findings, extras for the folder-level checks) for one file; unreadable files become findings."""
-    name = str(path)
-    try:
-        with LocalFile(path) as src:
-            head = src.read_at(0, 16)
-            if path.suffix == ".py":
-                return "code", [], {}
-            if path.suffix in (".jinja", ".j2"):
-                return "tokenizer", templates.template_findings(_text(src), name, path.name), {}
-            if path.suffix == ".json":
-                return _json(src, path, modules)
-            if head[:4] == b"GGUF":
-                g = read_gguf(src)
-                tensors[path.name] = {t.name for t in g.tensors}
-                out = [Finding("medium", "integrity", name, p) for p in g.problems]
-                for key, value in g.metadata.items():
-                    if key.startswith("tokenizer.chat_template") and isinstance(value, str):
-                        out += templates.template_findings(value, name, key)
-                return "weights", out, {}
-            if path.suffix == ".safetensors":
-                st = read_safetensors(src)
-                tensors[path.name] = {t.name for t in st.tensors}
-                return "weights", [Finding("medium", "integrity", name, p) for p in st.problems], {}
-            if is_zip(head):
-                names: set[str] = set()
-                found = pickles.scan_zip(name, src, names)
-                if names:
-                    tensors[path.name] = names
-                return "weights", found, {}
-            if pickles.is_npy(head):
-                return "weights", pickles.scan_npy(name, src), {}
-            if looks_like_pickle(head) or (path.suffix in _PICKLE_SUFFIXES and head[:1] == b"\x80"):
-                names = set()
-                found = pickles.scan_pickle_file(name, src, names)
-                if names:
-                    tensors[path.name] = names
-                return "weights", found, {}
-            if path.suffix in _PICKLE_SUFFIXES:
-                return "other", [Finding("info", "format", name, "not a pickle, zip or npy file; not checked")], {}
-            return "other", [], {}
-    except MfiError as e:
-        return "other", [Finding("medium", "unreadable", name, f"could not be read: {e.problem}", e.offset)], {}
+class RemoteTree:
+    """A hub repo (or a folder or file in it) as a tree: names from the listing, bytes by Range requests."""
+
+    #: Remote scans skip checks that cost a request per tensor storage.
+    remote = True
+
+    def __init__(self, listing, session, path: str | None) -> None:
+        from ..hub import remote as hub_remote
+
+        self._hub, self.listing, self.session = hub_remote, listing, session
+        prefix = (path or "").strip("/")
+        names = [f.path for f in listing.files]
+        if prefix and listing.get(prefix) is not None:
+            self.paths = [prefix]
+        else:
+            self.paths = [n for n in names if not prefix or n.startswith(prefix + "/")]
+            if not self.paths:
+                raise SourceError(f"{listing.repo_id}/{prefix}", "no such file or folder in the repo")
+        if len(self.paths) > limits.MAX_SCAN_FILES:
+            raise LimitError(listing.repo_id, f"more than {limits.MAX_SCAN_FILES} files; scan a folder of the repo")
+
+    def display(self, rel: str) -> str:
+        """``hf://org/name[@rev]/path``."""
+        return self._hub.display(self.listing, rel)
+
+    def exists(self, rel: str) -> bool:
+        """Whether the listing has the file."""
+        return self.listing.get(posixpath.normpath(rel)) is not None
+
+    def size(self, rel: str) -> int:
+        """Size the listing publishes (0 when unknown)."""
+        f = self.listing.get(rel)
+        return (f.size or 0) if f is not None else 0
+
+    def open(self, rel: str):
+        """A range-reading source for the file (nothing to close)."""
+        return contextlib.nullcontext(self._hub.source(self.listing, rel, self.session))
 
 
-def _text(src) -> str:
-    if src.size > limits.MAX_SCAN_TEXT:
-        raise LimitError(src.name, f"{src.size} bytes exceed the cap of {limits.MAX_SCAN_TEXT} for a text file")
-    return src.read_at(0, src.size).decode("utf-8", errors="replace")
+def scan_remote(target: str, *, mirror: str | None = None, token: str | None = None) -> ScanReport:
+    """Scan a hub repo without downloading it: headers, pickles and small text files by Range requests."""
+    from ..hub import mirrors
+    from ..hub.listing import list_repo
+    from ..hub.remote import session_for
 
-
-def _json(src, path: Path, modules: set[str]) -> tuple[str, list[Finding], dict]:
-    doc = read_json(src)
-    name = str(path)
-    out, used = remote.config_findings(doc, name, modules)
-    role = "config"
-    if isinstance(doc, dict):
-        if isinstance(doc.get("weight_map"), dict):
-            return "index", out, {"doc": doc}
-        for key in ("chat_template",):
-            value = doc.get(key)
-            if isinstance(value, str):
-                out += templates.template_findings(value, name, f"{path.name}:{key}")
-                role = "tokenizer"
-            elif isinstance(value, list):  # [{"name": ..., "template": ...}]
-                for item in value[:100]:
-                    if isinstance(item, dict) and isinstance(item.get("template"), str):
-                        out += templates.template_findings(item["template"], name, f"{path.name}:{key}[{item.get('name')}]")
-                role = "tokenizer"
-    return role, out, {"modules": used}
-
-
-def _python(path: Path, used: bool) -> Finding:
-    h = hashlib.sha256()
-    size = 0
-    try:
-        with LocalFile(path) as src:
-            size = src.size
-            for off in range(0, size, 1 << 20):
-                h.update(src.read_at(off, 1 << 20))
-    except MfiError as e:
-        return Finding("medium", "unreadable", str(path), f"could not be read: {e.problem}")
-    return remote.python_finding(str(path), path.stem, size, h.hexdigest(), used)
-
-
-def _index_findings(path: Path, doc: Any, tensors: dict[str, set[str]]) -> list[Finding]:
-    """Shard names that escape the folder, shards missing, and tensors the index and shards disagree on."""
-    name = str(path)
-    weight_map = {str(k): v for k, v in doc["weight_map"].items()}
-    out: list[Finding] = []
-    bad = {v for v in weight_map.values() if not isinstance(v, str)}
-    if bad:
-        out.append(Finding("medium", "integrity", name, f"{len(bad)} weight_map value(s) are not file names"))
-    shards = sorted({v for v in weight_map.values() if isinstance(v, str)})
-    base = path.parent
-    for shard in shards:
-        reason = unsafe_reason(shard)
-        if reason is not None:
-            out.append(Finding("critical", "path", name, f"index names shard {shard!r}, which {reason}: "
-                               "a downloader would write outside the model folder", detail={"file": shard}))  # fmt: skip
-        elif not (base / shard).is_file():
-            out.append(Finding("high", "integrity", name, f"shard {shard} named in the index is missing",
-                               detail={"file": shard}))  # fmt: skip
-        elif shard in tensors:
-            promised = {t for t, f in weight_map.items() if f == shard}
-            missing = promised - tensors[shard]
-            extra = tensors[shard] - promised
-            if missing:
-                out.append(Finding("medium", "integrity", name, f"{len(missing)} tensor(s) the index puts in {shard} are not "
-                                   f"there (first: {sorted(missing)[0]})", detail={"file": shard}))  # fmt: skip
-            if extra:
-                out.append(Finding("low", "integrity", name, f"{shard} holds {len(extra)} tensor(s) the index does not list "
-                                   f"(first: {sorted(extra)[0]})", detail={"file": shard}))  # fmt: skip
-    return out
+    ref, m = mirrors.locate(target, mirror)
+    listing = list_repo(m, ref.repo_id, ref.revision, token)
+    with session_for(m, token) as session:
+        return scan_tree(target, RemoteTree(listing, session, ref.path))
