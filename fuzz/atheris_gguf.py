@@ -11,8 +11,6 @@ gguf/safetensors writers and tests/torchbuild.py.
 
 from __future__ import annotations
 
-import io
-import os
 import sys
 import tempfile
 from pathlib import Path

@@ -55,7 +55,7 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "torch._utils": frozenset(REBUILD_TENSOR | REBUILD_PASS | {
         "_rebuild_qtensor", "_rebuild_sparse_tensor", "_rebuild_meta_tensor_no_storage",
         "_rebuild_device_tensor_from_numpy", "_rebuild_nested_tensor", "_rebuild_wrapper_subclass",
-    }),  # fmt: skip
+    }),
     "torch._tensor": frozenset({"_rebuild_from_type_v2"}),
     "torch": frozenset(set(STORAGE_DTYPES) | set(TORCH_DTYPES) | {"Size", "device", "per_tensor_affine",
                                                                   "per_channel_affine"}),
@@ -258,12 +258,11 @@ class _Walker:
         return Call(func, args)
 
     def setitems(self, target: Any, pairs: list) -> None:
-        if isinstance(target, PDict):
-            target.items.extend(pairs)
-        elif isinstance(target, Call):
+        if isinstance(target, (PDict, Call)):  # other targets (a list, a constant) ignore items, as we do
             target.items.extend(pairs)
 
-    def step(self, op: str, arg: Any) -> None:  # noqa: C901 - one branch per opcode, like pickle.py
+    def step(self, op: str, arg: Any) -> None:
+        """Apply one opcode to the stack (one branch per opcode family, like CPython's pickle.py)."""
         s = self.stack
         if op == "MARK":
             if len(self.metastack) >= limits.MAX_PICKLE_DEPTH:

@@ -20,12 +20,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import limits
-from ..errors import FormatError, LimitError, TruncatedError
+from ..errors import FormatError, LimitError
 from ..records import TensorInfo
 from . import knowledge
 from .pickle import (
-    ALLOWED, DANGEROUS, EXTRA_DTYPE_BITS, STORAGE_DTYPES, TORCH_DTYPES, BytesSource, Call, Global, PDict, Persistent, PickleGlobal,
-    TensorCall, looks_like_pickle, pickle_stream, walk_pickle,
+    ALLOWED,
+    DANGEROUS,
+    EXTRA_DTYPE_BITS,
+    STORAGE_DTYPES,
+    TORCH_DTYPES,
+    BytesSource,
+    Call,
+    Global,
+    PDict,
+    Persistent,
+    PickleGlobal,
+    TensorCall,
+    looks_like_pickle,
+    pickle_stream,
+    walk_pickle,
 )  # fmt: skip
 from .ziparchive import ZipArchive, is_zip
 

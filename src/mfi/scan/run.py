@@ -199,10 +199,10 @@ def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> l
             extra = tensors[shard_rel] - promised
             if missing:
                 out.append(Finding("medium", "integrity", name, f"{len(missing)} tensor(s) the index puts in {shard} are not "
-                                   f"there (first: {sorted(missing)[0]})", detail={"file": shard}))  # fmt: skip
+                                   f"there (first: {min(missing)})", detail={"file": shard}))  # fmt: skip
             if extra:
                 out.append(Finding("low", "integrity", name, f"{shard} holds {len(extra)} tensor(s) the index does not list "
-                                   f"(first: {sorted(extra)[0]})", detail={"file": shard}))  # fmt: skip
+                                   f"(first: {min(extra)})", detail={"file": shard}))  # fmt: skip
     return out
 
 

@@ -13,7 +13,7 @@ import re
 
 from ..records import Finding
 
-_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 #: Dunders that classic sandbox escapes chain together.
 _ESCAPE_DUNDERS = {"class", "mro", "subclasses", "globals", "builtins", "import", "base", "bases", "init",
                    "getattribute", "code", "func", "closure", "dict", "loader", "spec", "reduce", "reduce_ex"}  # fmt: skip
@@ -25,7 +25,7 @@ _PATTERNS = [
      "uses a dunder attribute ({m}), which chat templates never need"),
     ("high", "attr-filter", re.compile(r"\|\s*attr\s*\(|\battr\s*\("),
      "uses the attr() filter ({m}), which reaches attributes by computed name"),
-    ("high", "escaped-underscore", re.compile(r"\\x5f|\\u005f|\\U0000005f|\\137", re.I),
+    ("high", "escaped-underscore", re.compile(r"\\x5f|\\u005f|\\U0000005f|\\137", re.IGNORECASE),
      "hides underscores in an escape ({m}), the way attribute names are smuggled"),
     ("high", "code-call", re.compile(r"\b(eval|exec|system|popen|spawn\w*|compile|getattr|setattr|import_module|"
                                      r"check_output|run_path|load_module)\s*\("),
