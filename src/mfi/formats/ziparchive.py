@@ -64,6 +64,10 @@ class SourceIO(io.RawIOBase):
 
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes (all the rest for ``n < 0``), within the read cap."""
+        lo = self._pos - self._buf_at
+        if n is not None and 0 < n <= self.max_read and 0 <= lo and lo + n <= len(self._buf):  # buffered
+            self._pos += n
+            return self._buf[lo : lo + n]
         rest = max(0, self.end - self._pos)
         n = rest if n is None or n < 0 else min(n, rest)
         if n > self.max_read:
