@@ -194,3 +194,12 @@ def test_auto_picks_a_mirror_that_has_the_repo(hub_root, tmp_path, monkeypatch):
         s = api.inspect("test/qwen3-tiny", mirror="auto")
         assert s.fetched.endpoint == full.url
         assert empty.requests == 1  # the probe only
+
+
+def test_compare_local_folder_with_remote_gguf(hub, models, cli):
+    r = cli("compare", str(models / "llama-tiny"), "hf://test/llama-tiny-GGUF/llama-tiny-Q4_K_M.gguf", "--mirror", hub.url, "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["tensors"]["matched"] == 21 and doc["tensors"]["only_left"] == doc["tensors"]["only_right"] == []
+    r = cli("compare", str(models / "llama-tiny"), "hf://test/llama-tiny-GGUF/llama-tiny-Q4_K_M.gguf", "--mirror", hub.url, "--weights")
+    assert r.exit_code == 2 and "pull the model first" in r.stderr

@@ -100,6 +100,8 @@ def compare(
     markdown: MarkdownOpt = False,
     fail_on_diff: Annotated[bool, typer.Option("--fail-on-diff", help="Exit 1 when anything differs (for CI).")] = False,
     template_diff: Annotated[bool, typer.Option("--template-diff", help="Show a unified diff of differing chat templates.")] = False,
+    mirror: MirrorOpt = None,
+    token: TokenOpt = None,
 ) -> None:
     """The same model across formats and quantizations, side by side.
 
@@ -108,7 +110,10 @@ def compare(
     from . import api
     from .render import output
 
-    c = api.compare(left, right, weights=weights or sample is not None, sample=sample, template_diff=template_diff)
+    c = api.compare(
+        left, right, weights=weights or sample is not None, sample=sample, template_diff=template_diff,
+        mirror=mirror, token=token,
+    )  # fmt: skip
     output.emit_compare(c, as_json=json, as_markdown=markdown)
     raise typer.Exit(1 if fail_on_diff and c.differences else 0)
 
