@@ -214,11 +214,14 @@ def kv_llamacpp(layout: Layout, ctx: int, *, parallel: int = 1, type_k: str = "f
         cells = per_seq
         if spec.kind == "swa" and spec.window and not swa_full:
             cells = pad(min(per_seq, spec.window + n_ubatch), LLAMA_CTX_PAD)
+        # llama_init_from_model refuses a quantized cache whose block does not divide the head dim.
+        for name, t, dim in (("K", type_k, spec.head_dim_k), ("V", type_v, spec.head_dim_v if spec.kind != "mla" else 0)):
+            if dim and row_size(t, dim)[0] is None:
+                why = f"{name} head dim {dim} is not a multiple of {t}'s block of {ggml_type(t)[1]}"
+                return KVCache(ctx, None, terms=tuple(terms), blocked=f"llama.cpp refuses this cache type: {why}")
         k, kf = row_size(type_k, spec.head_dim_k * spec.kv_heads)
         v, vf = (0, "0 (no V)") if spec.kind == "mla" else row_size(type_v, spec.head_dim_v * spec.kv_heads)
-        if k is None or v is None:
-            why = kf if k is None else vf
-            return KVCache(ctx, None, terms=tuple(terms), blocked=f"a quantized cache needs head dims divisible by the block size: {why}")
+        assert k is not None and v is not None  # whole heads of a dividing block
         cell_f = f"{cells * n_seq} cells" if spec.kind != "swa" or swa_full else f"GGML_PAD(min({per_seq}, {spec.window} + {n_ubatch}), 256) = {cells} cells x {n_seq} seq"
         rows.append((spec, cells * n_seq, k, v, f"{cell_f} x (K {kf} + V {vf}) B"))
     groups = _group(rows)
