@@ -35,7 +35,7 @@ def parse_front_matter(text: str) -> dict[str, Any]:
             continue
         if line.startswith((" ", "-", "\t")):
             item = line.strip()
-            if key is not None and item.startswith("- "):
+            if key is not None and item.startswith("- ") and ": " not in item:  # scalars, not mappings
                 current = out.get(key)
                 out[key] = (current if isinstance(current, list) else []) + [_scalar(item[2:])]
             continue

@@ -114,7 +114,7 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
             ctx.add_row(f"{kv.context:,}", _size(kv.bytes) if kv.blocked is None else "n/a", _size(total))
         out.append(ctx)
     if m.fits is not None or m.fits_note:
-        line = f"largest context that fits: {m.fits:,} tokens" if m.fits else "largest context that fits: none"
+        line = f"largest context that fits: {m.fits:,} tokens" if m.fits else f"largest context that fits: {fmt.DASH}"
         out.append(Text(line + (f" ({m.fits_note})" if m.fits_note else ""), style="bold"))
     out.append(Text("not counted: " + "; ".join(m.not_counted), style="dim"))
     for n in m.notes:

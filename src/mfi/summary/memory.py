@@ -340,6 +340,8 @@ def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
         limit = layout.max_context or max(ctx, 131072)
         if w.total is None:
             fits_note = "weight bytes unknown"
+        elif kv.bytes is None:
+            fits_note = "the KV cache has no figure with these options"
         elif budget < 0:
             fits_note = "the weights and overhead alone exceed the memory"
         else:
