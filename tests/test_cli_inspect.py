@@ -80,6 +80,9 @@ def test_truncated_data_gives_summary_and_exit_1(tmp_path, cli):
     r = cli("inspect", str(cut), "--json")
     assert r.exit_code == 1
     assert json.loads(r.stdout)["problems"] and "truncated download" in r.stderr
+    r = cli("inspect", str(cut))
+    assert r.exit_code == 1 and "Architecture" in r.stdout and "1 problem(s)" in r.stdout
+    assert r.stderr.startswith(f"mfi: {cut}: 1 tensor(s) run past the end of the file")
 
 
 def test_missing_file_and_debug_traceback(tmp_path, cli):

@@ -118,7 +118,10 @@ def _safetensors(name: str, local: targets.LocalTarget) -> ModelSummary:
 
 def _index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
     """Names the index promises that their shard lacks, and tensors the index does not list."""
-    have = {(Path(s.name).name, t.name) for s in shards for t in s.tensors}
+    have = set()
+    for s in shards:
+        base = Path(s.name).name
+        have.update((base, t.name) for t in s.tensors)
     missing = [n for n, f in weight_map.items() if (f, n) not in have]
     extra = [n for f, n in have if n not in weight_map]
     problems = []

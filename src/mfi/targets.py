@@ -89,7 +89,9 @@ def _folder(folder: Path) -> LocalTarget:
         return LocalTarget("safetensors", [], folder, index=folder / INDEX_NAME)
     shards = sorted(folder.glob("*.safetensors"))
     if shards:
-        return LocalTarget("safetensors", shards, folder)
+        others = len(list(folder.glob("*.gguf")))
+        notes = [f"the folder also holds {others} GGUF file(s); name one to inspect it"] if others else []
+        return LocalTarget("safetensors", shards, folder, notes=notes)
     ggufs = sorted(p for p in folder.glob("*.gguf") if not p.name.startswith("mmproj"))
     firsts = [p for p in ggufs if not SPLIT_GGUF.match(p.name) or SPLIT_GGUF.match(p.name).group("no") == "00001"]  # type: ignore[union-attr]
     if len(firsts) == 1:

@@ -87,7 +87,7 @@ class GGUFFile:
         pos_index = -1
         for i in wanted:
             cp = i // _CHECKPOINT
-            if pos_index < 0 or not (cp * _CHECKPOINT <= i and pos_index <= i and pos_index // _CHECKPOINT == cp):
+            if pos_index < 0 or pos_index // _CHECKPOINT != cp:  # jump to the nearest checkpoint
                 cur.seek(arr.checkpoints[cp])
                 pos_index = cp * _CHECKPOINT
             while pos_index < i:
@@ -223,50 +223,59 @@ class _Parser:
         return ArrayValue("ARRAY", count, items if keep_all else items[: limits.ARRAY_SAMPLES])
 
     def _string_array(self, key: str, count: int, keep_all: bool) -> ArrayValue:
-        """Walk ``count`` strings: the hot loop of the whole reader (a vocabulary is 150k+)."""
+        """Walk ``count`` strings: the hot loop of the whole reader (a vocabulary is 150k+).
+
+        Runs of up to 1,024 strings between checkpoints go through a bare ``for`` loop over the
+        buffer; the buffer is refilled (sized from the average string so far) only between runs.
+        """
         cur = self.cur
         first = cur.pos
-        digest = hashlib.sha256()
         unpack = struct.Struct(self.e + "Q").unpack_from
-        n_samples = count if keep_all else min(count, limits.ARRAY_SAMPLES)
-        samples = []
-        checkpoints: list[int] = []
         cap = limits.MAX_STRING_BYTES
-        i = 0
+        n_samples = count if keep_all else min(count, limits.ARRAY_SAMPLES)
+        samples = tuple(self._string() for _ in range(n_samples))
+        if cur.start <= first:
+            digest = hashlib.sha256(memoryview(cur.buf)[first - cur.start : cur.p])
+        else:  # the samples spanned a refill (huge tokens): hash them from the source
+            digest = hashlib.sha256(cur.src.read_at(first, cur.pos - first))
+        if keep_all:
+            return ArrayValue("STRING", count, samples, digest.hexdigest())
+        checkpoints: list[int] = [first]  # offset of element 0, 1024, 2048, ...
+        i = n_samples
         while i < count:
             cur.need(8)
-            buf, p, end, base = cur.buf, cur.p, len(cur.buf), cur.start
+            buf, p, base = cur.buf, cur.p, cur.start
+            end = len(buf)
             run_start, run_i = p, i
             while i < count:
-                if p + 8 > end:
-                    break
-                (n,) = unpack(buf, p)
-                q = p + 8 + n
-                if q > end:
-                    break
-                if not i & 1023:
+                if not i & 1023 and len(checkpoints) == i >> 10:
                     checkpoints.append(base + p)
-                if i < n_samples:
-                    samples.append(buf[p + 8 : q].decode("utf-8", errors="replace"))
-                p = q
-                i += 1
+                m = min(1024 - (i & 1023), count - i)
+                for k in range(m):
+                    if p + 8 > end:
+                        break
+                    q = p + 8 + unpack(buf, p)[0]
+                    if q > end:
+                        break
+                    p = q
+                else:
+                    k = m
+                i += k
+                if k < m:
+                    break
             digest.update(memoryview(buf)[run_start:p])
             cur.p = p
             if i == count:
                 break
             at = cur.pos
-            if p + 8 <= end:
-                (n,) = unpack(buf, p)
-                if n > cap:
-                    raise LimitError(self.name, f"{key}[{i}]: string length {n} exceeds the {cap >> 20} MiB cap", at)
-            else:
-                n = 0
+            n = unpack(buf, p)[0] if p + 8 <= end else 0
+            if n > cap:
+                raise LimitError(self.name, f"{key}[{i}]: string length {n} exceeds the {cap >> 20} MiB cap", at)
             done = i - run_i
             avg = (p - run_start) / done if done else 16
             cur.need(8 + n, hint=int((count - i) * avg * 1.05) + 8 + n)
-        if not keep_all:
-            self.arrays[key] = _StringArray(first, count, checkpoints)
-        return ArrayValue("STRING", count, tuple(samples), digest.hexdigest())
+        self.arrays[key] = _StringArray(first, count, checkpoints)
+        return ArrayValue("STRING", count, samples, digest.hexdigest())
 
     def _tensor_info(self) -> tuple[str, tuple[int, ...], int, int, int]:
         at = self.cur.pos

@@ -39,11 +39,11 @@ class SafetensorsFile:
 
 def _no_duplicates(name: str):
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise FormatError(name, f"duplicate entry {k!r} in the header")
-            out[k] = v
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: set[str] = set()
+            dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            raise FormatError(name, f"duplicate entry {dup!r} in the header")
         return out
 
     return hook
@@ -111,15 +111,16 @@ def _entry(name: str, tname: str, entry: Any) -> tuple[str, tuple[int, ...], tup
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if not isinstance(dtype, str) or not dtype:
         raise FormatError(name, f"tensor {tname!r}: missing or invalid dtype")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+    if type(shape) is not list or any(type(d) is not int or d < 0 for d in shape):
         raise FormatError(name, f"tensor {tname!r}: shape {shape!r} is not a list of non-negative integers")
     if len(shape) > limits.MAX_DIMS:
         raise LimitError(name, f"tensor {tname!r} has {len(shape)} dimensions, above the cap of {limits.MAX_DIMS}")
     if (
-        not isinstance(offsets, list)
+        type(offsets) is not list
         or len(offsets) != 2
-        or not all(isinstance(o, int) and not isinstance(o, bool) and o >= 0 for o in offsets)
-        or offsets[0] > offsets[1]
+        or type(offsets[0]) is not int
+        or type(offsets[1]) is not int
+        or not 0 <= offsets[0] <= offsets[1]
     ):
         raise FormatError(name, f"tensor {tname!r}: data_offsets {offsets!r} are not [begin, end] with begin <= end")
     count = 1

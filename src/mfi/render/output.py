@@ -6,13 +6,13 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
-
 from ..records import ModelSummary
 
 
-def console() -> Console:
-    """The stdout console (soft-wrapping off for pipes, width from the terminal)."""
+def console():
+    """The stdout console (rich is imported only when a table is printed, not for --json)."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
@@ -52,7 +52,7 @@ def emit_inspect(
             out.print(terminal.metadata_table(s))
         if tensors is not None:
             out.print(terminal.tensors_table(s, tensors))
-    if s.problems and (as_json or as_markdown):
+    if s.problems:  # damage goes to stderr in every mode, so a pipe never hides it
         from .fmt import clean
 
         for p in s.problems:

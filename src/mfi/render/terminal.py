@@ -135,10 +135,10 @@ def files_table(s: ModelSummary) -> Table:
 
 
 def notes(s: ModelSummary) -> list[RenderableType]:
-    """Problems (damage) and warnings, one line each."""
+    """Warnings, one line each (problems, which mean damage, go to stderr: see render.output)."""
     out: list[RenderableType] = []
-    for p in s.problems:
-        out.append(Text.assemble(("problem: ", "bold red"), t(p)))
+    if s.problems:
+        out.append(Text(f"{len(s.problems)} problem(s): the file is damaged (details on stderr)", style="bold red"))
     for w in s.warnings:
         out.append(Text.assemble(("warning: ", "yellow"), t(w)))
     return out

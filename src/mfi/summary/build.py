@@ -165,7 +165,7 @@ def summarize_safetensors(
         tokenizer=tokenizer.from_hf(
             sidecars.get("tokenizer.json"),
             sidecars.get("tokenizer_config.json"),
-            sidecars.get("generation_config.json"),
+            (sidecars.get("generation_config.json") or {}, architecture.text_config(config), config),
             sidecars.get("chat_template.jinja"),
         ),
         tensors=tensors,

@@ -74,10 +74,14 @@ def _token_text(value: Any) -> str | None:
 def from_hf(
     tokenizer_json: dict[str, Any] | None,
     tokenizer_config: dict[str, Any] | None,
-    generation_config: dict[str, Any] | None = None,
+    id_sources: tuple[dict[str, Any], ...] = (),
     chat_template_file: str | None = None,
 ) -> Tokenizer | None:
-    """Combine the Hugging Face tokenizer files; ``None`` when there are none."""
+    """Combine the Hugging Face tokenizer files; ``None`` when there are none.
+
+    ``id_sources`` (generation_config.json, then config.json) supply ``bos_token_id`` and the like
+    where tokenizer_config.json names no token (Qwen sets ``bos_token: null``).
+    """
     if tokenizer_json is None and tokenizer_config is None and chat_template_file is None:
         return None
     tj = tokenizer_json if isinstance(tokenizer_json, dict) else {}
@@ -103,13 +107,13 @@ def from_hf(
         text = _token_text(tc.get(f"{role}_token"))
         if text is not None:
             special[role] = SpecialToken(ids_of.get(text), text)
-    gen = generation_config if isinstance(generation_config, dict) else {}
     for role in ("bos", "eos", "pad"):
-        gid = gen.get(f"{role}_token_id")
-        if isinstance(gid, list) and gid:
-            gid = gid[0]
-        if role not in special and isinstance(gid, int):
-            special[role] = SpecialToken(gid, by_id.get(gid))
+        for source in id_sources:
+            gid = source.get(f"{role}_token_id") if isinstance(source, dict) else None
+            if isinstance(gid, list) and gid:  # several EOS ids: the first is the main one
+                gid = gid[0]
+            if role not in special and isinstance(gid, int) and not isinstance(gid, bool):
+                special[role] = SpecialToken(gid, by_id.get(gid))
     templates: dict[str, str] = {}
     ct = tc.get("chat_template")
     if isinstance(ct, str):
