@@ -296,3 +296,14 @@ def test_weights_model_buffer_and_experts(tmp_path):
     assert est.offloadable == 4096 and est.accelerator == est.total - 4096
     # a vLLM-style runtime counts tensor bytes exactly
     assert memory.weights(s, "vllm").total == 1024 + 4096 + 384
+
+
+def test_per_layer_arrays_read_as_samples_make_the_layout_unknown():
+    from mfi.records import ArrayValue
+
+    md = gguf_keys("jamba", block_count=72, embedding_length=8192, **{"attention.head_count": 64,
+                   "attention.head_count_kv": ArrayValue("UINT32", 72, (0, 0, 0, 0, 8, 0, 0, 0))})  # fmt: skip
+    lay = layout.from_gguf(md)
+    assert lay.unknown and "72 per-layer values" in lay.unknown
+    kv = memory.kv_llamacpp(lay, K4)
+    assert kv.bytes is None and kv.blocked == lay.unknown

@@ -60,3 +60,12 @@ def test_llama_tiny_sampling_from_generation_config(models):
     gg = _plan(models, "llama-tiny-Q8_0.gguf").capabilities.sampling
     assert hf and gg
     assert hf.get("temperature") == pytest.approx(gg.get("temp"))
+
+
+def test_swa_full_from_the_cli(models, cli):
+    import json
+
+    r = cli("plan", str(models / "gemma3-tiny-Q4_0.gguf"), "--ctx", "32768", "--swa-full", "--json")
+    assert r.exit_code == 0, r.stderr
+    layers = json.loads(r.stdout)["memory"]["layers"]
+    assert {g["cells"] for g in layers} == {32768}  # sliding layers cache the whole context too

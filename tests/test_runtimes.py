@@ -236,3 +236,18 @@ def test_plan_json_for_a_quantized_cache_on_an_odd_head_dim(tmp_path, cli):
     doc = json.loads(cli("plan", str(path), "--json", "--cache-type", "q4_0", "--ctx", "1024").stdout)
     assert doc["memory"]["kv_cache_bytes"] is None and "block of 32" in doc["memory"]["kv_cache_blocked"]
     assert doc["memory"]["total_bytes"] is None
+
+
+def test_readme_plan_commands_run_on_the_demo(cli):
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    block = readme.split("## Will it run", 1)[1]
+    commands = re.findall(r"^mfi (plan|inspect) (\S+)(.*?)(?:  #.*)?$", block.split("```", 2)[1], re.M)
+    assert len(commands) == 3
+    demo = str(root / "fixtures" / "demo" / "llama-tiny-Q4_K_M.gguf")
+    for command, _target, args in commands:
+        r = cli(command, demo, *args.split())
+        assert r.exit_code == 0, (command, args, r.stderr)

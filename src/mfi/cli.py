@@ -58,6 +58,7 @@ CacheVOpt = Annotated[Optional[str], typer.Option("--cache-type-v", help="V cach
 ParallelOpt = Annotated[int, typer.Option("--parallel", help="Parallel sequences sharing the context (llama.cpp -np).")]
 RuntimeOpt = Annotated[Optional[str], typer.Option("--runtime", help="llama.cpp or vllm (default: llama.cpp for GGUF, vllm for safetensors).")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Say what each field means and show every formula term.")]
+SwaFullOpt = Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")]
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of --explain texts: en or zh (default from LANG).")]
 
 
@@ -84,6 +85,7 @@ def inspect(
     cache_type_v: CacheVOpt = None,
     parallel: ParallelOpt = 1,
     runtime: RuntimeOpt = None,
+    swa_full: SwaFullOpt = False,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
 ) -> None:
@@ -96,20 +98,20 @@ def inspect(
     from .render import output
 
     summary = api.inspect(target, full_metadata=full)
-    asked = json or explain or any(v is not None for v in (ctx, memory, cache_type, cache_type_k, cache_type_v, runtime)) or parallel != 1
-    plan = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime) if asked else None
+    asked = json or explain or swa_full or parallel != 1 or any(v is not None for v in (ctx, memory, cache_type, cache_type_k, cache_type_v, runtime))
+    plan = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full) if asked else None
     output.emit_inspect(summary, as_json=json, as_markdown=markdown, tensors=pattern, metadata=metadata, plan=plan, explain=explain, lang=lang)
     raise typer.Exit(1 if summary.problems else 0)
 
 
-def _plan(summary, ctx, memory, cache_type, cache_k, cache_v, parallel, runtime):  # type: ignore[no-untyped-def]
+def _plan(summary, ctx, memory, cache_type, cache_k, cache_v, parallel, runtime, swa_full):  # type: ignore[no-untyped-def]
     """Build the will-it-run plan from the memory options."""
     from . import deploy
     from .summary.memory import Options, parse_size
 
     opts = Options(
         context=ctx, parallel=parallel, runtime=runtime, memory=parse_size(memory) if memory else None,
-        cache_type_k=cache_k or cache_type, cache_type_v=cache_v or cache_type,
+        cache_type_k=cache_k or cache_type, cache_type_v=cache_v or cache_type, swa_full=swa_full,
     )  # fmt: skip
     return deploy.plan(summary, opts)
 
@@ -124,6 +126,7 @@ def plan(
     cache_type_v: CacheVOpt = None,
     parallel: ParallelOpt = 1,
     runtime: RuntimeOpt = None,
+    swa_full: SwaFullOpt = False,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
     json: JsonOpt = False,
@@ -136,7 +139,7 @@ def plan(
     from .render import output
 
     summary = api.inspect(target)
-    result = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime)
+    result = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full)
     output.emit_plan(summary, result, as_json=json, explain=explain, lang=lang)
     raise typer.Exit(1 if summary.problems else 0)
 

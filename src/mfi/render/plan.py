@@ -184,8 +184,8 @@ def plan_view(s: ModelSummary, p: Plan, *, explain: bool = False, lang: str = "e
 
     parts: list[RenderableType] = [overview(s), Text()]
     parts += memory_view(p, explain=explain, lang=lang)
-    parts += runtimes_view(p)
-    parts.append(capabilities_view(p))
+    parts += [Text(), *runtimes_view(p)]
+    parts += [Text(), capabilities_view(p)]
     for w in p.warnings:
         parts.append(Text.assemble(("warning: ", "yellow"), _t(w)))
     return Group(*parts)

@@ -126,6 +126,10 @@ def from_gguf(md: dict[str, Any]) -> Layout:
         return Layout(arch, no_cache=True, max_context=ctx, notes=(f"llama.cpp keeps no KV cache for {arch}",))
     if not n:
         return Layout(arch, max_context=ctx, unknown=f"no {arch}.block_count key")
+    for template in (c.Attention.HEAD_COUNT, c.Attention.HEAD_COUNT_KV):
+        raw = key(template)
+        if isinstance(raw, ArrayValue) and not raw.complete:
+            return Layout(arch, max_context=ctx, unknown=f"{template.format(arch=arch)} has {raw.count} per-layer values; only samples were read")
     heads = _per_layer(key(c.Attention.HEAD_COUNT), n)
     kv = _per_layer(key(c.Attention.HEAD_COUNT_KV), n) or heads
     embd = _int(key(c.LLM.EMBEDDING_LENGTH))
