@@ -92,7 +92,8 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
     projectors = [f for f in env.files if f.startswith("mmproj") and f.endswith(".gguf")]
     vision_ev = (["vision tower in config"] if "vision" in towers else []) + _found(text, _VISION_MARKS)
     vision_ev += ["preprocessor_config.json"] if "preprocessor_config.json" in env.files and s.format == "safetensors" else []
-    vision_ev += [f"{arch} takes images via mmproj"] if arch in MMPROJ_ARCHS else []
+    # gemma3 GGUFs include the text-only 1B, so the architecture alone does not say "vision"
+    vision_ev += [f"{arch} takes images via mmproj"] if arch in MMPROJ_ARCHS and arch != "gemma3" else []
     vision_ev += [f"projector {p}" for p in projectors]
     audio_ev = (["audio tower in config"] if "audio" in towers else []) + _found(text, _AUDIO_MARKS)
     if vision_ev:
