@@ -130,3 +130,43 @@ def _index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
     if extra:
         problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
     return problems
+
+
+def compare(
+    left: str | os.PathLike[str],
+    right: str | os.PathLike[str],
+    *,
+    weights: bool = False,
+    sample: int | None = None,
+    template_diff: bool = False,
+):
+    """Compare two models (any formats): structure always, values too with ``weights``.
+
+    ``sample`` compares that many evenly spaced rows per tensor instead of all of them.
+    Returns a ``mfi.compare_records.Comparison``.
+    """
+    import dataclasses
+
+    from .errors import UsageError
+    from .summary import compare as compare_mod
+
+    if sample is not None and sample < 1:
+        raise UsageError("--sample", f"needs a positive number of rows, not {sample}")
+    c = compare_mod.compare(inspect(left), inspect(right), template_diff=template_diff)
+    if not weights:
+        return c
+    from .summary.weights import compare_values
+
+    opened: dict[str, LocalFile] = {}
+
+    def open_source(path: str) -> LocalFile:
+        if path not in opened:
+            opened[path] = LocalFile(path)
+        return opened[path]
+
+    try:
+        values, layers = compare_values(c, open_source, sample=sample)
+    finally:
+        for src in opened.values():
+            src.close()
+    return dataclasses.replace(c, values=values, layer_values=layers, sample=sample)

@@ -144,6 +144,29 @@ def plan(
     raise typer.Exit(1 if summary.problems else 0)
 
 
+@app.command()
+def compare(
+    left: Target,
+    right: Target,
+    weights: Annotated[bool, typer.Option("--weights", help="Also compare values: cosine, relative RMS and max abs error.")] = False,
+    sample: Annotated[Optional[int], typer.Option("--sample", min=1, metavar="N", help="Compare N evenly spaced rows per tensor (implies --weights).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.compare/1, docs/compare.md).")] = False,
+    markdown: MarkdownOpt = False,
+    fail_on_diff: Annotated[bool, typer.Option("--fail-on-diff", help="Exit 1 when anything differs (for CI).")] = False,
+    template_diff: Annotated[bool, typer.Option("--template-diff", help="Show a unified diff of differing chat templates.")] = False,
+) -> None:
+    """The same model across formats and quantizations, side by side.
+
+    Examples: mfi compare ./Qwen3-8B Qwen3-8B-Q4_K_M.gguf; mfi compare a-Q8_0.gguf a-Q4_K_M.gguf --weights --sample 64
+    """
+    from . import api
+    from .render import output
+
+    c = api.compare(left, right, weights=weights or sample is not None, sample=sample, template_diff=template_diff)
+    output.emit_compare(c, as_json=json, as_markdown=markdown)
+    raise typer.Exit(1 if fail_on_diff and c.differences else 0)
+
+
 def main() -> None:
     """Entry point of the ``mfi`` console script."""
     try:

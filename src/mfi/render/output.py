@@ -26,7 +26,7 @@ def emit_inspect(
 
         doc = inspect_dict(s, tensors=tensors, metadata=metadata)
         if plan is not None:
-            from .plan import plan_dict
+            from .plan_json import plan_dict
 
             doc.update(plan_dict(plan))
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -61,16 +61,39 @@ def emit_inspect(
 
 def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
     """Print ``mfi plan``: memory, runtimes, capabilities (JSON: the inspect additions plus target)."""
-    from . import plan as planview
-
     if as_json:
         from .jsonout import SCHEMA
+        from .plan_json import plan_dict
 
-        doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **planview.plan_dict(plan)}
+        doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **plan_dict(plan)}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
+    from . import plan as planview
+
     out = console()
     language = planview.language(lang)
     out.print(planview.plan_view(s, plan, explain=explain, lang=language))
     if explain:
         out.print(planview.architecture_explained(s, language))
+
+
+def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
+    """Print a comparison (``mfi.compare_records.Comparison``) as JSON, markdown or rich tables."""
+    if as_json:
+        from .compare_json import compare_dict
+
+        sys.stdout.write(json.dumps(compare_dict(c), indent=2) + "\n")
+    elif as_markdown:
+        from .compare_md import compare_markdown
+
+        sys.stdout.write(compare_markdown(c))
+    else:
+        from .compare import compare_view
+
+        console().print(compare_view(c))
+    if as_json or as_markdown:
+        from .fmt import clean
+
+        for s in (c.left, c.right):
+            for p in s.problems:
+                print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
