@@ -203,3 +203,11 @@ def test_compare_local_folder_with_remote_gguf(hub, models, cli):
     assert doc["tensors"]["matched"] == 21 and doc["tensors"]["only_left"] == doc["tensors"]["only_right"] == []
     r = cli("compare", str(models / "llama-tiny"), "hf://test/llama-tiny-GGUF/llama-tiny-Q4_K_M.gguf", "--mirror", hub.url, "--weights")
     assert r.exit_code == 2 and "pull the model first" in r.stderr
+
+
+def test_plan_on_a_remote_gguf(hub, cli):
+    r = cli("plan", "hf://test/llama-tiny-GGUF/llama-tiny-Q4_K_M.gguf", "--mirror", hub.url, "--ctx", "4096", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    # llama-tiny: 2 layers x 2 KV heads x 64 head dim, K and V in f16, 4096 cells
+    assert doc["memory"]["kv_cache_bytes"] == 2 * 2 * (2 * 64) * 2 * 4096

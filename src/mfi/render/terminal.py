@@ -144,9 +144,10 @@ def notes(s: ModelSummary) -> list[RenderableType]:
     return out
 
 
-def inspect_view(s: ModelSummary) -> Group:
-    """The default ``mfi inspect`` screen."""
-    parts: list[RenderableType] = [overview(s), Text(), architecture_table(s), quant_table(s), tokenizer_table(s), files_table(s)]
+def inspect_view(s: ModelSummary, architecture: RenderableType | None = None) -> Group:
+    """The default ``mfi inspect`` screen (``architecture`` replaces the architecture table)."""
+    arch = architecture if architecture is not None else architecture_table(s)
+    parts: list[RenderableType] = [overview(s), Text(), arch, quant_table(s), tokenizer_table(s), files_table(s)]
     extra = notes(s)
     if extra:
         parts += [Text(), *extra]
