@@ -348,7 +348,7 @@ def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
             fits = largest_context(layout, budget, opts, runtime, limit)
             fits_note = "up to the model's maximum context" if fits and fits + (LLAMA_CTX_PAD if runtime == "llama.cpp" else VLLM_BLOCK) > limit else None
     cache = k if k == v else f"K {k}, V {v}"
-    cache_f = f"K {k}, V {v}" + (f"; row = elements / block x bytes per block (ggml_row_size)" if runtime == "llama.cpp" else " (vLLM kv-cache dtype)")
+    cache_f = f"K {k}, V {v}" + ("; row = elements / block x bytes per block (ggml_row_size)" if runtime == "llama.cpp" else " (vLLM kv-cache dtype)")
     terms = (
         Term("cache type", k if k == v else f"{k}/{v}", cache_f, "cache_type"),
         *w.terms,
