@@ -62,6 +62,8 @@ def overview(s: ModelSummary) -> Text:
     params = fmt.count(s.parameters.total) + " params"
     if s.parameters.experts and s.parameters.active is not None:
         params += f" ({fmt.count(s.parameters.active)} active)"
+    if s.parameters.towers:
+        params += " (" + ", ".join(f"{name} {fmt.count(n)}" for name, n in s.parameters.towers.items()) + ")"
     parts.append(params)
     storage = q.file_type or q.method or (q.rows[0].dtype if q.rows else None)
     if storage:

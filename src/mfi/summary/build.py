@@ -27,6 +27,11 @@ _EMBEDDING = re.compile(
 # Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
 # (``shared_experts`` / ``shexp`` are always active and do not match).
 _EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
+# Sub-models of multimodal checkpoints (HF names; GGUF keeps them in a separate mmproj file).
+_TOWERS = (
+    ("vision", re.compile(r"(^|\.)(visual|vision_tower|vision_model|vision_encoder|image_encoder|vpm|multi_modal_projector|mm_projector)\.")),
+    ("audio", re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|apm)\.")),
+)
 _LAYER = re.compile(r"(?:^|\.)(?:blk|layers|h|layer|block)\.(\d+)\.")
 
 
@@ -34,11 +39,15 @@ def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:
     """Exact counts from shapes: total, per dtype, embedding, experts, active per token."""
     total = embedding = experts = 0
     by_dtype: dict[str, int] = {}
+    towers: dict[str, int] = {}
     for t in tensors:
         n = t.n_params
         total += n
         by_dtype[t.dtype] = by_dtype.get(t.dtype, 0) + n
-        if _EMBEDDING.search(t.name):
+        tower = next((name for name, pattern in _TOWERS if pattern.search(t.name)), None)
+        if tower:
+            towers[tower] = towers.get(tower, 0) + n
+        elif _EMBEDDING.search(t.name):
             embedding += n
         elif _EXPERT.search(t.name):
             experts += n
@@ -48,7 +57,8 @@ def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:
             active = total - experts + experts * arch.experts_used // arch.experts
         else:
             active = None
-    return Parameters(total, dict(sorted(by_dtype.items(), key=lambda kv: -kv[1])), embedding, experts, active)
+    by_dtype = dict(sorted(by_dtype.items(), key=lambda kv: -kv[1]))
+    return Parameters(total, by_dtype, embedding, experts, active, towers)
 
 
 def quant_rows(tensors: Iterable[TensorInfo]) -> tuple[QuantRow, ...]:
