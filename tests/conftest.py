@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (ggufbuild)
 
+# The hub fixtures (test server, private HF_HOME/MODELSCOPE_CACHE for every test).
+pytest_plugins = ["hubfixtures"]
+
 
 def load_generator():
     """The fixtures/generate.py module (not a package; loaded by path)."""

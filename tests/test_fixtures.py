@@ -1,7 +1,6 @@
 """Checks for fixtures/generate.py: byte-for-byte determinism, and manifest numbers against gguf/safetensors readers."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_generator
 from gguf import GGMLQuantizationType, GGUFReader
 from gguf.quants import dequantize
 from safetensors import deserialize, safe_open
@@ -22,15 +22,7 @@ ST_ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "F8_E4M3
                "I64": 8, "U64": 8, "F64": 8, "C64": 8, "F4": 0.5}
 
 
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("mfi_fixture_generate", ROOT / "fixtures" / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _load_generator()
+gen = load_generator()
 
 
 @pytest.fixture(scope="module")

@@ -6,33 +6,12 @@ import hashlib
 
 import pytest
 
-from hubserver import TOKEN, HubServer, build_repos
+from hubserver import TOKEN, HubServer
 
 pytestmark = pytest.mark.timeout(60)
 
 GGUF_REPO = "test/llama-tiny-GGUF"
 PART1 = "llama-tiny-Q8_0-00001-of-00003.gguf"
-
-
-@pytest.fixture(scope="module")
-def hub_root(models, tmp_path_factory):
-    return build_repos(models, tmp_path_factory.mktemp("hub"))
-
-
-@pytest.fixture(autouse=True)
-def hub_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
-    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.delenv("HF_ENDPOINT", raising=False)
-
-
-@pytest.fixture
-def hub(hub_root):
-    with HubServer(hub_root, gated={"gated/llama-tiny"}, lifetime=30) as server:
-        yield server
 
 
 def _sha(path):

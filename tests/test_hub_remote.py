@@ -6,33 +6,9 @@ import json
 
 import pytest
 
-from hubserver import HubServer, build_repos
+from hubserver import HubServer
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def hub_root(models, tmp_path_factory):
-    """The zoo laid out as hub repos (built once per module)."""
-    return build_repos(models, tmp_path_factory.mktemp("hub"))
-
-
-@pytest.fixture(autouse=True)
-def hub_env(tmp_path, monkeypatch):
-    """A private HF_HOME / MODELSCOPE_CACHE; online; no telemetry; no endpoint from the environment."""
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
-    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.delenv("HF_ENDPOINT", raising=False)
-    monkeypatch.delenv("MODELSCOPE_ENDPOINT", raising=False)
-
-
-@pytest.fixture
-def hub(hub_root):
-    with HubServer(hub_root, gated={"gated/llama-tiny"}, lifetime=30) as server:
-        yield server
 
 
 def test_safetensors_repo_costs_shards_plus_five_requests(hub, models):
@@ -194,3 +170,20 @@ def test_auto_picks_a_mirror_that_has_the_repo(hub_root, tmp_path, monkeypatch):
         s = api.inspect("test/qwen3-tiny", mirror="auto")
         assert s.fetched.endpoint == full.url
         assert empty.requests == 1  # the probe only
+
+
+def test_compare_local_folder_with_remote_gguf(hub, models, cli):
+    r = cli("compare", str(models / "llama-tiny"), "hf://test/llama-tiny-GGUF/llama-tiny-Q4_K_M.gguf", "--mirror", hub.url, "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["tensors"]["matched"] == 21 and doc["tensors"]["only_left"] == doc["tensors"]["only_right"] == []
+    r = cli("compare", str(models / "llama-tiny"), "hf://test/llama-tiny-GGUF/llama-tiny-Q4_K_M.gguf", "--mirror", hub.url, "--weights")
+    assert r.exit_code == 2 and "pull the model first" in r.stderr
+
+
+def test_plan_on_a_remote_gguf(hub, cli):
+    r = cli("plan", "hf://test/llama-tiny-GGUF/llama-tiny-Q4_K_M.gguf", "--mirror", hub.url, "--ctx", "4096", "--json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    # llama-tiny: 2 layers x 2 KV heads x 64 head dim, K and V in f16, 4096 cells
+    assert doc["memory"]["kv_cache_bytes"] == 2 * 2 * (2 * 64) * 2 * 4096

@@ -180,3 +180,11 @@ def test_every_zoo_file_matches_the_reference_readers(models):
             for t in mine.tensors:
                 assert list(t.shape) == ref.get_slice(t.name).get_shape(), (path.name, t.name)
                 assert t.dtype == ref.get_slice(t.name).get_dtype(), (path.name, t.name)
+
+
+def test_vl_parameters_by_tower(models, manifest):
+    parts = manifest["fixtures"]["qwen3-vl-tiny"]["params_by_component"]
+    s = api.inspect(models / "qwen3-vl-tiny")
+    assert s.parameters.towers == {"vision": parts["visual"]}
+    assert s.parameters.total == sum(parts.values())
+    assert list(s.tokenizer.special) == ["bos", "eos", "pad"]

@@ -69,25 +69,8 @@ def scan(target: str | os.PathLike[str], *, mirror: str | None = None, token: st
 def _gguf(name: str, local: targets.LocalTarget, full: bool) -> ModelSummary:
     # Sources stay open with their records: token texts are fetched lazily by index.
     shards = [read_gguf(LocalFile(p), full=full) for p in local.weights]
-    extra = _split_problems(shards) if len(shards) > 1 else []
+    extra = build.split_problems(shards) if len(shards) > 1 else []
     return build.summarize_gguf(name, shards, extra_problems=extra)
-
-
-def _split_problems(shards: list) -> list[str]:
-    """Check split.* keys against the parts found (spec: llama.cpp gguf-split)."""
-    problems = []
-    count = len(shards)
-    total = shards[0].metadata.get("split.tensors.count")
-    for i, s in enumerate(shards):
-        if s.metadata.get("split.no") != i or s.metadata.get("split.count") != count:
-            problems.append(
-                f"{s.name}: split.no={s.metadata.get('split.no')} split.count={s.metadata.get('split.count')}, "
-                f"expected {i} and {count}"
-            )
-    n = sum(len(s.tensors) for s in shards)
-    if isinstance(total, int) and total != n:
-        problems.append(f"split.tensors.count is {total} but the parts hold {n} tensors")
-    return problems
 
 
 def _read_sidecars(folder: Path) -> tuple[dict[str, Any], list[FileEntry]]:
@@ -140,28 +123,12 @@ def _safetensors(name: str, local: targets.LocalTarget, read=read_safetensors, f
             shards.append(read(src))
         files.append(FileEntry(str(path), shards[-1].file_size, "weights"))
     if weight_map:
-        problems += _index_problems(weight_map, shards)
+        problems += build.index_problems(weight_map, shards)
         data = sum(t.n_bytes or 0 for s in shards for t in s.tensors)
         if isinstance(total, int) and total != data:
             warnings.append(f"index metadata.total_size is {total} but the shards hold {data} bytes of tensors")
     sidecars, side_files = _read_sidecars(local.folder)
     return build.summarize_safetensors(name, shards, sidecars, files + side_files, warnings, problems, fmt=fmt)
-
-
-def _index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
-    """Names the index promises that their shard lacks, and tensors the index does not list."""
-    have = set()
-    for s in shards:
-        base = Path(s.name).name
-        have.update((base, t.name) for t in s.tensors)
-    missing = [n for n, f in weight_map.items() if (f, n) not in have]
-    extra = [n for f, n in have if n not in weight_map]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} tensor(s) in the index are not in their shard (first: {missing[0]})")
-    if extra:
-        problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
-    return problems
 
 
 def compare(
@@ -171,6 +138,8 @@ def compare(
     weights: bool = False,
     sample: int | None = None,
     template_diff: bool = False,
+    mirror: str | None = None,
+    token: str | None = None,
 ):
     """Compare two models (any formats): structure always, values too with ``weights``.
 
@@ -184,9 +153,13 @@ def compare(
 
     if sample is not None and sample < 1:
         raise UsageError("--sample", f"needs a positive number of rows, not {sample}")
-    c = compare_mod.compare(inspect(left), inspect(right), template_diff=template_diff)
+    sides = [inspect(t, mirror=mirror, token=token) for t in (left, right)]
+    c = compare_mod.compare(*sides, template_diff=template_diff)
     if not weights:
         return c
+    for s in sides:
+        if s.fetched is not None:
+            raise UsageError(s.target, "--weights reads tensor data: pull the model first (mfi pull), then compare the local copy")
     from .summary.weights import compare_values
 
     opened: dict[str, LocalFile] = {}

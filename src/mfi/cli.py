@@ -55,6 +55,16 @@ MirrorOpt = Annotated[
     typer.Option("--mirror", "--source", help="Hub for remote targets: hf, hf-mirror, modelscope, auto, or a URL (docs/hub.md)."),
 ]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", help="Access token, sent only to the chosen hub.")]
+CtxOpt = Annotated[Optional[int], typer.Option("--ctx", help="Context length for the memory estimate (default: the model's maximum).")]
+MemoryOpt = Annotated[Optional[str], typer.Option("--memory", help="Memory to fit (24GiB, 16G, 8000MB): prints the largest context that fits.")]
+CacheOpt = Annotated[Optional[str], typer.Option("--cache-type", help="KV cache type for K and V: f16, bf16, q8_0, q4_0... (vllm: auto, fp8).")]
+CacheKOpt = Annotated[Optional[str], typer.Option("--cache-type-k", help="K cache type (overrides --cache-type).")]
+CacheVOpt = Annotated[Optional[str], typer.Option("--cache-type-v", help="V cache type (overrides --cache-type).")]
+ParallelOpt = Annotated[int, typer.Option("--parallel", help="Parallel sequences sharing the context (llama.cpp -np).")]
+RuntimeOpt = Annotated[Optional[str], typer.Option("--runtime", help="llama.cpp or vllm (default: llama.cpp for GGUF, vllm for safetensors).")]
+ExplainOpt = Annotated[bool, typer.Option("--explain", help="Say what each field means and show every formula term.")]
+SwaFullOpt = Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")]
+LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of --explain texts: en or zh (default from LANG).")]
 
 
 @app.callback()
@@ -75,6 +85,16 @@ def inspect(
     markdown: MarkdownOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    ctx: CtxOpt = None,
+    memory: MemoryOpt = None,
+    cache_type: CacheOpt = None,
+    cache_type_k: CacheKOpt = None,
+    cache_type_v: CacheVOpt = None,
+    parallel: ParallelOpt = 1,
+    runtime: RuntimeOpt = None,
+    swa_full: SwaFullOpt = False,
+    explain: ExplainOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """What a model holds: architecture, parameters, quantization, tokenizer, files.
 
@@ -86,7 +106,51 @@ def inspect(
     from .render import output
 
     summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token)
-    output.emit_inspect(summary, as_json=json, as_markdown=markdown, tensors=pattern, metadata=metadata)
+    asked = json or explain or swa_full or parallel != 1 or any(v is not None for v in (ctx, memory, cache_type, cache_type_k, cache_type_v, runtime))
+    plan = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full) if asked else None
+    output.emit_inspect(summary, as_json=json, as_markdown=markdown, tensors=pattern, metadata=metadata, plan=plan, explain=explain, lang=lang)
+    raise typer.Exit(1 if summary.problems else 0)
+
+
+def _plan(summary, ctx, memory, cache_type, cache_k, cache_v, parallel, runtime, swa_full):  # type: ignore[no-untyped-def]
+    """Build the will-it-run plan from the memory options."""
+    from . import deploy
+    from .summary.memory import Options, parse_size
+
+    opts = Options(
+        context=ctx, parallel=parallel, runtime=runtime, memory=parse_size(memory) if memory else None,
+        cache_type_k=cache_k or cache_type, cache_type_v=cache_v or cache_type, swa_full=swa_full,
+    )  # fmt: skip
+    return deploy.plan(summary, opts)
+
+
+@app.command()
+def plan(
+    target: Target,
+    ctx: CtxOpt = None,
+    memory: MemoryOpt = None,
+    cache_type: CacheOpt = None,
+    cache_type_k: CacheKOpt = None,
+    cache_type_v: CacheVOpt = None,
+    parallel: ParallelOpt = 1,
+    runtime: RuntimeOpt = None,
+    swa_full: SwaFullOpt = False,
+    explain: ExplainOpt = False,
+    lang: LangOpt = None,
+    json: JsonOpt = False,
+    mirror: MirrorOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Will it run, and on what: memory at a context length, runtimes, remote code, capabilities.
+
+    Examples: mfi plan model.gguf --ctx 32768 --memory 24GiB; mfi plan ./Qwen3-8B --runtime vllm --cache-type fp8
+    """
+    from . import api
+    from .render import output
+
+    summary = api.inspect(target, mirror=mirror, token=token)
+    result = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full)
+    output.emit_plan(summary, result, as_json=json, explain=explain, lang=lang)
     raise typer.Exit(1 if summary.problems else 0)
 
 
@@ -100,6 +164,8 @@ def compare(
     markdown: MarkdownOpt = False,
     fail_on_diff: Annotated[bool, typer.Option("--fail-on-diff", help="Exit 1 when anything differs (for CI).")] = False,
     template_diff: Annotated[bool, typer.Option("--template-diff", help="Show a unified diff of differing chat templates.")] = False,
+    mirror: MirrorOpt = None,
+    token: TokenOpt = None,
 ) -> None:
     """The same model across formats and quantizations, side by side.
 
@@ -108,7 +174,10 @@ def compare(
     from . import api
     from .render import output
 
-    c = api.compare(left, right, weights=weights or sample is not None, sample=sample, template_diff=template_diff)
+    c = api.compare(
+        left, right, weights=weights or sample is not None, sample=sample, template_diff=template_diff,
+        mirror=mirror, token=token,
+    )  # fmt: skip
     output.emit_compare(c, as_json=json, as_markdown=markdown)
     raise typer.Exit(1 if fail_on_diff and c.differences else 0)
 

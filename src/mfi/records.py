@@ -115,6 +115,8 @@ class Parameters:
     experts: int
     #: Parameters used per token: all but the routed experts not chosen. ``None`` if unknown.
     active: int | None
+    #: Parameters of the sub-models of a multimodal model (``vision``, ``audio``); the rest is text.
+    towers: dict[str, int] = field(default_factory=dict)
 
     @property
     def non_embedding(self) -> int:

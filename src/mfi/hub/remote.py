@@ -107,7 +107,6 @@ def source(listing: RepoListing, path: str, session: HttpSession, first_request:
 
 def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, target: str, full: bool = False) -> ModelSummary:
     """Read the chosen weights' headers and sidecars remotely and build the usual summary."""
-    from ..api import _index_problems, _split_problems
     from ..formats.gguf import read_gguf
     from ..formats.safetensors import read_safetensors
     from ..summary import build
@@ -115,7 +114,7 @@ def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, t
     kind, weights, index = choose(listing, path)
     if kind == "gguf":
         shards = [read_gguf(source(listing, p, session), full=full) for p in weights]
-        extra = _split_problems(shards) if len(shards) > 1 else []
+        extra = build.split_problems(shards) if len(shards) > 1 else []
         return build.summarize_gguf(target, shards, extra_problems=extra)
 
     files: list[FileEntry] = []
@@ -143,7 +142,7 @@ def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, t
     problems: list[str] = []
     warnings: list[str] = []
     if weight_map:
-        problems += _index_problems(weight_map, shards)
+        problems += build.index_problems(weight_map, shards)
         data = sum(t.n_bytes or 0 for s in shards for t in s.tensors)
         if isinstance(total, int) and total != data:
             warnings.append(f"index metadata.total_size is {total} but the shards hold {data} bytes of tensors")

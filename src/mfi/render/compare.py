@@ -15,7 +15,7 @@ from rich.text import Text
 
 from ..compare_records import DIFFERENT, EQUAL, Comparison, FieldRow, LayerQuant, TensorPair, ValueStats
 from . import fmt
-from .terminal import FIELD_LABELS, _table, overview, t
+from .terminal import FIELD_LABELS, new_table, overview, t
 
 STYLE = {EQUAL: "dim", DIFFERENT: "bold yellow", "missing": "dim italic"}
 #: Rows of the worst-matching tensors shown under ``--weights`` (JSON has them all).
@@ -43,7 +43,7 @@ def _row_cells(r: FieldRow, label: str) -> list[Text]:
 
 def architecture_table(c: Comparison) -> Table:
     """Every normalised field on both sides; rows unknown on both sides are left out."""
-    table = _table("Architecture", "field", "left", "right", "")
+    table = new_table("Architecture", "field", "left", "right", "")
     for r in c.architecture:
         if r.left is None and r.right is None:
             continue
@@ -76,7 +76,7 @@ def total_value(r: FieldRow, v: Any) -> str:
 
 def totals_table(c: Comparison) -> Table:
     """Parameters, tensor counts and bytes, bits per weight and file sizes, with the difference."""
-    table = _table("Totals", "", "left", "right", "difference", right=(1, 2, 3))
+    table = new_table("Totals", "", "left", "right", "difference", right=(1, 2, 3))
     for r in c.totals:
         style = STYLE[r.status]
         table.add_row(Text(r.field, style=style), Text(total_value(r, r.left), style), Text(total_value(r, r.right), style), Text(difference(r), style))
@@ -109,7 +109,7 @@ def tensors_summary(c: Comparison) -> Group:
     for (side, reason), names in by_reason.items():
         lines.append(Text.assemble((f"{side} only, explained: ", "dim"), t(reason, "dim"), Text(": ", style="dim"), _names("", names)))
     if c.shape_mismatch:
-        table = _table("Shape mismatches", "tensor", "left shape", "right shape")
+        table = new_table("Shape mismatches", "tensor", "left shape", "right shape")
         for p in c.shape_mismatch:
             table.add_row(t(p.key), _shape(p.left_shape), _shape(p.right_shape))
         lines.append(table)
@@ -143,7 +143,7 @@ def type_mix(pairs: tuple[TensorPair, ...], side: str) -> str:
 
 def layers_table(c: Comparison) -> Table:
     """Per block: the types of its matched tensors on both sides, bytes and bits per weight."""
-    table = _table("Quantization by layer", "layer", "left types", "right types", "left size", "right size", right=(3, 4))
+    table = new_table("Quantization by layer", "layer", "left types", "right types", "left size", "right size", right=(3, 4))
     for lq in c.layers:
         style = "dim" if all(p.type_equal for p in lq.pairs) else ""
         table.add_row(
@@ -162,7 +162,7 @@ def tokenizer_table(c: Comparison) -> RenderableType:
     tok = c.tokenizer
     if tok is None:
         return Text("Tokenizer: neither side has one", style="dim")
-    table = _table("Tokenizer", "field", "left", "right", "")
+    table = new_table("Tokenizer", "field", "left", "right", "")
     for r in tok.rows:
         if r.left is None and r.right is None:
             continue
@@ -204,13 +204,13 @@ def values_tables(c: Comparison) -> list[RenderableType]:
     if c.values is None or c.layer_values is None:
         return []
     how = f"{c.sample} sampled rows per tensor" if c.sample else "all rows"
-    by_layer = _table(f"Values by layer (matrices; {how}; error relative to the left)", "layer", "rows", "cosine", "rel RMS", "max abs", right=(1, 2, 3, 4))
+    by_layer = new_table(f"Values by layer (matrices; {how}; error relative to the left)", "layer", "rows", "cosine", "rel RMS", "max abs", right=(1, 2, 3, 4))
     for v in c.layer_values:
         by_layer.add_row(_layer(v), f"{v.rows:,}", cosine(v.cosine), rel_rms(v.rel_rms), max_abs(v.max_abs))
     compared = [v for v in c.values if v.skipped is None]
     worst = sorted(compared, key=lambda v: (v.cosine if v.cosine is not None else -2.0))[:WORST_SHOWN]
     title = f"Lowest cosine ({len(worst)} of {len(compared)} tensors compared)"
-    table = _table(title, "tensor", "cosine", "rel RMS", "max abs", right=(1, 2, 3))
+    table = new_table(title, "tensor", "cosine", "rel RMS", "max abs", right=(1, 2, 3))
     for v in worst:
         table.add_row(t(v.key), cosine(v.cosine), rel_rms(v.rel_rms), max_abs(v.max_abs))
     out: list[RenderableType] = [by_layer, table]

@@ -46,7 +46,7 @@ def number(v: Any) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:g}"
+        return f"{int(v):,}" if v.is_integer() and abs(v) < 1e15 else f"{v:g}"
     if isinstance(v, dict):
         return ", ".join(f"{k}={number(x)}" for k, x in v.items())
     if isinstance(v, (list, tuple)):

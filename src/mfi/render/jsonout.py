@@ -79,6 +79,7 @@ def inspect_dict(s: ModelSummary, *, tensors: str | None = None, metadata: bool 
             "non_embedding": p.non_embedding,
             "experts": p.experts,
             "active": p.active,
+            "towers": p.towers,
         },
         "tensors": {"count": len(s.tensors), "bytes": q.total_bytes, "by_dtype": by_type},
         "quantization": {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from ..records import ModelSummary
 
@@ -16,13 +17,19 @@ def console():
 
 
 def emit_inspect(
-    s: ModelSummary, *, as_json: bool, as_markdown: bool, tensors: str | None, metadata: bool
-) -> None:
+    s: ModelSummary, *, as_json: bool, as_markdown: bool, tensors: str | None, metadata: bool,
+    plan: Any = None, explain: bool = False, lang: str | None = None,
+) -> None:  # fmt: skip
     """Print an inspect summary as JSON, markdown or rich tables; problems also go to stderr."""
     if as_json:
         from .jsonout import inspect_dict
 
-        sys.stdout.write(json.dumps(inspect_dict(s, tensors=tensors, metadata=metadata), indent=2) + "\n")
+        doc = inspect_dict(s, tensors=tensors, metadata=metadata)
+        if plan is not None:
+            from .plan_json import plan_dict
+
+            doc.update(plan_dict(plan))
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif as_markdown:
         from .markdown import inspect_markdown
 
@@ -31,7 +38,16 @@ def emit_inspect(
         from . import terminal
 
         out = console()
-        out.print(terminal.inspect_view(s))
+        if explain or plan is not None:
+            from . import plan as planview
+
+            language = planview.language(lang)
+            arch = planview.architecture_explained(s, language) if explain else None
+            out.print(terminal.inspect_view(s, architecture=arch))
+            if plan is not None:
+                out.print(*planview.memory_view(plan, explain=explain, lang=language))
+        else:
+            out.print(terminal.inspect_view(s))
         if metadata:
             out.print(terminal.metadata_table(s))
         if tensors is not None:
@@ -41,6 +57,24 @@ def emit_inspect(
 
         for p in s.problems:
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
+
+
+def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
+    """Print ``mfi plan``: memory, runtimes, capabilities (JSON: the inspect additions plus target)."""
+    if as_json:
+        from .jsonout import SCHEMA
+        from .plan_json import plan_dict
+
+        doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **plan_dict(plan)}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    from . import plan as planview
+
+    out = console()
+    language = planview.language(lang)
+    out.print(planview.plan_view(s, plan, explain=explain, lang=language))
+    if explain:
+        out.print(planview.architecture_explained(s, language))
 
 
 def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:

@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.text import Text
 
 from . import fmt
-from .terminal import _table, fetched_line, overview, t
+from .terminal import fetched_line, new_table, overview, t
 
 
 def plan_view(report: Any) -> Group:
@@ -26,7 +26,7 @@ def plan_view(report: Any) -> Group:
     p = report.plan
     listing = p.listing
     rev = listing.revision + (f" ({listing.commit[:12]})" if listing.commit else "")
-    table = _table(f"Plan: {listing.repo_id} @ {rev} from {listing.mirror.name}", "file", "size", "on disk", right=(1,))
+    table = new_table(f"Plan: {listing.repo_id} @ {rev} from {listing.mirror.name}", "file", "size", "on disk", right=(1,))
     for e in p.entries:
         state = "present" if e.present else (f"partial {fmt.size(e.have)}" if e.have else "-")
         table.add_row(t(e.file.path), fmt.size(e.file.size), state)

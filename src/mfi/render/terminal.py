@@ -44,7 +44,8 @@ def t(value: object, style: str = "") -> Text:
     return Text(fmt.clean(value), style=style)
 
 
-def _table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
+def new_table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
+    """A plain left-titled table; ``right`` lists the right-aligned (numeric) columns."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for i, c in enumerate(columns):
         table.add_column(c, justify="right" if i in right else "left", overflow="fold")
@@ -61,6 +62,8 @@ def overview(s: ModelSummary) -> Text:
     params = fmt.count(s.parameters.total) + " params"
     if s.parameters.experts and s.parameters.active is not None:
         params += f" ({fmt.count(s.parameters.active)} active)"
+    if s.parameters.towers:
+        params += " (" + ", ".join(f"{name} {fmt.count(n)}" for name, n in s.parameters.towers.items()) + ")"
     parts.append(params)
     storage = q.file_type or q.method or (q.rows[0].dtype if q.rows else None)
     if storage:
@@ -71,7 +74,7 @@ def overview(s: ModelSummary) -> Text:
 
 def architecture_table(s: ModelSummary) -> Table:
     """Normalised structure fields, plus sub-model towers of multimodal models."""
-    table = _table("Architecture", "field", "value")
+    table = new_table("Architecture", "field", "value")
     a = s.architecture
     for f in a.FIELDS:
         value = getattr(a, f)
@@ -87,7 +90,7 @@ def quant_table(s: ModelSummary) -> Table:
     """Per-type share of tensors, parameters and bytes."""
     q = s.quantization
     title = "Quantization" if (q.file_type or q.method) else "Dtypes"
-    table = _table(title, "type", "tensors", "params", "bytes", "share", "bits/weight", right=(1, 2, 3, 4, 5))
+    table = new_table(title, "type", "tensors", "params", "bytes", "share", "bits/weight", right=(1, 2, 3, 4, 5))
     for r in q.rows:
         table.add_row(t(r.dtype), f"{r.tensors:,}", fmt.count(r.params), fmt.size(r.bytes), fmt.share(r.share), fmt.bpw(r.bits_per_weight))
     table.add_row(
@@ -106,7 +109,7 @@ def tokenizer_table(s: ModelSummary) -> Table | Text:
     tok = s.tokenizer
     if tok is None:
         return Text("Tokenizer: none found", style="dim")
-    table = _table("Tokenizer", "field", "value")
+    table = new_table("Tokenizer", "field", "value")
     table.add_row("model", t(fmt.number(tok.model)))
     if tok.pre:
         table.add_row("pre-tokenizer", t(tok.pre))
@@ -128,7 +131,7 @@ def tokenizer_table(s: ModelSummary) -> Table | Text:
 
 def files_table(s: ModelSummary) -> Table:
     """The files the model is made of."""
-    table = _table("Files", "file", "role", "size", right=(2,))
+    table = new_table("Files", "file", "role", "size", right=(2,))
     for f in s.files:
         table.add_row(t(Path(f.path).name), f.role, fmt.size(f.size))
     return table
@@ -144,9 +147,10 @@ def notes(s: ModelSummary) -> list[RenderableType]:
     return out
 
 
-def inspect_view(s: ModelSummary) -> Group:
-    """The default ``mfi inspect`` screen."""
-    parts: list[RenderableType] = [overview(s), Text(), architecture_table(s), quant_table(s), tokenizer_table(s), files_table(s)]
+def inspect_view(s: ModelSummary, architecture: RenderableType | None = None) -> Group:
+    """The default ``mfi inspect`` screen (``architecture`` replaces the architecture table)."""
+    arch = architecture if architecture is not None else architecture_table(s)
+    parts: list[RenderableType] = [overview(s), Text(), arch, quant_table(s), tokenizer_table(s), files_table(s)]
     extra = notes(s)
     if extra:
         parts += [Text(), *extra]
@@ -165,7 +169,7 @@ def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
     """``--tensors``: one row per tensor (shape in the format's own order)."""
     rows = select(s.tensors, pattern)
     title = f"Tensors ({len(rows):,} of {len(s.tensors):,})" if pattern not in (None, "*") else f"Tensors ({len(rows):,})"
-    table = _table(title, "name", "type", "shape", "params", "bytes", "offset", right=(3, 4, 5))
+    table = new_table(title, "name", "type", "shape", "params", "bytes", "offset", right=(3, 4, 5))
     for r in rows:
         table.add_row(t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", fmt.size(r.n_bytes), f"{r.offset:,}")
     return table
@@ -173,7 +177,7 @@ def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
 
 def metadata_table(s: ModelSummary) -> Table:
     """``--metadata``: every raw key; long arrays shortened to their samples."""
-    table = _table("Metadata", "key", "value")
+    table = new_table("Metadata", "key", "value")
     for k, v in s.metadata.items():
         if isinstance(v, ArrayValue):
             shown = ", ".join(repr(x) if isinstance(x, str) else fmt.number(x) for x in v.samples)

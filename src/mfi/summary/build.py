@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +27,11 @@ _EMBEDDING = re.compile(
 # Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
 # (``shared_experts`` / ``shexp`` are always active and do not match).
 _EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
+# Sub-models of multimodal checkpoints (HF names; GGUF keeps them in a separate mmproj file).
+_TOWERS = (
+    ("vision", re.compile(r"(^|\.)(visual|vision_tower|vision_model|vision_encoder|image_encoder|vpm|multi_modal_projector|mm_projector)\.")),
+    ("audio", re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|apm)\.")),
+)
 _LAYER = re.compile(r"(?:^|\.)(?:blk|layers|h|layer|block)\.(\d+)\.")
 
 
@@ -33,11 +39,15 @@ def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:
     """Exact counts from shapes: total, per dtype, embedding, experts, active per token."""
     total = embedding = experts = 0
     by_dtype: dict[str, int] = {}
+    towers: dict[str, int] = {}
     for t in tensors:
         n = t.n_params
         total += n
         by_dtype[t.dtype] = by_dtype.get(t.dtype, 0) + n
-        if _EMBEDDING.search(t.name):
+        tower = next((name for name, pattern in _TOWERS if pattern.search(t.name)), None)
+        if tower:
+            towers[tower] = towers.get(tower, 0) + n
+        elif _EMBEDDING.search(t.name):
             embedding += n
         elif _EXPERT.search(t.name):
             experts += n
@@ -47,7 +57,8 @@ def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:
             active = total - experts + experts * arch.experts_used // arch.experts
         else:
             active = None
-    return Parameters(total, dict(sorted(by_dtype.items(), key=lambda kv: -kv[1])), embedding, experts, active)
+    by_dtype = dict(sorted(by_dtype.items(), key=lambda kv: -kv[1]))
+    return Parameters(total, by_dtype, embedding, experts, active, towers)
 
 
 def quant_rows(tensors: Iterable[TensorInfo]) -> tuple[QuantRow, ...]:
@@ -187,3 +198,36 @@ def summarize_safetensors(
         + tuple(extra_problems),
         format_info=info,
     )
+
+
+def split_problems(shards: list) -> list[str]:
+    """Check split.* keys against the parts found (spec: llama.cpp gguf-split)."""
+    problems = []
+    count = len(shards)
+    total = shards[0].metadata.get("split.tensors.count")
+    for i, s in enumerate(shards):
+        if s.metadata.get("split.no") != i or s.metadata.get("split.count") != count:
+            problems.append(
+                f"{s.name}: split.no={s.metadata.get('split.no')} split.count={s.metadata.get('split.count')}, "
+                f"expected {i} and {count}"
+            )
+    n = sum(len(s.tensors) for s in shards)
+    if isinstance(total, int) and total != n:
+        problems.append(f"split.tensors.count is {total} but the parts hold {n} tensors")
+    return problems
+
+
+def index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
+    """Names the index promises that their shard lacks, and tensors the index does not list."""
+    have = set()
+    for s in shards:
+        base = Path(s.name).name
+        have.update((base, t.name) for t in s.tensors)
+    missing = [n for n, f in weight_map.items() if (f, n) not in have]
+    extra = [n for f, n in have if n not in weight_map]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} tensor(s) in the index are not in their shard (first: {missing[0]})")
+    if extra:
+        problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
+    return problems

@@ -114,6 +114,8 @@ def from_hf(
                 gid = gid[0]
             if role not in special and isinstance(gid, int) and not isinstance(gid, bool):
                 special[role] = SpecialToken(gid, by_id.get(gid))
+    order = {r: i for i, r in enumerate(("bos", "eos", "pad", "unk", "sep", "mask", "cls"))}
+    special = dict(sorted(special.items(), key=lambda kv: order[kv[0]]))
     templates: dict[str, str] = {}
     ct = tc.get("chat_template")
     if isinstance(ct, str):

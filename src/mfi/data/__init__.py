@@ -1,0 +1,1 @@
+"""Data files shipped with mfi (generated tables, explanation texts)."""

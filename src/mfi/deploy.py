@@ -1,0 +1,94 @@
+"""Will it run, and on what: the library's front door for memory, runtimes and capabilities.
+
+``plan(summary, options)`` reads the small files around the weights (tokenizer_config.json,
+generation_config.json, README.md front matter, the folder's file names) and combines the
+summary layer's answers into one ``Plan``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import MfiError
+from .formats.frontmatter import read_front_matter
+from .formats.jsonfile import read_json
+from .records import ModelSummary
+from .sources import LocalFile
+from .summary import capabilities, layout, memory, runtimes
+
+#: Most folder entries listed when looking for mmproj and .py files.
+MAX_LISTED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Memory estimate, runtime verdicts and capabilities of one model."""
+
+    layout: layout.Layout
+    memory: memory.Estimate
+    runtimes: runtimes.Runtimes
+    capabilities: capabilities.Capabilities
+    #: Sidecar files that could not be read (named, not fatal).
+    warnings: tuple[str, ...] = ()
+
+
+def _json(path: Path, warnings: list[str]) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with LocalFile(path) as src:
+            value = read_json(src)
+    except MfiError as e:
+        warnings.append(str(e))
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def surroundings(s: ModelSummary) -> tuple[runtimes.Surroundings, list[str]]:
+    """What lies beside the model's first file: names, tokenizer/generation config, card front matter."""
+    warnings: list[str] = []
+    if not s.files:
+        return runtimes.Surroundings(), warnings
+    if s.fetched is not None:  # a remote summary: its files are URLs; only the fetched ones are known
+        warnings.append("remote target: only the files read for the summary were looked at (no README, no folder listing)")
+        return runtimes.Surroundings(tuple(sorted(f.path.rsplit("/", 1)[-1] for f in s.files))), warnings
+    folder = Path(s.files[0].path).parent
+    try:
+        with os.scandir(folder) as it:
+            names = []
+            for entry in it:
+                names.append(entry.name)
+                if len(names) >= MAX_LISTED:
+                    warnings.append(f"{folder}: more than {MAX_LISTED} entries; listed the first {MAX_LISTED}")
+                    break
+    except OSError as e:
+        warnings.append(f"{folder}: {e.strerror or e}")
+        names = []
+    card: dict[str, Any] = {}
+    readme = folder / "README.md"
+    if readme.is_file():
+        try:
+            with LocalFile(readme) as src:
+                card = read_front_matter(src)
+        except MfiError as e:
+            warnings.append(str(e))
+    gen = _json(folder / "generation_config.json", warnings) if s.format == "safetensors" else {}
+    tok = _json(folder / "tokenizer_config.json", warnings) if s.format == "safetensors" else {}
+    return runtimes.Surroundings(tuple(sorted(names)), tok, gen, card), warnings
+
+
+def plan(s: ModelSummary, options: memory.Options | None = None) -> Plan:
+    """Memory at a context length, runtimes, remote code and capabilities for a summarised model."""
+    options = options or memory.Options()
+    env, warnings = surroundings(s)
+    lay = layout.from_summary(s)
+    return Plan(
+        layout=lay,
+        memory=memory.estimate(s, lay, options),
+        runtimes=runtimes.assess(s, env),
+        capabilities=capabilities.detect(s, env),
+        warnings=tuple(warnings),
+    )

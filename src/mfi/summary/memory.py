@@ -1,0 +1,370 @@
+"""Will it fit: weight bytes, KV cache at a context length, and the largest context a memory holds.
+
+Two runtimes are modelled. ``llama.cpp`` follows what llama.cpp allocates (context padded to 256,
+``ggml_row_size`` of the cache type per K/V row, a separate sliding-window cache of
+``min(ctx, window + n_ubatch)`` cells, no V for MLA, F32 recurrent state per sequence).
+``vllm`` follows a paged cache in the model dtype or fp8 with blocks of 16 tokens. Every figure
+carries its formula as ``Term`` rows; docs/memory.md cites the sources.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import UsageError
+from ..formats import knowledge
+from ..records import ModelSummary
+from .layout import Layout, LayerSpec
+
+#: llama.cpp pads the context to this many cells (llama_context: GGML_PAD(n_ctx, 256)).
+LLAMA_CTX_PAD = 256
+#: llama.cpp's default physical batch (``-ub``), which the sliding-window cache adds to the window.
+LLAMA_UBATCH = 512
+#: vLLM's default KV block size in tokens.
+VLLM_BLOCK = 16
+#: Cache types llama.cpp accepts for ``--cache-type-k/-v`` (common/arg.cpp kv_cache_types).
+LLAMA_CACHE_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
+#: vLLM ``--kv-cache-dtype`` values and their bytes per element (``auto`` = the model dtype).
+VLLM_CACHE_BYTES = {"fp8": 1, "fp8_e4m3": 1, "fp8_e5m2": 1, "float16": 2, "f16": 2, "bfloat16": 2, "bf16": 2, "float32": 4, "f32": 4}
+_DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float8_e4m3fn": 1, "fp8": 1}
+#: Typical runtime overhead not computed here: compute buffers, CUDA context, graphs. Labelled
+#: as an estimate wherever shown (llama.cpp at -ub 512 with flash attention; vLLM activations,
+#: CUDA graphs and the context).
+OVERHEAD = {"llama.cpp": 512 << 20, "vllm": 2 << 30}
+#: Context lengths of the table, plus the model's maximum.
+TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
+_EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One step of a figure: a name, its value and the formula that gave it."""
+
+    name: str
+    value: int | float | str | None
+    formula: str
+    #: Key into the explain texts (data/explain.*.json), or empty.
+    explain: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the user runs with."""
+
+    context: int | None = None
+    parallel: int = 1
+    runtime: str | None = None
+    cache_type_k: str | None = None
+    cache_type_v: str | None = None
+    memory: int | None = None
+    swa_full: bool = False
+    n_ubatch: int = LLAMA_UBATCH
+
+
+@dataclass(frozen=True, slots=True)
+class LayerGroup:
+    """Consecutive-or-not layers with identical cache rows, shown as one table row."""
+
+    kind: str
+    layers: tuple[int, ...]
+    cells: int
+    k_row_bytes: int
+    v_row_bytes: int
+    #: Bytes of all layers in the group.
+    bytes: int
+    formula: str
+
+    @property
+    def span(self) -> str:
+        """The layer indices as ranges: ``0-4,6-10``."""
+        return layer_ranges(self.layers)
+
+
+@dataclass(frozen=True, slots=True)
+class KVCache:
+    """KV cache (plus recurrent state) at one context length, or why it has no number."""
+
+    context: int
+    bytes: int | None
+    groups: tuple[LayerGroup, ...] = ()
+    terms: tuple[Term, ...] = ()
+    #: Why ``bytes`` is ``None`` (quantized cache on an odd head dim, unknown layout).
+    blocked: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Weight bytes as loaded: all of it, what must sit on the accelerator, what can be offloaded."""
+
+    total: int | None
+    accelerator: int | None
+    offloadable: int
+    terms: tuple[Term, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """The memory answer for one model, runtime and set of options."""
+
+    runtime: str
+    cache_type: str
+    context: int
+    weights: Weights
+    kv: KVCache
+    overhead: int
+    table: tuple[KVCache, ...] = ()
+    #: Largest context whose weights + KV + overhead fit ``Options.memory`` (``None``: not asked).
+    fits: int | None = None
+    fits_note: str | None = None
+    not_counted: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    terms: tuple[Term, ...] = field(default_factory=tuple)
+
+    @property
+    def total(self) -> int | None:
+        """Weights on the accelerator plus KV cache plus the labelled overhead."""
+        if self.weights.total is None or self.kv.bytes is None:
+            return None
+        return self.weights.total + self.kv.bytes + self.overhead
+
+
+def parse_size(text: str) -> int:
+    """``24GiB``, ``24G`` (binary), ``24GB`` (decimal), ``512MiB``, plain bytes -> bytes."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)\s*", text, re.IGNORECASE)
+    if not m:
+        raise UsageError("--memory", f"cannot read {text!r} as a size (try 24GiB, 16G, 8000MB)")
+    number, unit, binary, b = m.groups()
+    power = " KMGT".index(unit.upper()) if unit else 0
+    base = 1000 if (b and not binary and unit) else 1024
+    return int(float(number) * base**power)
+
+
+def pad(n: int, to: int) -> int:
+    """``n`` rounded up to a multiple of ``to`` (GGML_PAD)."""
+    return (n + to - 1) // to * to
+
+
+def ggml_type(name: str) -> tuple[str, int, int]:
+    """A cache type by name -> (name, block size, bytes per block), from the gguf package."""
+    for tname, block, size in knowledge.ggml_types().values():
+        if tname.lower() == name.lower():
+            return tname.lower(), block, size
+    raise UsageError("--cache-type", f"unknown cache type {name!r} (llama.cpp accepts {', '.join(LLAMA_CACHE_TYPES)})")
+
+
+def row_size(type_name: str, elements: int) -> tuple[int | None, str]:
+    """``ggml_row_size``: bytes of ``elements`` of a type; ``None`` when blocks do not divide it."""
+    name, block, size = ggml_type(type_name)
+    if elements % block:
+        return None, f"{elements} is not a multiple of {name}'s block of {block}"
+    return elements // block * size, (f"{elements} x {size}" if block == 1 else f"{elements}/{block} x {size}")
+
+
+def default_runtime(s: ModelSummary) -> str:
+    """llama.cpp for GGUF, vLLM-style for safetensors."""
+    return "llama.cpp" if s.format == "gguf" else "vllm"
+
+
+def layer_ranges(idx: tuple[int, ...]) -> str:
+    """Layer indices as compact ranges: (0, 1, 2, 4) -> ``0-2,4``."""
+    out, start, prev = [], idx[0], idx[0]
+    for i in idx[1:] + (None,):  # type: ignore[operator]
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ",".join(out)
+
+
+def _group(rows: list[tuple[LayerSpec, int, int, int, str]]) -> tuple[LayerGroup, ...]:
+    groups: dict[tuple, list] = {}
+    for spec, cells, k, v, formula in rows:
+        groups.setdefault((spec.kind, cells, k, v, formula), []).append(spec.index)
+    return tuple(
+        LayerGroup(kind, tuple(ix), cells, k, v, len(ix) * cells * (k + v), f"{len(ix)} layers ({layer_ranges(tuple(ix))}) x {formula}")
+        for (kind, cells, k, v, formula), ix in groups.items()
+    )
+
+
+def kv_llamacpp(layout: Layout, ctx: int, *, parallel: int = 1, type_k: str = "f16", type_v: str = "f16",
+                swa_full: bool = False, n_ubatch: int = LLAMA_UBATCH) -> KVCache:  # fmt: skip
+    """Bytes llama.cpp allocates for the KV cache and recurrent state (non-unified, one stream per sequence)."""
+    if layout.no_cache:
+        return KVCache(ctx, 0, terms=(Term("kv_cache", 0, f"llama.cpp allocates no KV cache for {layout.arch}", "no_cache"),))
+    if layout.unknown:
+        return KVCache(ctx, None, blocked=layout.unknown)
+    n_ctx = pad(ctx, LLAMA_CTX_PAD)
+    n_seq = max(parallel, 1)
+    per_seq = pad(n_ctx // n_seq, LLAMA_CTX_PAD)
+    terms = [
+        Term("n_ctx", n_ctx, f"GGML_PAD({ctx}, {LLAMA_CTX_PAD})", "n_ctx"),
+        Term("cells per sequence", per_seq, f"GGML_PAD({n_ctx} / {n_seq}, {LLAMA_CTX_PAD})" if n_seq > 1 else "n_ctx", "cells"),
+    ]  # fmt: skip
+    rows = []
+    for spec in layout.layers:
+        if spec.kind == "none":
+            continue
+        if spec.kind == "recurrent":
+            r, s = spec.state_r * 4, spec.state_s * 4
+            rows.append((spec, n_seq, r, s, f"{n_seq} seq x (r {spec.state_r} + s {spec.state_s}) x 4 B (f32)"))
+            continue
+        cells = per_seq
+        if spec.kind == "swa" and spec.window and not swa_full:
+            cells = pad(min(per_seq, spec.window + n_ubatch), LLAMA_CTX_PAD)
+        # llama_init_from_model refuses a quantized cache whose block does not divide the head dim.
+        for name, t, dim in (("K", type_k, spec.head_dim_k), ("V", type_v, spec.head_dim_v if spec.kind != "mla" else 0)):
+            if dim and row_size(t, dim)[0] is None:
+                why = f"{name} head dim {dim} is not a multiple of {t}'s block of {ggml_type(t)[1]}"
+                return KVCache(ctx, None, terms=tuple(terms), blocked=f"llama.cpp refuses this cache type: {why}")
+        k, kf = row_size(type_k, spec.head_dim_k * spec.kv_heads)
+        v, vf = (0, "0 (no V)") if spec.kind == "mla" else row_size(type_v, spec.head_dim_v * spec.kv_heads)
+        assert k is not None and v is not None  # whole heads of a dividing block
+        cell_f = f"{cells * n_seq} cells" if spec.kind != "swa" or swa_full else f"GGML_PAD(min({per_seq}, {spec.window} + {n_ubatch}), 256) = {cells} cells x {n_seq} seq"
+        rows.append((spec, cells * n_seq, k, v, f"{cell_f} x (K {kf} + V {vf}) B"))
+    groups = _group(rows)
+    total = sum(g.bytes for g in groups)
+    return KVCache(ctx, total, groups, tuple(terms))
+
+
+def kv_vllm(layout: Layout, ctx: int, *, parallel: int = 1, cache_bytes: int = 2) -> KVCache:
+    """A paged cache: blocks of 16 tokens per sequence, ``cache_bytes`` per element, no padding to 256."""
+    if layout.no_cache:
+        return KVCache(ctx, 0, terms=(Term("kv_cache", 0, "encoder-only model: no KV cache", "no_cache"),))
+    if layout.unknown:
+        return KVCache(ctx, None, blocked=layout.unknown)
+    n_seq = max(parallel, 1)
+    tokens = pad(ctx, VLLM_BLOCK)
+    terms = [Term("tokens per sequence", tokens, f"ceil({ctx} / {VLLM_BLOCK}) x {VLLM_BLOCK}", "block")]
+    rows = []
+    for spec in layout.layers:
+        if spec.kind == "none":
+            continue
+        if spec.kind == "recurrent":
+            rows.append((spec, n_seq, spec.state_r * cache_bytes, spec.state_s * cache_bytes, f"{n_seq} seq x (r {spec.state_r} + s {spec.state_s}) x {cache_bytes} B"))
+            continue
+        cells = tokens
+        if spec.kind == "swa" and spec.window:
+            cells = min(tokens, pad(spec.window, VLLM_BLOCK) + VLLM_BLOCK)
+        k = spec.head_dim_k * spec.kv_heads * cache_bytes
+        v = spec.head_dim_v * spec.kv_heads * cache_bytes
+        rows.append((spec, cells * n_seq, k, v, f"{cells} tokens x {n_seq} seq x (K {spec.head_dim_k * spec.kv_heads} + V {spec.head_dim_v * spec.kv_heads}) x {cache_bytes} B"))
+    groups = _group(rows)
+    return KVCache(ctx, sum(g.bytes for g in groups), groups, tuple(terms))
+
+
+def weights(s: ModelSummary, runtime: str) -> Weights:
+    """Exact weight bytes; routed-expert tensors apart, since they can be kept in CPU memory."""
+    experts = sum(t.n_bytes or 0 for t in s.tensors if _EXPERT.search(t.name))
+    if s.format == "gguf" and runtime == "llama.cpp" and isinstance(s.format_info.get("data_bytes"), int):
+        total = s.format_info["data_bytes"]
+        formula = "tensor-data span of the file(s): file size - data offset"
+    else:
+        total = s.quantization.total_bytes
+        formula = "sum of tensor bytes from the tensor table"
+    terms = [Term("weights", total, formula, "weights")]
+    if experts:
+        terms.append(Term("routed experts", experts, "bytes of *_exps / experts.N tensors (can stay in CPU memory)", "experts_bytes"))
+    acc = None if total is None else total - experts
+    return Weights(total, acc, experts, tuple(terms))
+
+
+def _cache_type(opts: Options, runtime: str, layout: Layout) -> tuple[str, str, int]:
+    """(K type, V type, vLLM bytes per element) for the runtime."""
+    if runtime == "llama.cpp":
+        k = (opts.cache_type_k or "f16").lower()
+        v = (opts.cache_type_v or opts.cache_type_k or "f16").lower()
+        for t in (k, v):
+            if t not in LLAMA_CACHE_TYPES:
+                raise UsageError("--cache-type", f"llama.cpp cache type {t!r} is not one of {', '.join(LLAMA_CACHE_TYPES)}")
+        return k, v, 0
+    name = (opts.cache_type_k or "auto").lower()
+    if name == "auto":
+        dtype = (layout.dtype or "bfloat16").lower()
+        return dtype, dtype, _DTYPE_BYTES.get(dtype, 2)
+    if name not in VLLM_CACHE_BYTES:
+        raise UsageError("--cache-type", f"vLLM cache dtype {name!r} is not one of auto, {', '.join(VLLM_CACHE_BYTES)}")
+    return name, name, VLLM_CACHE_BYTES[name]
+
+
+def kv_at(layout: Layout, ctx: int, opts: Options, runtime: str) -> KVCache:
+    """The KV cache of either runtime at one context length."""
+    k, v, nbytes = _cache_type(opts, runtime, layout)
+    if runtime == "llama.cpp":
+        return kv_llamacpp(layout, ctx, parallel=opts.parallel, type_k=k, type_v=v, swa_full=opts.swa_full, n_ubatch=opts.n_ubatch)
+    return kv_vllm(layout, ctx, parallel=opts.parallel, cache_bytes=nbytes)
+
+
+def largest_context(layout: Layout, budget: int, opts: Options, runtime: str, limit: int) -> int | None:
+    """Largest context (a multiple of 256 for llama.cpp, 16 for vLLM) whose KV cache fits ``budget``."""
+    step = LLAMA_CTX_PAD if runtime == "llama.cpp" else VLLM_BLOCK
+    lo, hi = 0, limit // step
+    while lo < hi:  # KV bytes never shrink as the context grows
+        mid = (lo + hi + 1) // 2
+        got = kv_at(layout, mid * step, opts, runtime).bytes
+        if got is not None and got <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo * step or None
+
+
+def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
+    """Weights, KV cache at the chosen context, a table over common contexts, and what fits."""
+    runtime = opts.runtime or default_runtime(s)
+    if runtime not in ("llama.cpp", "vllm"):
+        raise UsageError("--runtime", f"unknown runtime {runtime!r} (llama.cpp or vllm)")
+    if opts.parallel < 1:
+        raise UsageError("--parallel", "must be at least 1")
+    k, v, _ = _cache_type(opts, runtime, layout)
+    ctx = opts.context or layout.max_context or 4096
+    if ctx < 1:
+        raise UsageError("--ctx", "must be at least 1")
+    w = weights(s, runtime)
+    kv = kv_at(layout, ctx, opts, runtime)
+    contexts = sorted({c for c in TABLE_CONTEXTS if not layout.max_context or c <= layout.max_context} | ({layout.max_context} if layout.max_context else set()))
+    table = tuple(kv_at(layout, c, opts, runtime) for c in contexts)
+    overhead = OVERHEAD[runtime]
+    notes = list(layout.notes)
+    if runtime == "llama.cpp" and v != "f16" and v not in ("f32", "bf16"):
+        notes.append("a quantized V cache needs flash attention (-fa on)")
+    if runtime == "vllm":
+        notes.append("vLLM reserves --gpu-memory-utilization (0.9) of the device up front and fills it with KV blocks")
+    if opts.parallel > 1 and runtime == "llama.cpp":
+        notes.append(f"-c is the total context: {opts.parallel} sequences share it (n_ctx / n_seq cells each)")
+    fits = fits_note = None
+    if opts.memory is not None:
+        budget = opts.memory - (w.total or 0) - overhead
+        limit = layout.max_context or max(ctx, 131072)
+        if w.total is None:
+            fits_note = "weight bytes unknown"
+        elif kv.bytes is None:
+            fits_note = "the KV cache has no figure with these options"
+        elif budget < 0:
+            fits_note = "the weights and overhead alone exceed the memory"
+        else:
+            fits = largest_context(layout, budget, opts, runtime, limit)
+            fits_note = "up to the model's maximum context" if fits and fits + (LLAMA_CTX_PAD if runtime == "llama.cpp" else VLLM_BLOCK) > limit else None
+    cache = k if k == v else f"K {k}, V {v}"
+    cache_f = f"K {k}, V {v}" + ("; row = elements / block x bytes per block (ggml_row_size)" if runtime == "llama.cpp" else " (vLLM kv-cache dtype)")
+    terms = (
+        Term("cache type", k if k == v else f"{k}/{v}", cache_f, "cache_type"),
+        *w.terms,
+        *kv.terms,
+        *(Term(f"layers {layer_ranges(g.layers)} ({g.kind})", g.bytes, g.formula, f"kind.{g.kind}") for g in kv.groups),
+        Term("kv_cache", kv.bytes, " + ".join(fmt_bytes(g.bytes) for g in kv.groups) or "0", "kv_cache"),
+        Term("overhead (typical, not computed)", overhead, f"{runtime}: compute buffers, CUDA context", "overhead"),
+    )
+    not_counted = (
+        "compute buffers and activations (given only as the typical overhead line)",
+        "the vision/audio projector when loaded separately (mmproj)",
+        "the CUDA/driver context and memory fragmentation",
+    )
+    return Estimate(runtime, cache, ctx, w, kv, overhead, table, fits, fits_note, not_counted, tuple(notes), terms)
+
+
+def fmt_bytes(n: int | None) -> str:
+    """Bytes with thousands separators (formulas show exact figures)."""
+    return "?" if n is None else f"{n:,}"
