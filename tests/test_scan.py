@@ -273,3 +273,10 @@ def test_render_escapes_hostile_names(tmp_path):
     Console(file=out, width=200, color_system=None).print(scan_view(api.scan(tmp_path)))
     text = out.getvalue()
     assert "os.sys[/]tem\\x1b[2J" in text and "[link=x]a.pkl @2" in text and "\x1b" not in text
+
+
+def test_garbage_with_a_pickle_suffix_is_low(tmp_path):
+    """A .bin that only looks like protocol 0 fails before any import: nothing could have run."""
+    (tmp_path / "weights.bin").write_bytes(b"(\xff\xfe\x00garbage")
+    [f] = _scan(tmp_path).findings
+    assert (f.severity, f.kind) == ("low", "pickle") and "no import before the damage" in f.message

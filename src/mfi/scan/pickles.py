@@ -48,8 +48,11 @@ def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tupl
         seen += walk.globals
         out += global_findings(file, walk.globals, walk.oddities, member)
         if walk.error is not None:
-            out.append(Finding("medium", "pickle", file, f"pickle could not be fully checked: {walk.error.problem}",
-                               walk.error.offset, member))  # fmt: skip
+            # pickle.load runs opcodes up to the damage; without an import before it, nothing could run
+            risky = bool(walk.globals or walk.oddities)
+            out.append(Finding("medium" if risky else "low", "pickle", file,
+                               f"pickle could not be fully checked: {walk.error.problem}"
+                               + ("" if risky else " (no import before the damage)"), walk.error.offset, member))  # fmt: skip
             break
         if count > 1 and not looks_like_pickle(src.read_at(stream.tell(), 2)):
             break
