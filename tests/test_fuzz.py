@@ -28,6 +28,9 @@ from mfi import api
 from mfi.errors import MfiError
 from mfi.records import ModelSummary, ScanReport
 
+_BIG_INT = b"\x8b" + struct.pack("<i", 100_000) + b"\x7f" * 100_000  # LONG4: an 800,000-bit integer
+_REBUILD = (b"\x80\x02}X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+            b"ctorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu")  # fmt: skip
 HUGE = [0xFFFFFFFF, 0x7FFFFFFF, 1 << 32, (1 << 63) - 1, (1 << 64) - 1, 1 << 40]
 FUZZ = settings(
     max_examples=300, deadline=timedelta(seconds=2), derandomize=True, database=None,
@@ -90,7 +93,7 @@ def mutated(draw, seed: bytes) -> bytes:
     """One to three mutations of ``seed``."""
     data = bytearray(seed)
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["truncate", "flip", "huge", "splice", "byte"]))
+        kind = draw(st.sampled_from(["truncate", "flip", "huge", "splice", "byte", "repeat"]))
         n = len(data)
         if n == 0:
             break
@@ -101,6 +104,9 @@ def mutated(draw, seed: bytes) -> bytes:
             data[pos] ^= 1 << draw(st.integers(0, 7))
         elif kind == "byte":
             data[pos] = draw(st.integers(0, 255))
+        elif kind == "repeat":  # deep nesting: one opcode (TUPLE1, MARK, '[') over and over
+            chunk = bytes(data[pos : pos + draw(st.integers(1, 3))])
+            data[pos:pos] = chunk * draw(st.sampled_from([300, 3_000, 30_000]))
         elif kind == "huge":
             width = draw(st.sampled_from([4, 8]))
             value = draw(st.sampled_from(HUGE)) & ((1 << (8 * width)) - 1)
@@ -184,6 +190,10 @@ WORST = {
     "pickle-memo": ("x.pkl", lambda: b"\x80\x02N" + b"r\xff\xff\xff\xff" * 10 + b"."),
     "zip-directory": ("pytorch_model.bin", lambda: _zip_huge_directory(SEEDS["torch-zip"][1])),
     "npy-header": ("a.npy", lambda: b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFFF) + b"{}"),
+    "pickle-deep-pid": ("x.pkl", lambda: b"\x80\x02N" + b"\x85" * 20_000 + b"Q."),
+    "pickle-deep-stack-global": ("x.pkl", lambda: b"\x80\x04N" + b"\x85" * 20_000 + b"\x8c\x01x\x93."),
+    "pickle-huge-numel": ("model.pt", lambda: _REBUILD + _BIG_INT + b"tQK\x00K\x01\x85K\x01\x85\x89}tRs."),
+    "pickle-huge-dim": ("model.pt", lambda: _REBUILD + b"K\x04tQK\x00K\x00" + _BIG_INT + b"\x86K\x01K\x01\x86\x89}tRs."),
 }
 
 

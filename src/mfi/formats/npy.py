@@ -72,5 +72,5 @@ def read_npy(src, offset: int = 0) -> NpyHeader:
         raise FormatError(src.name, ".npy header lacks descr, shape or fortran_order", start)
     shape = header["shape"]
     if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise FormatError(src.name, f".npy shape {shape!r} is not a tuple of sizes", start)
+        raise FormatError(src.name, ".npy shape is not a tuple of sizes", start)
     return NpyHeader(header["descr"], shape, bool(header["fortran_order"]), start + n)

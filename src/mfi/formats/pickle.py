@@ -103,6 +103,21 @@ _DANGER_NAMES = {
 }  # fmt: skip
 
 
+#: Largest integer kept as a size, offset or stride (anything above is not a real checkpoint's).
+MAX_INT = 1 << 62
+
+
+def brief(v: Any) -> str:
+    """A short description of an untrusted value for messages: no deep repr, no huge-integer str()."""
+    if v is None or isinstance(v, bool):
+        return repr(v)
+    if isinstance(v, int):
+        return str(v) if abs(v) <= MAX_INT else f"an integer of {v.bit_length()} bits"
+    if isinstance(v, (str, bytes)):
+        return repr(v[:80])
+    return f"a {type(v).__name__}"
+
+
 def judge(module: str, name: str) -> tuple[str, str]:
     """A global's verdict (allowed, unknown or dangerous) and, when dangerous, what it can do."""
     if name in _ALLOWED.get(module, ()):
@@ -241,20 +256,21 @@ class _Walker:
     def add_global(self, module: Any, gname: Any, opcode: str) -> Global:
         if not isinstance(module, str) or not isinstance(gname, str):
             self.oddities.append((self.base + self.pos, f"{opcode} with non-string operands"))
-            module, gname = str(module)[:200], str(gname)[:200]
+            module, gname = (v if isinstance(v, str) else brief(v) for v in (module, gname))
+        module, gname = module[:200], gname[:200]  # names in reports, not whole 16 MiB strings
         verdict, why = judge(module, gname)
         self.globals.append(PickleGlobal(module, gname, self.base + self.pos, opcode, verdict, why))
         return Global(module, gname)
 
-    def call(self, func: Any, args: Any) -> Any:
+    def call(self, func: Any, args: Any, nested: bool = False) -> Any:
         if isinstance(func, Global) and isinstance(args, tuple):
             if func.module == "torch._utils" and func.name in REBUILD_TENSOR and len(args) >= 4:
                 dtype = args[6] if func.name == "_rebuild_tensor_v3" and len(args) > 6 else None
                 return TensorCall(args[0], args[1], args[2], args[3], dtype)
             if func.module == "torch._utils" and func.name in REBUILD_PASS and args:
                 return args[0]
-            if func.module == "torch._tensor" and func.name == "_rebuild_from_type_v2" and len(args) >= 3:
-                return self.call(args[0], args[2])
+            if func.module == "torch._tensor" and func.name == "_rebuild_from_type_v2" and len(args) >= 3 and not nested:
+                return self.call(args[0], args[2], nested=True)
         return Call(func, args)
 
     def setitems(self, target: Any, pairs: list) -> None:

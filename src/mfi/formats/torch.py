@@ -27,6 +27,7 @@ from .pickle import (
     ALLOWED,
     DANGEROUS,
     EXTRA_DTYPE_BITS,
+    MAX_INT,
     STORAGE_DTYPES,
     TORCH_DTYPES,
     BytesSource,
@@ -36,6 +37,7 @@ from .pickle import (
     Persistent,
     PickleGlobal,
     TensorCall,
+    brief,
     looks_like_pickle,
     pickle_stream,
     walk_pickle,
@@ -178,7 +180,7 @@ def _read_legacy(src) -> TorchCheckpoint:
         raise FormatError(src.name, "legacy checkpoint with a wrong magic number", 0)
     ck = TorchCheckpoint(src.name, "legacy", src.size, (), tuple(found), odd)
     if proto != LEGACY_PROTOCOL:
-        ck.warnings.append(f"legacy protocol version {proto!r}, expected {LEGACY_PROTOCOL}")
+        ck.warnings.append(f"legacy protocol version {brief(proto)}, expected {LEGACY_PROTOCOL}")
     if isinstance(sys_info, PDict):
         info = {k: v for k, v in sys_info.items if isinstance(k, str) and isinstance(v, (bool, int))}
         if info.get("little_endian") is False:
@@ -242,9 +244,10 @@ def _storages(ck: TorchCheckpoint, pids: list) -> dict[str, _Storage]:
         if not (
             isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] in ("storage", b"storage")
             and isinstance(pid[1], Global) and isinstance(pid[2], (str, int)) and not isinstance(pid[2], bool)
-            and isinstance(pid[4], int) and not isinstance(pid[4], bool) and pid[4] >= 0
+            and isinstance(pid[4], int) and not isinstance(pid[4], bool) and 0 <= pid[4] <= MAX_INT
         ):  # fmt: skip
-            ck.warnings.append(f"persistent id {str(pid)[:80]} is not a torch storage")
+            what = f"a tuple ({', '.join(brief(v) for v in pid[:5])})" if isinstance(pid, tuple) else brief(pid)
+            ck.warnings.append(f"persistent id {what} is not a torch storage")
             continue
         key = str(pid[2])
         if key not in out:
@@ -292,10 +295,12 @@ def _ints(v: Any) -> tuple[int, ...] | None:
 def _tensor_info(ck: TorchCheckpoint, tname: str, tc: TensorCall, storages: dict[str, _Storage]) -> TensorInfo | None:
     pid = tc.storage.pid if isinstance(tc.storage, Persistent) else None
     shape, stride = _ints(tc.size), _ints(tc.stride)
-    s = storages.get(str(pid[2])) if isinstance(pid, tuple) and len(pid) > 2 else None
+    known = isinstance(pid, tuple) and len(pid) > 2 and isinstance(pid[2], (str, int)) and not isinstance(pid[2], bool)
+    s = storages.get(str(pid[2])) if known else None
     ok = (
         s is not None and shape is not None and stride is not None and len(shape) == len(stride)
-        and isinstance(tc.storage_offset, int) and tc.storage_offset >= 0 and all(d >= 0 for d in shape)
+        and isinstance(tc.storage_offset, int) and not isinstance(tc.storage_offset, bool)
+        and all(0 <= v <= MAX_INT for v in (tc.storage_offset, *shape, *stride))
     )  # fmt: skip
     if not ok:
         ck.warnings.append(f"tensor {tname}: rebuild call not understood; left out of the table")
@@ -310,7 +315,7 @@ def _tensor_info(ck: TorchCheckpoint, tname: str, tc: TensorCall, storages: dict
     for d in shape:
         count *= d
     if count > limits.MAX_TENSOR_ELEMENTS:
-        raise LimitError(ck.name, f"tensor {tname!r} claims {count} elements, above the cap of 2**53")
+        raise LimitError(ck.name, f"tensor {tname!r} claims {brief(count)} elements, above the cap of 2**53")
     bits = dtype_bits(dtype)
     n_bytes = None if bits is None else int(count * bits) // 8
     elem = (bits or 8) / 8
