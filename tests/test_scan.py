@@ -280,3 +280,11 @@ def test_garbage_with_a_pickle_suffix_is_low(tmp_path):
     (tmp_path / "weights.bin").write_bytes(b"(\xff\xfe\x00garbage")
     [f] = _scan(tmp_path).findings
     assert (f.severity, f.kind) == ("low", "pickle") and "no import before the damage" in f.message
+
+
+def test_unclosed_tags_are_checked_to_the_end():
+    """An unclosed tag runs to the end (and is found in one pass, not by rescanning from every '{{')."""
+    from mfi.scan.templates import template_findings
+
+    found = template_findings("{{ x }}" * 3 + "{{" * 20_000 + " __globals__", "f", "t")
+    assert [f.detail["pattern"] for f in found] == ["dunder"]

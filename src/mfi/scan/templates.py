@@ -13,7 +13,7 @@ import re
 
 from ..records import Finding
 
-_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_OPEN = re.compile(r"\{[{%]")
 #: Dunders that classic sandbox escapes chain together.
 _ESCAPE_DUNDERS = {"class", "mro", "subclasses", "globals", "builtins", "import", "base", "bases", "init",
                    "getattribute", "code", "func", "closure", "dict", "loader", "spec", "reduce", "reduce_ex"}  # fmt: skip
@@ -43,6 +43,21 @@ _PATTERNS = [
 LARGE_TEMPLATE = 256 * 1024
 
 
+def _tags(text: str):
+    """(start, body) of every ``{{ }}`` and ``{% %}`` tag, in one linear pass.
+
+    An unclosed tag runs to the end of the text (Jinja would refuse the template; we still check it).
+    A regex with lazy ``.*?`` would rescan the rest of the text from every unclosed ``{{``: quadratic.
+    """
+    pos = 0
+    while (m := _OPEN.search(text, pos)) is not None:
+        close = "}}" if m.group(0) == "{{" else "%}"
+        end = text.find(close, m.end())
+        end = len(text) if end < 0 else end + 2
+        yield m.start(), text[m.start() : end]
+        pos = end
+
+
 def _where(text: str, pos: int) -> str:
     line = text.count("\n", 0, pos) + 1
     col = pos - (text.rfind("\n", 0, pos) + 1) + 1
@@ -52,11 +67,10 @@ def _where(text: str, pos: int) -> str:
 def template_findings(text: str, file: str, where: str, member: str | None = None) -> list[Finding]:
     """Injection patterns in one chat template; ``where`` names it (a GGUF key, a JSON field)."""
     found: dict[str, tuple[str, str, int, str, int]] = {}
-    for tag in _TAG.finditer(text):
-        body = tag.group(0)
+    for start, body in _tags(text):
         for severity, name, rx, meaning in _PATTERNS:
             for m in rx.finditer(body):
-                pos = tag.start() + m.start()
+                pos = start + m.start()
                 if name in found:
                     sev, msg, first, snippet, n = found[name]
                     found[name] = (sev, msg, first, snippet, n + 1)
