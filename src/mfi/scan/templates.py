@@ -36,26 +36,29 @@ _PATTERNS = [
      "reaches the template's private context ({m})"),
     ("medium", "jinja-global", re.compile(r"\b(lipsum|cycler|joiner|url_for|get_flashed_messages|request|config)\b"),
      "names a Jinja/Flask global ({m}) that template escapes start from"),
-    ("medium", "load", re.compile(r"^\{%-?\s*(include|import|extends|from)\b"),
+    ("medium", "load", re.compile(r"\{%-?\s*(include|import|extends|from)\b"),
      "loads another template ({m}): its content is not in this file"),
 ]  # fmt: skip
 #: Real chat templates are a few KiB; DeepSeek's and Qwen's tool-calling ones stay below 20 KiB.
 LARGE_TEMPLATE = 256 * 1024
 
 
-def _tags(text: str):
-    """(start, body) of every ``{{ }}`` and ``{% %}`` tag, in one linear pass.
+def _tags_only(text: str) -> str:
+    """``text`` with everything outside ``{{ }}`` and ``{% %}`` tags blanked to NUL (same length).
 
-    An unclosed tag runs to the end of the text (Jinja would refuse the template; we still check it).
-    A regex with lazy ``.*?`` would rescan the rest of the text from every unclosed ``{{``: quadratic.
+    One linear pass; an unclosed tag runs to the end (Jinja would refuse the template; we still
+    check it). Positions stay those of ``text``, so each pattern runs once over the whole string.
+    A regex with a lazy ``.*?`` would rescan the rest from every unclosed ``{{``: quadratic.
     """
-    pos = 0
+    pieces, pos = [], 0
     while (m := _OPEN.search(text, pos)) is not None:
         close = "}}" if m.group(0) == "{{" else "%}"
         end = text.find(close, m.end())
         end = len(text) if end < 0 else end + 2
-        yield m.start(), text[m.start() : end]
+        pieces += ["\x00" * (m.start() - pos), text[m.start() : end]]
         pos = end
+    pieces.append("\x00" * (len(text) - pos))
+    return "".join(pieces)
 
 
 def _where(text: str, pos: int) -> str:
@@ -67,15 +70,14 @@ def _where(text: str, pos: int) -> str:
 def template_findings(text: str, file: str, where: str, member: str | None = None) -> list[Finding]:
     """Injection patterns in one chat template; ``where`` names it (a GGUF key, a JSON field)."""
     found: dict[str, tuple[str, str, int, str, int]] = {}
-    for start, body in _tags(text):
-        for severity, name, rx, meaning in _PATTERNS:
-            for m in rx.finditer(body):
-                pos = start + m.start()
-                if name in found:
-                    sev, msg, first, snippet, n = found[name]
-                    found[name] = (sev, msg, first, snippet, n + 1)
-                else:
-                    found[name] = (severity, meaning.format(m=m.group(0).strip()[:40]), pos, m.group(0)[:40], 1)
+    tags = _tags_only(text)
+    for severity, name, rx, meaning in _PATTERNS:
+        for m in rx.finditer(tags):
+            if name in found:
+                sev, msg, first, snippet, n = found[name]
+                found[name] = (sev, msg, first, snippet, n + 1)
+            else:
+                found[name] = (severity, meaning.format(m=m.group(0).strip()[:40]), m.start(), m.group(0)[:40], 1)
     out = []
     for name, (severity, meaning, pos, snippet, n) in found.items():
         more = f" ({n} places)" if n > 1 else ""
