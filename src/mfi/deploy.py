@@ -75,8 +75,8 @@ def surroundings(s: ModelSummary) -> tuple[runtimes.Surroundings, list[str]]:
                 card = read_front_matter(src)
         except MfiError as e:
             warnings.append(str(e))
-    gen = _json(folder / "generation_config.json", warnings) if s.format == "safetensors" else {}
-    tok = _json(folder / "tokenizer_config.json", warnings) if s.format == "safetensors" else {}
+    gen = _json(folder / "generation_config.json", warnings) if s.format != "gguf" else {}
+    tok = _json(folder / "tokenizer_config.json", warnings) if s.format != "gguf" else {}
     return runtimes.Surroundings(tuple(sorted(names)), tok, gen, card), warnings
 
 

@@ -86,12 +86,12 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
             system, evidence["system_role"] = True, ["'system' in template"]
         else:
             system = False
-    config = config_of(s) if s.format == "safetensors" else {}
+    config = config_of(s) if s.format != "gguf" else {}
     towers = s.architecture.towers
     arch = s.architecture.name or ""
     projectors = [f for f in env.files if f.startswith("mmproj") and f.endswith(".gguf")]
     vision_ev = (["vision tower in config"] if "vision" in towers else []) + _found(text, _VISION_MARKS)
-    vision_ev += ["preprocessor_config.json"] if "preprocessor_config.json" in env.files and s.format == "safetensors" else []
+    vision_ev += ["preprocessor_config.json"] if "preprocessor_config.json" in env.files and s.format != "gguf" else []
     # gemma3 GGUFs include the text-only 1B, so the architecture alone does not say "vision"
     vision_ev += [f"{arch} takes images via mmproj"] if arch in MMPROJ_ARCHS and arch != "gemma3" else []
     vision_ev += [f"projector {p}" for p in projectors]
@@ -137,8 +137,8 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
         tool_calling=bool(tools) if text else None,
         reasoning=bool(reasoning) if text else None,
         system_role=system,
-        vision=True if vision_ev else (False if s.format == "safetensors" and config else None),
-        audio=True if audio_ev else (False if s.format == "safetensors" and config else None),
+        vision=True if vision_ev else (False if s.format != "gguf" and config else None),
+        audio=True if audio_ev else (False if s.format != "gguf" and config else None),
         pooling=pooling,
         sampling=sampling,
         license=lic,

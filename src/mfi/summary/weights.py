@@ -76,6 +76,8 @@ def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo
     import numpy as np
 
     parts = [by_name[n] for n in names]
+    if s.format == "pytorch":  # a storage view may be strided; the tensor table keeps no strides
+        raise Skip("values of PyTorch checkpoints are not read (convert to safetensors first)")
     is_gguf = s.format == "gguf"
     row_bytes = None
     for t in parts:
