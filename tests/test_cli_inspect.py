@@ -136,3 +136,92 @@ def test_markdown_escapes_table_cells(tmp_path, cli):
     r = cli("inspect", str(path), "--markdown", "--tensors")
     assert r.exit_code == 0
     assert "a\\|b.weight" in r.stdout and "| type | tensors |" in r.stdout
+
+
+def test_untrusted_quant_method_cannot_inject_markup(models, tmp_path, cli):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(models / "fp8-tiny", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["quantization_config"]["quant_method"] = "[/]x[link=http://evil]y"
+    (folder / "config.json").write_text(json.dumps(config))
+    r = cli("inspect", str(folder))
+    assert r.exit_code == 0, r.stderr
+    assert "quantization [/]x[link=http://evil]y" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "patch_config",
+    [
+        {"architectures": 5},
+        {"architectures": {"a": 1}},
+        {"hidden_size": "256"},
+        {"num_attention_heads": 0},
+        {"num_key_value_heads": -2},
+        {"vocab_size": "HUGE"},
+    ],
+    ids=["architectures-int", "architectures-dict", "hidden-str", "heads-zero", "kv-negative", "huge-int"],
+)
+def test_wrongly_typed_config_values_never_crash(models, tmp_path, cli, patch_config):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(models / "llama-tiny", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(patch_config)
+    (folder / "config.json").write_text(json.dumps(config).replace('"HUGE"', "9" * 5000))
+    r = cli("inspect", str(folder), "--json")
+    assert r.exit_code in (0, 2), r.exception
+    if r.exit_code == 2:
+        assert r.stderr.count("\n") == 1 and "config.json" in r.stderr
+    else:
+        arch = json.loads(r.stdout)["architecture"]
+        assert all(v is None or isinstance(v, (int, float, str, dict, bool)) for v in arch.values())
+
+
+@pytest.mark.parametrize(
+    "patch_files",
+    [
+        {"tokenizer_config.json": {"added_tokens_decoder": [1]}, "tokenizer.json": None},
+        {"tokenizer.json": {"added_tokens": 5}},
+        {"tokenizer_config.json": {"tokenizer_class": {"x": 1}}, "tokenizer.json": None},
+    ],
+    ids=["decoder-list", "added-int", "class-dict"],
+)
+def test_wrongly_typed_tokenizer_files_never_crash(models, tmp_path, cli, patch_files):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(models / "llama-tiny", folder)
+    for name, update in patch_files.items():
+        if update is None:
+            (folder / name).unlink()
+            continue
+        doc = json.loads((folder / name).read_text())
+        doc.update(update)
+        (folder / name).write_text(json.dumps(doc))
+    r = cli("inspect", str(folder), "--json")
+    assert r.exit_code == 0, r.exception
+    tok = json.loads(r.stdout)["tokenizer"]
+    assert tok["model"] is None or isinstance(tok["model"], str)
+
+
+def test_string_valued_gguf_size_key_is_unknown_not_a_crash(tmp_path, cli):
+    import gguf
+
+    kv = {"llama.embedding_length": ("256", gguf.GGUFValueType.STRING), "llama.attention.head_count": (4, gguf.GGUFValueType.UINT32)}
+    r = cli("inspect", str(write_gguf(tmp_path / "s.gguf", kv=kv)), "--json")
+    assert r.exit_code == 0, r.exception
+    arch = json.loads(r.stdout)["architecture"]
+    assert arch["hidden_size"] is None and arch["head_dim"] is None and arch["attention_heads"] == 4
+
+
+def test_json_never_carries_nan(tmp_path, cli):
+    import gguf
+
+    kv = {"llama.rope.freq_base": (float("nan"), gguf.GGUFValueType.FLOAT32)}
+    r = cli("inspect", str(write_gguf(tmp_path / "n.gguf", kv=kv)), "--json", "--metadata")
+    assert r.exit_code == 0, r.exception
+    assert "NaN" not in r.stdout
+    json.loads(r.stdout)

@@ -182,3 +182,15 @@ def test_array_count_2_pow_60_fails_fast(tmp_path):
     bad.write_bytes(patch(data, at, "<Q", 2**60))
     with pytest.raises(LimitError, match="array count 1152921504606846976 exceeds the cap"):
         _read(bad)
+
+
+def test_nested_array_count_is_capped(tmp_path):
+    import gguf
+
+    path = write_gguf(tmp_path / "n.gguf", kv={"x.nested": ([[1], [2]], gguf.GGUFValueType.ARRAY)})
+    data = path.read_bytes()
+    at = data.find(b"x.nested") + len(b"x.nested") + 4 + 4  # type, element type, then the count
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(patch(data, at, "<Q", 5000))
+    with pytest.raises(LimitError, match="5000 nested arrays exceed the cap of 4096"):
+        _read(bad)

@@ -188,3 +188,29 @@ def test_vl_parameters_by_tower(models, manifest):
     assert s.parameters.towers == {"vision": parts["visual"]}
     assert s.parameters.total == sum(parts.values())
     assert list(s.tokenizer.special) == ["bos", "eos", "pad"]
+
+
+def test_hugging_face_cache_layout_with_symlinked_shards(models, tmp_path):
+    """Snapshot files are symlinks into blobs/ (what huggingface_hub and mfi pull create)."""
+    blobs, snap = tmp_path / "blobs", tmp_path / "snapshots" / ("a" * 40)
+    blobs.mkdir()
+    snap.mkdir(parents=True)
+    for i, f in enumerate(sorted((models / "qwen3-tiny").iterdir())):
+        (blobs / f"blob{i}").write_bytes(f.read_bytes())
+        (snap / f.name).symlink_to(f"../../blobs/blob{i}")
+    s = api.inspect(snap)
+    assert s.problems == () and len(s.tensors) == 24
+
+
+def test_index_naming_a_shard_outside_the_folder_is_refused(models, tmp_path):
+    import shutil
+
+    from mfi.errors import FormatError
+
+    folder = tmp_path / "q"
+    shutil.copytree(models / "qwen3-tiny", folder)
+    index = json.loads((folder / "model.safetensors.index.json").read_text())
+    index["weight_map"]["model.norm.weight"] = "../../etc/passwd"
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(FormatError, match="climbs out of the folder"):
+        api.inspect(folder)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import limits, targets
+from . import limits, paths, targets
 from .errors import FormatError, LimitError, SourceError
 from .formats.gguf import read_gguf
 from .formats.jsonfile import read_json
@@ -110,9 +110,12 @@ def _safetensors(name: str, local: targets.LocalTarget, read=read_safetensors, f
         if len(shard_names) > limits.MAX_SHARDS:
             raise LimitError(str(local.index), f"{len(shard_names)} shards exceed the cap of {limits.MAX_SHARDS}")
         for shard in shard_names:
-            path = (local.folder / shard).resolve()
-            if local.folder.resolve() not in path.parents:
-                raise FormatError(str(local.index), f"shard name {shard!r} points outside the folder")
+            # The name's text is checked, not its resolved target: the Hugging Face cache links
+            # snapshot files to blobs outside the snapshot folder, and that is fine.
+            reason = paths.unsafe_reason(shard)
+            if reason is not None:
+                raise FormatError(str(local.index), f"shard name {shard!r} {reason}")
+            path = local.folder / shard
             if not path.is_file():
                 raise SourceError(str(local.index), f"shard {shard} named in the index is missing")
             weights.append(local.folder / shard)

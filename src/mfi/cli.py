@@ -179,7 +179,7 @@ def compare(
         mirror=mirror, token=token,
     )  # fmt: skip
     output.emit_compare(c, as_json=json, as_markdown=markdown)
-    raise typer.Exit(1 if fail_on_diff and c.differences else 0)
+    raise typer.Exit(1 if (fail_on_diff and c.differences) or c.left.problems or c.right.problems else 0)
 
 
 @app.command()

@@ -206,6 +206,8 @@ class _Parser:
             raise FormatError(self.name, f"{key}: array of unknown value type {etype}", at)
         if count > limits.MAX_ARRAY_COUNT:
             raise LimitError(self.name, f"{key}: array count {count} exceeds the cap of {limits.MAX_ARRAY_COUNT}", at)
+        if ename == "ARRAY" and count > limits.MAX_NESTED_ARRAYS:
+            raise LimitError(self.name, f"{key}: {count} nested arrays exceed the cap of {limits.MAX_NESTED_ARRAYS}", at)
         code = _STRUCT[ename]
         esize = struct.calcsize(code) if code else 8  # a string or array element takes >= 8 bytes
         if self.cur.pos + count * esize > self.cur.size:
@@ -219,8 +221,13 @@ class _Parser:
             return ArrayValue(ename, count, samples)
         if ename == "STRING":
             return self._string_array(key, count, keep_all)
-        items = tuple(self._array(key, depth + 1) for _ in range(count))
-        return ArrayValue("ARRAY", count, items if keep_all else items[: limits.ARRAY_SAMPLES])
+        keep = count if keep_all else min(count, limits.ARRAY_SAMPLES)
+        items = []
+        for i in range(count):  # every inner array is walked; only the samples are kept
+            inner = self._array(key, depth + 1)
+            if i < keep:
+                items.append(inner)
+        return ArrayValue("ARRAY", count, tuple(items))
 
     def _string_array(self, key: str, count: int, keep_all: bool) -> ArrayValue:
         """Walk ``count`` strings: the hot loop of the whole reader (a vocabulary is 150k+).

@@ -20,5 +20,7 @@ def read_json(src) -> Any:
         raise FormatError(src.name, f"not UTF-8 text ({e.reason})", e.start) from None
     except json.JSONDecodeError as e:
         raise FormatError(src.name, f"invalid JSON: {e.msg}", e.pos) from None
+    except ValueError as e:  # e.g. an integer longer than Python's 4,300-digit conversion limit
+        raise FormatError(src.name, f"invalid JSON: {e}") from None
     except RecursionError:
         raise FormatError(src.name, "JSON nested too deeply") from None

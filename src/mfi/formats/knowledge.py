@@ -41,12 +41,6 @@ def ggml_types() -> dict[int, tuple[str, int, int]]:
     return {int(t): (t.name, *c.GGML_QUANT_SIZES[t]) for t in c.GGMLQuantizationType if t in c.GGML_QUANT_SIZES}
 
 
-def ggml_type_name(type_id: int) -> str:
-    """``Q4_K`` for 12; ``UNKNOWN(153)`` for a code the installed gguf does not know."""
-    known = ggml_types().get(type_id)
-    return known[0] if known else f"UNKNOWN({type_id})"
-
-
 @cache
 def file_type_name(file_type: int) -> str:
     """``general.file_type`` by name without its prefix: 15 -> ``Q4_K_M``, 0 -> ``F32``."""

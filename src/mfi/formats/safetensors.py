@@ -68,6 +68,8 @@ def read_safetensors(src) -> SafetensorsFile:
         raise FormatError(name, f"header is not UTF-8 ({e.reason})", 8 + e.start) from None
     except json.JSONDecodeError as e:
         raise FormatError(name, f"invalid JSON header: {e.msg}", 8 + e.pos) from None
+    except ValueError as e:  # e.g. an integer longer than Python's 4,300-digit conversion limit
+        raise FormatError(name, f"invalid JSON header: {e}", 8) from None
     except RecursionError:
         raise FormatError(name, "JSON header nested too deeply", 8) from None
     if not isinstance(header, dict):
@@ -96,12 +98,16 @@ def read_safetensors(src) -> SafetensorsFile:
             problems.append(f"tensor {tname}: {count} x {dtype} needs {count * bits / 8:g} bytes, offsets give {end - begin}")
         tensors.append(TensorInfo(tname, dtype, shape, base + begin, end - begin, name))
 
+    bad_meta = [k for k, v in metadata.items() if not isinstance(v, str)]
+    if bad_meta:
+        problems.append(f"__metadata__ value of {bad_meta[0]!r} is not a string (the format allows only strings)")
     problems.extend(_layout_problems(tensors, base, size))
     warnings = [
         f"{k} tensor(s) of dtype {d}, unknown to the installed safetensors package; sizes taken from offsets"
         for d, k in unknown.items()
     ]
-    return SafetensorsFile(name, n, {str(k): v for k, v in metadata.items()}, tuple(tensors), size, problems, warnings)
+    metadata = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
+    return SafetensorsFile(name, n, metadata, tuple(tensors), size, problems, warnings)
 
 
 def _entry(name: str, tname: str, entry: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:

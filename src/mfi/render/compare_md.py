@@ -61,7 +61,8 @@ def compare_markdown(c: Comparison) -> str:
         rows += [("token list", "", "", same), ("chat template", "", "", tok.chat_template)]
         lines += ["", "### Tokenizer", ""] + _rows(("field", "left", "right", "status"), rows)
         if tok.template_diff:
-            lines += ["", "```diff", tok.template_diff.replace("```", "` ` `").rstrip("\n"), "```"]
+            diff = "\n".join(fmt.clean(line) for line in tok.template_diff.rstrip("\n").split("\n"))
+            lines += ["", "```diff", diff.replace("```", "` ` `"), "```"]
     if c.values is not None and c.layer_values is not None:
         how = f"{c.sample} sampled rows per tensor" if c.sample else "all rows"
         lines += ["", f"### Values by layer (matrices; {how})", ""]

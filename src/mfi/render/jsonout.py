@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import hashlib
 import math
 from typing import Any
@@ -20,10 +21,19 @@ def select(tensors: tuple[TensorInfo, ...], pattern: str | None) -> list[TensorI
 
 
 def _finite(v: Any) -> Any:
-    """JSON has no NaN or infinity: they become strings."""
+    """JSON has no NaN or infinity: they become strings, at any depth."""
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
     return v
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """The one way documents are written: strict JSON (no NaN), indented, ASCII-safe."""
+    return json.dumps(_finite(doc), indent=2, allow_nan=False)
 
 
 def metadata_value(v: Any) -> Any:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 from ..records import ModelSummary
+from .jsonout import dumps
 
 
 def console():
@@ -29,7 +29,7 @@ def emit_inspect(
             from .plan_json import plan_dict
 
             doc.update(plan_dict(plan))
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(dumps(doc) + "\n")
     elif as_markdown:
         from .markdown import inspect_markdown
 
@@ -66,7 +66,7 @@ def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang:
         from .plan_json import plan_dict
 
         doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **plan_dict(plan)}
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(dumps(doc) + "\n")
         return
     from . import plan as planview
 
@@ -82,7 +82,7 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
     if as_json:
         from .compare_json import compare_dict
 
-        sys.stdout.write(json.dumps(compare_dict(c), indent=2) + "\n")
+        sys.stdout.write(dumps(compare_dict(c)) + "\n")
     elif as_markdown:
         from .compare_md import compare_markdown
 
@@ -91,12 +91,11 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
         from .compare import compare_view
 
         console().print(compare_view(c))
-    if as_json or as_markdown:
-        from .fmt import clean
+    from .fmt import clean
 
-        for s in (c.left, c.right):
-            for p in s.problems:
-                print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
+    for s in (c.left, c.right):  # damage goes to stderr in every mode, as for inspect
+        for p in s.problems:
+            print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
 
 
 def emit_pull(run, *, live: bool):
@@ -119,6 +118,6 @@ def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:
     from .scan import scan_dict, scan_view
 
     if as_json:
-        sys.stdout.write(json.dumps(scan_dict(r, threshold=threshold), indent=2) + "\n")
+        sys.stdout.write(dumps(scan_dict(r, threshold=threshold)) + "\n")
     else:
         console().print(scan_view(r, threshold=threshold, show_info=show_info))

@@ -98,9 +98,10 @@ def quant_table(s: ModelSummary) -> Table:
         fmt.size(q.total_bytes), "", fmt.bpw(q.bits_per_weight),
     )  # fmt: skip
     if q.file_type:
-        table.caption = f"file type {fmt.clean(q.file_type)}"
+        table.caption = t(f"file type {q.file_type}")
     elif q.method:
-        table.caption = "quantization " + fmt.clean(q.method) + ("".join(f", {k}={fmt.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size")))
+        shown = "".join(f", {k}={fmt.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size"))
+        table.caption = t(f"quantization {q.method}{shown}")
     return table
 
 

@@ -43,6 +43,18 @@ def _first(d: dict[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
+def _number(v: Any) -> int | float | None:
+    """A file value as a number, or ``None`` when it is not one (strings, booleans, NaN)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+        return None
+    return v
+
+
+def _positive(v: Any) -> int | None:
+    """A count (layers, heads, sizes): a positive integer, else unknown."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
 def text_config(config: dict[str, Any]) -> dict[str, Any]:
     """The part of a config that describes the language model (nested in multimodal configs)."""
     for key in ("text_config", "llm_config", "language_config", "thinker_config"):
@@ -55,9 +67,12 @@ def text_config(config: dict[str, Any]) -> dict[str, Any]:
 def from_config(config: dict[str, Any]) -> Architecture:
     """Normalise a transformers config.json."""
     text = text_config(config)
-    f = {field: _first(text, names) for field, names in _CONFIG_ALIASES.items()}
+    f = {field: _number(_first(text, names)) for field, names in _CONFIG_ALIASES.items()}
+    for field in f:
+        if field != "norm_eps":
+            f[field] = _positive(f[field])
     if f["vocab_size"] is None:
-        f["vocab_size"] = config.get("vocab_size")
+        f["vocab_size"] = _positive(config.get("vocab_size"))
     if f["kv_heads"] is None:  # transformers' own default: plain multi-head attention
         f["kv_heads"] = f["attention_heads"]
     if f["head_dim"] is None and f["hidden_size"] and f["attention_heads"]:
@@ -71,22 +86,24 @@ def from_config(config: dict[str, Any]) -> Architecture:
     window = text.get("sliding_window")
     if text.get("use_sliding_window") is False:  # qwen2 configs carry a window they do not use
         window = None
-    architectures = config.get("architectures") or []
+    architectures = config.get("architectures")
+    architectures = architectures if isinstance(architectures, list) else []
     towers = {}
     for key, label in (("vision_config", "vision"), ("audio_config", "audio")):
         sub = config.get(key)
         if isinstance(sub, dict):
             towers[label] = {k: v for k, v in ((k, _first(sub, n)) for k, n in _TOWER_ALIASES.items()) if v is not None}
     tie = config.get("tie_word_embeddings", text.get("tie_word_embeddings"))
+    model_type = config.get("model_type")
     return Architecture(
-        name=config.get("model_type"),
+        name=model_type if isinstance(model_type, str) else None,
         cls=architectures[0] if architectures and isinstance(architectures[0], str) else None,
-        rope_theta=float(rope_theta) if isinstance(rope_theta, (int, float)) else None,
+        rope_theta=float(rope_theta) if _number(rope_theta) is not None else None,
         rope_scaling=scaling if isinstance(scaling, dict) else None,
-        sliding_window=window if isinstance(window, int) else None,
+        sliding_window=_positive(window),
         tie_word_embeddings=tie if isinstance(tie, bool) else None,
         towers=towers,
-        **{k: v if isinstance(v, (int, float)) and not isinstance(v, bool) else None for k, v in f.items()},
+        **f,
     )
 
 
@@ -105,8 +122,14 @@ def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
     if not isinstance(arch, str):
         return Architecture()
 
-    def key(template: str) -> Any:
+    def raw(template: str) -> Any:
         return _scalar(metadata.get(template.format(arch=arch)))
+
+    def key(template: str) -> Any:  # a count: a positive integer or unknown
+        return _positive(raw(template))
+
+    def real(template: str) -> float | None:
+        return _number(raw(template))
 
     heads = key(c.Attention.HEAD_COUNT)
     hidden = key(c.LLM.EMBEDDING_LENGTH)
@@ -114,13 +137,14 @@ def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
     kv = key(c.Attention.HEAD_COUNT_KV)
     tokens = metadata.get(c.Tokenizer.LIST)
     vocab = key(c.LLM.VOCAB_SIZE) or (tokens.count if isinstance(tokens, ArrayValue) else None)
-    scaling_type = key(c.Rope.SCALING_TYPE)
+    scaling_type = raw(c.Rope.SCALING_TYPE)
+    scaling_type = scaling_type if isinstance(scaling_type, str) else None
     scaling = None
     if scaling_type and scaling_type != "none":
         scaling = {"rope_type": scaling_type}
         for k, template in (("factor", c.Rope.SCALING_FACTOR), ("original_max_position_embeddings", c.Rope.SCALING_ORIG_CTX_LEN)):
-            if key(template) is not None:
-                scaling[k] = key(template)
+            if real(template) is not None:
+                scaling[k] = real(template)
     has_tokens = any(n.startswith("token_embd") for n in tensor_names)
     return Architecture(
         name=arch,
@@ -132,12 +156,12 @@ def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
         head_dim=head_dim,
         vocab_size=vocab,
         context_length=key(c.LLM.CONTEXT_LENGTH),
-        rope_theta=key(c.Rope.FREQ_BASE),
+        rope_theta=real(c.Rope.FREQ_BASE),
         rope_scaling=scaling,
         experts=key(c.LLM.EXPERT_COUNT),
         experts_used=key(c.LLM.EXPERT_USED_COUNT),
         expert_intermediate_size=key(c.LLM.EXPERT_FEED_FORWARD_LENGTH),
         sliding_window=key(c.Attention.SLIDING_WINDOW),
-        norm_eps=key(c.Attention.LAYERNORM_RMS_EPS) or key(c.Attention.LAYERNORM_EPS),
+        norm_eps=real(c.Attention.LAYERNORM_RMS_EPS) or real(c.Attention.LAYERNORM_EPS),
         tie_word_embeddings=(has_tokens and "output.weight" not in tensor_names) if tensor_names else None,
     )

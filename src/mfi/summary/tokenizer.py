@@ -26,8 +26,9 @@ def from_gguf(gguf_file) -> Tokenizer | None:
         key = "tokenizer.ggml.unknown_token_id" if role == "unk" else (
             "tokenizer.ggml.padding_token_id" if role == "pad" else f"tokenizer.ggml.{role}_token_id"
         )
-        if isinstance(md.get(key), int):
-            ids[role] = md[key]
+        value = md.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            ids[role] = value
     texts = gguf_file.strings(c.LIST, list(ids.values())) if ids else {}
     templates = {}
     if isinstance(md.get(c.CHAT_TEMPLATE), str):
@@ -63,6 +64,11 @@ def tokens_digest(tokens: list[str]) -> str:
     return h.hexdigest()
 
 
+def _id(value: Any) -> bool:
+    """Whether a file value can be a token id."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _token_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
@@ -90,15 +96,17 @@ def from_hf(
     by_id: dict[int, str] = {}
     vocab = model.get("vocab")
     if isinstance(vocab, dict):  # BPE, WordPiece, WordLevel: token -> id
-        by_id = {i: t for t, i in vocab.items() if isinstance(i, int)}
+        by_id = {i: t for t, i in vocab.items() if _id(i)}
     elif isinstance(vocab, list):  # Unigram: [token, score] in id order
         by_id = {i: e[0] for i, e in enumerate(vocab) if isinstance(e, list) and e and isinstance(e[0], str)}
-    added = [a for a in tj.get("added_tokens") or [] if isinstance(a, dict) and isinstance(a.get("id"), int)]
+    added_list = tj.get("added_tokens")
+    added = [a for a in (added_list if isinstance(added_list, list) else []) if isinstance(a, dict) and _id(a.get("id"))]
     for a in added:
         if isinstance(a.get("content"), str):
             by_id.setdefault(a["id"], a["content"])
-    if not by_id:  # no tokenizer.json: added_tokens_decoder in tokenizer_config still names ids
-        for i, a in (tc.get("added_tokens_decoder") or {}).items():
+    decoder = tc.get("added_tokens_decoder")
+    if not by_id and isinstance(decoder, dict):  # no tokenizer.json: tokenizer_config still names ids
+        for i, a in decoder.items():
             if str(i).isdigit() and _token_text(a):
                 by_id[int(i)] = _token_text(a)  # type: ignore[assignment]
     ids_of = {t: i for i, t in by_id.items()}
@@ -112,7 +120,7 @@ def from_hf(
             gid = source.get(f"{role}_token_id") if isinstance(source, dict) else None
             if isinstance(gid, list) and gid:  # several EOS ids: the first is the main one
                 gid = gid[0]
-            if role not in special and isinstance(gid, int) and not isinstance(gid, bool):
+            if role not in special and _id(gid):
                 special[role] = SpecialToken(gid, by_id.get(gid))
     order = {r: i for i, r in enumerate(("bos", "eos", "pad", "unk", "sep", "mask", "cls"))}
     special = dict(sorted(special.items(), key=lambda kv: order[kv[0]]))
@@ -130,7 +138,9 @@ def from_hf(
     complete = by_id and len(by_id) == max(by_id) + 1
     pre = tj.get("pre_tokenizer")
     return Tokenizer(
-        model=model.get("type") if isinstance(model.get("type"), str) else (tc.get("tokenizer_class") or None),
+        model=model.get("type") if isinstance(model.get("type"), str) else (
+            tc.get("tokenizer_class") if isinstance(tc.get("tokenizer_class"), str) else None
+        ),
         vocab_size=len(by_id) or None,
         merges=len(merges) if isinstance(merges, list) else None,
         special=special,
