@@ -59,6 +59,10 @@ class Faults:
     #: file paths whose GET/HEAD is redirected to ``redirect_to`` (another origin).
     redirect: set[str] = field(default_factory=set)
     redirect_to: str = ""
+    #: A hostile listing: this commit id instead of the real one (API ``sha``, ``X-Repo-Commit``).
+    commit: str | None = None
+    #: A hostile listing: file path -> the sha256 the listings publish instead of the real one.
+    sha256: dict[str, str] = field(default_factory=dict)
 
 
 class HubServer:
@@ -101,8 +105,12 @@ class HubServer:
         return repos
 
     def commit(self, repo_id: str) -> str:
-        """The 40-hex commit every branch of ``repo_id`` points at."""
-        return self.repos[repo_id][0]
+        """The commit every branch of ``repo_id`` points at (40 hex unless a fault says otherwise)."""
+        return self.faults.commit if self.faults.commit is not None else self.repos[repo_id][0]
+
+    def listed_sha256(self, entry: "RepoEntry") -> str:
+        """The sha256 the listings publish for ``entry`` (a fault may replace it)."""
+        return self.faults.sha256.get(entry.path, entry.sha256)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "HubServer":
@@ -207,7 +215,7 @@ def _handler(hub: HubServer):
                     return self._modelscope(path[len("/api/v1/models/") :], query)
                 if path.startswith("/api/models/"):
                     return self._hf_api(path[len("/api/models/") :], query)
-                parts = path.lstrip("/").split("/", 4)
+                parts = [unquote(x) for x in url.path.lstrip("/").split("/", 4)]  # a quoted revision may hold "/"
                 if len(parts) == 5 and parts[2] == "resolve":
                     return self._hf_resolve(f"{parts[0]}/{parts[1]}", parts[3], parts[4])
                 self._send(404, b"not found", ctype="text/plain")
@@ -225,7 +233,7 @@ def _handler(hub: HubServer):
                 else:
                     self._ms_error(401, "authentication required")
                 return None
-            commit, files = hub.repos[repo_id]
+            commit, files = hub.commit(repo_id), hub.repos[repo_id][1]
             if rev not in ("main", "master", commit):
                 (self._hf_error(404, "RevisionNotFound", f"Invalid rev id: {rev}") if hf else self._ms_error(404, f"revision {rev} not found"))
                 return None
@@ -253,7 +261,7 @@ def _handler(hub: HubServer):
                 if blobs:
                     s.update(size=len(e.data), blobId=e.oid)
                     if e.lfs:
-                        s["lfs"] = {"size": len(e.data), "sha256": e.sha256, "pointerSize": 134}
+                        s["lfs"] = {"size": len(e.data), "sha256": hub.listed_sha256(e), "pointerSize": 134}
                 siblings.append(s)
             self._json({
                 "_id": "0" * 24, "id": repo_id, "modelId": repo_id, "sha": commit, "private": False,
@@ -281,7 +289,7 @@ def _handler(hub: HubServer):
                     dirs.add(prefix + "/".join(rest.split("/")[: i + 1]))
                 item = {"type": "file", "oid": e.oid, "size": len(e.data), "path": e.path}
                 if e.lfs:
-                    item["lfs"] = {"oid": e.sha256, "size": len(e.data), "pointerSize": 134}
+                    item["lfs"] = {"oid": hub.listed_sha256(e), "size": len(e.data), "pointerSize": 134}
                 items.append(item)
             items += [{"type": "directory", "oid": "0" * 40, "size": 0, "path": d} for d in dirs]
             items.sort(key=lambda x: x["path"])
@@ -362,7 +370,7 @@ def _handler(hub: HubServer):
                 return ok({"RevisionMap": {"Branches": [{"Revision": "master", "CommitId": commit}], "Tags": []}})
             if tail == "repo/files":
                 entries = [
-                    {"Name": e.path.rsplit("/", 1)[-1], "Path": e.path, "Size": len(e.data), "Sha256": e.sha256,
+                    {"Name": e.path.rsplit("/", 1)[-1], "Path": e.path, "Size": len(e.data), "Sha256": hub.listed_sha256(e),
                      "Type": "blob", "IsLFS": e.lfs, "Revision": commit, "CommittedDate": 1700000000}
                     for e in files.values()
                 ]  # fmt: skip

@@ -65,8 +65,33 @@ def list_repo(mirror: Mirror, repo_id: str, revision: str | None, token: str | N
     """The files of ``repo_id`` at ``revision`` on ``mirror``; hub errors become one-line ``SourceError``."""
     rev = revision or mirror.default_revision
     if mirror.protocol == "hf":
-        return _hf(mirror, repo_id, revision, rev, token)
-    return _ms(mirror, repo_id, rev, token)
+        return checked(_hf(mirror, repo_id, revision, rev, token))
+    return checked(_ms(mirror, repo_id, rev, token))
+
+
+#: Ids a mirror sends that become names in the cache (``snapshots/<commit>``, ``blobs/<sha256>``).
+_HEX_IDS = {"commit id": 40, "sha256": 64, "git blob id": 40}
+
+
+def checked(listing: RepoListing) -> RepoListing:
+    """``listing``, once its commit and every file's sha256 and git blob id are lowercase hex of the right length.
+
+    These values name folders and files in the cache; anything else from a mirror (``../../victim``,
+    a branch name, a newline) is refused with one line naming the mirror, never cleaned up.
+    """
+    _hex(listing, "commit id", listing.commit, "")
+    for f in listing.files:
+        _hex(listing, "sha256", f.sha256, f" for {f.path}")
+        _hex(listing, "git blob id", f.git_oid, f" for {f.path}")
+    return listing
+
+
+def _hex(listing: RepoListing, kind: str, value: str | None, where: str) -> None:
+    digits = _HEX_IDS[kind]
+    if value is None or (len(value) == digits and all(c in "0123456789abcdef" for c in value)):
+        return
+    shown = repr(value if len(value) <= 80 else value[:80] + "...")
+    raise SourceError(listing.repo_id, f"{listing.mirror.name} sent {kind} {shown}{where}, not {digits} lowercase hex digits; refused")
 
 
 def _hf(mirror: Mirror, repo_id: str, asked: str | None, rev: str, token: str | None) -> RepoListing:

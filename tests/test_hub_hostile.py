@@ -1,0 +1,85 @@
+"""A hostile mirror or hostile names: nothing is written outside the cache or the target folder, no markup."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+GGUF_REPO = "test/llama-tiny-GGUF"
+PART1 = "llama-tiny-Q8_0-00001-of-00003.gguf"
+
+
+def _outside(tmp_path):
+    """Everything under ``tmp_path`` but the HF and ModelScope caches and the local dirs the tests use."""
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.iterdir() if p.name not in ("hf", "ms", "out"))
+
+
+def _file_gets(hub):
+    return [p for method, p, _ in hub.log if method == "GET" and ("/resolve/" in p or p.endswith("/repo"))]
+
+
+@pytest.mark.parametrize("commit", ["../../../../victim", "0" * 39 + "/", "main", "0" * 40 + "\n"], ids=["climb", "slash", "branch", "newline"])
+def test_hostile_commit_is_refused_before_anything_is_written(hub, tmp_path, cli, commit):
+    hub.faults.commit = commit
+    r = cli("pull", GGUF_REPO, "README.md", "--mirror", hub.url)
+    assert r.exit_code == 2, r.stdout
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f"{hub.url} sent commit id {commit!r}" in r.stderr and "refused" in r.stderr
+    assert _file_gets(hub) == []
+    assert _outside(tmp_path) == []
+    assert not (tmp_path / "hf" / "hub").exists()
+
+
+@pytest.mark.parametrize("sha", ["../../../../evil", "/tmp/evil", "a" * 63, "g" * 64], ids=["climb", "absolute", "short", "not-hex"])
+def test_hostile_sha256_is_refused_before_anything_is_written(hub, tmp_path, cli, sha):
+    hub.faults.sha256 = {PART1: sha}
+    r = cli("pull", GGUF_REPO, PART1, "--mirror", hub.url)
+    assert r.exit_code == 2, r.stdout
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert hub.url in r.stderr and PART1 in r.stderr and sha[:20] in r.stderr and "refused" in r.stderr
+    assert _file_gets(hub) == []
+    assert _outside(tmp_path) == [] and not (tmp_path / "hf" / "hub").exists()
+
+
+def test_hostile_sha256_on_modelscope_is_refused(hub, tmp_path, cli):
+    hub.faults.sha256 = {"model.safetensors": "../../../../../evil"}
+    r = cli("pull", "ms://test/llama-tiny", "--mirror", hub.url)
+    assert r.exit_code == 2 and "sha256" in r.stderr and "refused" in r.stderr, r.stderr
+    assert _file_gets(hub) == []
+    assert _outside(tmp_path) == [] and not (tmp_path / "ms").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ("test/qwen3-tiny", "--revision", "../../../../victim"),
+    ("test/qwen3-tiny", "--revision", "/abs"),
+    ("hf://test/qwen3-tiny@..",),
+], ids=["climb", "absolute", "dotdot-in-ref"])  # fmt: skip
+def test_unsafe_revision_is_refused_before_any_request(hub, tmp_path, cli, args):
+    r = cli("pull", *args, "--mirror", hub.url)
+    assert r.exit_code == 2 and "revision" in r.stderr and "refused" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert hub.requests == 0
+    assert _outside(tmp_path) == []
+
+
+def test_place_never_unlinks_outside_the_cache(tmp_path):
+    from mfi.errors import SourceError
+    from mfi.hub import download
+    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.mirrors import resolve
+    from mfi.hub.plan import PlanEntry, PullPlan
+
+    root = tmp_path / "hf" / "hub" / "models--a--b"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    partial = root / "blobs" / ("0" * 64 + ".incomplete")
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"x")
+    f = RemoteFile("victim.txt", 1, "0" * 64)
+    listing = RepoListing(resolve("hf"), "a/b", "main", "1" * 40, (f,))
+    entry = PlanEntry(f, victim, partial, None, root / "blobs" / ("0" * 64), 0, False)
+    plan = PullPlan(listing, (entry,), root, "cache", root / "snapshots" / ("1" * 40))
+    with pytest.raises(SourceError, match="outside"):
+        download._place(plan, entry)
+    assert victim.read_text() == "keep me"
