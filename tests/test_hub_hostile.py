@@ -83,3 +83,31 @@ def test_place_never_unlinks_outside_the_cache(tmp_path):
     with pytest.raises(SourceError, match="outside"):
         download._place(plan, entry)
     assert victim.read_text() == "keep me"
+
+
+def test_cache_plans_refuse_climbing_repo_names_and_missing_commits(tmp_path):
+    from mfi.errors import SourceError, UsageError
+    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.mirrors import resolve
+    from mfi.hub.plan import plan
+
+    files = (RemoteFile("config.json", 2, None, "0" * 40),)
+    with pytest.raises(UsageError, match="escapes the target folder"):
+        plan(RepoListing(resolve("ms"), "test/..", "master", None, files), list(files), None)
+    with pytest.raises(SourceError, match="sent no commit id"):
+        plan(RepoListing(resolve("hf"), "test/x", "main", None, files), list(files), None)
+    p = plan(RepoListing(resolve("hf"), "test/x", "main", "1" * 40, files), list(files), None)
+    assert p.snapshot == tmp_path / "hf" / "hub" / "models--test--x" / "snapshots" / ("1" * 40)
+    assert p.entries[0].blob == tmp_path / "hf" / "hub" / "models--test--x" / "blobs" / ("0" * 40)
+
+
+def test_stale_partials_of_a_file_named_with_glob_characters_are_its_own(tmp_path):
+    from mfi.hub import download
+    from mfi.hub.listing import RemoteFile
+    from mfi.hub.plan import PlanEntry
+
+    for name in ("a.gguf.1111.part", "*.gguf.2222.part"):
+        (tmp_path / name).write_bytes(b"x")
+    entry = PlanEntry(RemoteFile("*.gguf", 1, "3" * 64), tmp_path / "*.gguf", tmp_path / "*.gguf.3333.part", None, None, 0, False)
+    download._drop_stale_partials(entry)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gguf.1111.part"]

@@ -11,6 +11,7 @@ are checked before the file takes its final name; a redirect off the mirror is n
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import SourceError
+from ..paths import safe_join
 from ..sources.http import HttpSession, TransferError, status_error
 from .plan import PlanEntry, PullPlan
 
@@ -132,7 +134,7 @@ def fetch(plan: PullPlan, entry: PlanEntry, session: HttpSession, retries: int, 
 
 def _drop_stale_partials(entry: PlanEntry) -> None:
     """Partial downloads of other versions of this file (another hash in the name) are removed."""
-    stem = entry.partial.name.rsplit(".", 2)[0]
+    stem = glob.escape(entry.partial.name.rsplit(".", 2)[0])  # a file named "*.gguf" matches only itself
     for p in entry.partial.parent.glob(f"{stem}.*.part"):
         if p != entry.partial and p.name.count(".") == entry.partial.name.count("."):
             p.unlink(missing_ok=True)
@@ -209,6 +211,7 @@ def _verify_file(path: Path, entry: PlanEntry, *, name: str, delete: bool) -> No
 
 def _place(plan: PullPlan, entry: PlanEntry) -> None:
     """Move a verified partial to its final name (cache: blob + snapshot link + ref)."""
+    _inside(plan.root, entry.dest, entry.partial, *([entry.blob] if entry.blob is not None else []))
     entry.dest.parent.mkdir(parents=True, exist_ok=True)
     if entry.blob is None:
         os.replace(entry.partial, entry.dest)
@@ -228,9 +231,17 @@ def _place(plan: PullPlan, entry: PlanEntry) -> None:
         shutil.copyfile(entry.blob, entry.dest)
     listing = plan.listing
     if listing.commit and listing.revision != listing.commit:
-        refs = plan.root / "refs" / listing.revision
+        refs = safe_join(plan.root / "refs", listing.revision)
         refs.parent.mkdir(parents=True, exist_ok=True)
         refs.write_text(listing.commit)
+
+
+def _inside(root: Path, *paths: Path) -> None:
+    """Refuse to replace or unlink a path outside ``root`` (by its text: cache symlinks are not followed)."""
+    top = os.path.abspath(root)
+    for p in paths:
+        if os.path.commonpath([top, os.path.abspath(p)]) != top:
+            raise SourceError(str(p), f"is outside {root}; refused to replace it")
 
 
 def verify(plan: PullPlan) -> list[tuple[str, str]]:

@@ -12,12 +12,13 @@ of a split model, and not ``Q4_K_M_XL`` or ``Q4_K``.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import SourceError, UsageError
 from ..paths import safe_join
 from .listing import RemoteFile, RepoListing
 
@@ -129,17 +130,19 @@ def plan(listing: RepoListing, files: list[RemoteFile], local_dir: str | os.Path
             record = safe_join(state, f"{f.path}.json")
             entries.append(_entry(f, dest, partial, record))
         return PullPlan(listing, tuple(entries), root, "local", root)
-    org, name = listing.repo_id.split("/", 1)
     if listing.mirror.protocol == "ms":
-        root = ms_cache_dir() / "models" / org / name
+        root = safe_join(ms_cache_dir() / "models", listing.repo_id)
         for f in files:
             partial = safe_join(root / "._____temp", f"{f.path}.{(f.etag or 'nohash')[:16]}.part")
             entries.append(_entry(f, safe_join(root, f.path), partial, None))
         return PullPlan(listing, tuple(entries), root, "cache", root)
-    root = hf_cache_dir() / f"models--{org}--{name}"
-    snapshot = root / "snapshots" / (listing.commit or listing.revision)
+    if not listing.commit:
+        raise SourceError(listing.repo_id, f"{listing.mirror.name} sent no commit id, which the cache layout needs; use --local-dir")
+    root = safe_join(hf_cache_dir(), "models--" + listing.repo_id.replace("/", "--"))
+    # listing.checked() made the commit and the hashes plain hex; safe_join holds the line regardless
+    snapshot = safe_join(root / "snapshots", listing.commit)
     for f in files:
-        blob = root / "blobs" / (f.etag or f"nohash-{abs(hash(f.path))}")
+        blob = safe_join(root / "blobs", f.etag or "nohash-" + hashlib.sha256(f.path.encode()).hexdigest()[:16])
         entries.append(_entry(f, safe_join(snapshot, f.path), blob.with_name(blob.name + ".incomplete"), None, blob))
     return PullPlan(listing, tuple(entries), root, "cache", snapshot)
 

@@ -7,7 +7,8 @@ import posixpath
 from dataclasses import dataclass, field
 
 from .. import targets
-from ..errors import MfiError
+from ..errors import MfiError, UsageError
+from ..paths import unsafe_reason
 from ..records import Fetched, ModelSummary
 from . import download, mirrors, remote
 from .listing import list_repo
@@ -40,7 +41,11 @@ def run(
     pats = list(patterns or [])
     if ref.path:
         pats.append(ref.path)
-    listing = list_repo(m, ref.repo_id, revision or ref.revision, token)
+    rev = revision or ref.revision
+    if rev is not None and (reason := unsafe_reason(rev)) is not None:
+        # the revision names refs/<revision> in the cache: checked before anything is asked or written
+        raise UsageError(rev, f"revision {reason}; refused")
+    listing = list_repo(m, ref.repo_id, rev, token)
     p = plan(listing, select(listing, pats, list(exclude or []), quant), local_dir)
     if verify:
         return PullReport(p, "verify", problems=tuple(download.verify(p)))
