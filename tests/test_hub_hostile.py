@@ -111,3 +111,45 @@ def test_stale_partials_of_a_file_named_with_glob_characters_are_its_own(tmp_pat
     entry = PlanEntry(RemoteFile("*.gguf", 1, "3" * 64), tmp_path / "*.gguf", tmp_path / "*.gguf.3333.part", None, None, 0, False)
     download._drop_stale_partials(entry)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gguf.1111.part"]
+
+
+EVIL = "[/]x[link=http://evil]y"
+
+
+def _console():
+    from io import StringIO
+
+    from rich.console import Console
+
+    return Console(file=StringIO(), width=100, color_system=None)
+
+
+def test_progress_shows_markup_in_file_names_as_text():
+    from mfi.render.pull import PullProgress
+
+    console = _console()
+    with PullProgress(console) as progress:
+        progress.start(EVIL, 10, 0)
+        progress.advance(EVIL, 10)
+        progress.note(f"{EVIL}: resumed")
+    out = console.file.getvalue()
+    assert EVIL in out and "note: " + EVIL in out
+
+
+def test_plan_view_shows_markup_in_names_and_revisions_as_text(tmp_path):
+    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.mirrors import Mirror
+    from mfi.hub.plan import plan
+    from mfi.hub.pull import PullReport
+    from mfi.render.pull import done_line, plan_view
+    from mfi.hub.download import PullResult
+
+    files = (RemoteFile("[b]f.json", 2, None, "0" * 40),)
+    listing = RepoListing(Mirror("[i]m", "hf", "http://127.0.0.1:9"), "test/x", "[red]v[/]", "1" * 40, files)
+    p = plan(listing, list(files), tmp_path / "[u]out")
+    console = _console()
+    console.print(plan_view(PullReport(p, "dry-run")))
+    console.print(done_line(PullReport(p, "pull", result=PullResult(("[b]f.json",), (), 2, 1, tmp_path / "[u]out\x1b"))))
+    out = console.file.getvalue()
+    assert "@ [red]v[/]" in out and "from [i]m" in out  # the title wraps at the table's width
+    assert "[b]f.json" in out and "[u]out" in out and "[u]out\\x1b" in out and "\x1b" not in out

@@ -26,13 +26,15 @@ def plan_view(report: Any) -> Group:
     p = report.plan
     listing = p.listing
     rev = listing.revision + (f" ({listing.commit[:12]})" if listing.commit else "")
-    table = new_table(f"Plan: {listing.repo_id} @ {rev} from {listing.mirror.name}", "file", "size", "on disk", right=(1,))
+    table = new_table("", "file", "size", "on disk", right=(1,))
+    # a str title is markup to rich: the revision, the commit and the mirror's name arrive as Text
+    table.title = t(f"Plan: {listing.repo_id} @ {rev} from {listing.mirror.name}")
     for e in p.entries:
         state = "present" if e.present else (f"partial {fmt.size(e.have)}" if e.have else "-")
         table.add_row(t(e.file.path), fmt.size(e.file.size), state)
     parts: list[RenderableType] = [
         table,
-        Text(f"{len(p.entries)} files, {fmt.size(p.total)}; to download: {fmt.size(p.to_fetch)} into {p.snapshot}"),
+        t(f"{len(p.entries)} files, {fmt.size(p.total)}; to download: {fmt.size(p.to_fetch)} into {p.snapshot}"),
     ]
     for name, s in report.summaries:
         parts.append(Text())
@@ -56,7 +58,7 @@ def verify_view(report: Any) -> Group:
 def done_line(report: Any) -> Text:
     """The closing line of a pull."""
     r = report.result
-    return Text(
+    return t(
         f"{len(r.fetched)} file(s) downloaded and verified, {len(r.skipped)} already present; "
         f"{fmt.size(r.bytes)} in {r.requests} request(s) -> {r.folder}"
     )
@@ -66,8 +68,9 @@ class PullProgress:
     """A rich progress display: one bar per file and a total, with bytes, speed and ETA."""
 
     def __init__(self, console) -> None:
+        # descriptions are file names from the hub: plain text, never markup
         columns = (
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
         )  # fmt: skip
         self.progress = Progress(*columns, console=console, transient=False)
         self.total: TaskID | None = None
