@@ -31,9 +31,17 @@ def unsafe_reason(name: str) -> str | None:
     return None
 
 
+def posix_name(name: str) -> str:
+    """``name`` as a relative POSIX path, ``\\`` read as ``/`` and ``.`` parts dropped (``./a\\b`` -> ``a/b``).
+
+    Only the text changes; check the name with ``unsafe_reason`` first.
+    """
+    return "/".join(PurePosixPath(name.replace("\\", "/")).parts)
+
+
 def safe_join(folder: str | Path, name: str) -> Path:
     """``folder / name``, refusing names that are absolute or climb out of ``folder`` (``..``)."""
     reason = unsafe_reason(name)
     if reason is not None:
         raise UsageError(name, f"file name escapes the target folder ({reason}); refused")
-    return Path(folder).joinpath(*PurePosixPath(name.replace("\\", "/")).parts)
+    return Path(folder).joinpath(*posix_name(name).split("/"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,19 +53,58 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
-def split_parts(path: Path) -> list[Path]:
-    """All parts of a split GGUF given any one of them (just ``[path]`` for a single file)."""
-    m = SPLIT_GGUF.match(path.name)
+def split_names(name: str, exists: Callable[[str], bool], source: str | None = None) -> list[str]:
+    """File names of all parts of a split GGUF given one part's name (``[name]`` for a single file).
+
+    ``exists`` says whether a name is present beside ``name`` (a local folder, a hub listing);
+    errors name ``source`` (default: ``name``).
+    """
+    m = SPLIT_GGUF.match(name)
     if not m:
-        return [path]
+        return [name]
     count = int(m.group("count"))
     if not 1 <= count <= limits.MAX_SHARDS:
-        raise UsageError(str(path), f"split count {count} in the file name is out of range")
-    parts = [path.with_name(f"{m.group('prefix')}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
-    missing = [p.name for p in parts if not p.is_file()]
+        raise UsageError(source or name, f"split count {count} in the file name is out of range")
+    parts = [f"{m.group('prefix')}-{i:05d}-of-{count:05d}.gguf" for i in range(1, count + 1)]
+    missing = [p for p in parts if not exists(p)]
     if missing:
-        raise SourceError(str(path), f"split part {missing[0]} is missing" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise SourceError(source or name, f"split part {missing[0]} is missing" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     return parts
+
+
+def split_parts(path: Path) -> list[Path]:
+    """All parts of a split GGUF given any one of them (just ``[path]`` for a single file)."""
+    return [path.with_name(n) for n in split_names(path.name, lambda n: path.with_name(n).is_file(), str(path))]
+
+
+def choose_weights(names: Iterable[str], source: str, name_one: str = "name one") -> tuple[str, list[str], str | None, list[str]]:
+    """(format, weight names in order, index name, notes) for a folder holding the files ``names``.
+
+    The one folder rule for local folders and hub repos: a safetensors index, else ``*.safetensors``,
+    else a PyTorch index, else ``pytorch_model*.bin``, else the one GGUF model (all its split parts;
+    ``mmproj`` projectors are not models). Errors name ``source``; ``name_one`` ends the message
+    when the folder holds several GGUF models.
+    """
+    have = set(names)
+    if INDEX_NAME in have:
+        return "safetensors", [], INDEX_NAME, []
+    shards = sorted(n for n in have if n.endswith(".safetensors"))
+    if shards:
+        others = sum(n.endswith(".gguf") for n in have)
+        return "safetensors", shards, None, [f"the folder also holds {others} GGUF file(s); name one to inspect it"] if others else []
+    if PT_INDEX_NAME in have:
+        return "pytorch", [], PT_INDEX_NAME, []
+    bins = sorted(n for n in have if n.startswith("pytorch_model") and n.endswith(".bin"))
+    if bins:
+        return "pytorch", bins, None, []
+    ggufs = sorted(n for n in have if n.endswith(".gguf") and not n.startswith("mmproj"))
+    firsts = [n for n in ggufs if not (m := SPLIT_GGUF.match(n)) or m.group("no") == "00001"]
+    if len(firsts) == 1:
+        return "gguf", split_names(firsts[0], have.__contains__, source), None, []
+    if len(firsts) > 1:
+        shown = ", ".join(firsts[:4]) + ("..." if len(firsts) > 4 else "")
+        raise UsageError(source, f"holds {len(firsts)} GGUF models ({shown}); {name_one}")
+    raise UsageError(source, "holds no .safetensors, .gguf or pytorch_model*.bin weights")
 
 
 def resolve(target: str) -> LocalTarget:
@@ -96,23 +136,6 @@ def resolve(target: str) -> LocalTarget:
 
 
 def _folder(folder: Path) -> LocalTarget:
-    if (folder / INDEX_NAME).is_file():
-        return LocalTarget("safetensors", [], folder, index=folder / INDEX_NAME)
-    shards = sorted(folder.glob("*.safetensors"))
-    if shards:
-        others = len(list(folder.glob("*.gguf")))
-        notes = [f"the folder also holds {others} GGUF file(s); name one to inspect it"] if others else []
-        return LocalTarget("safetensors", shards, folder, notes=notes)
-    if (folder / PT_INDEX_NAME).is_file():
-        return LocalTarget("pytorch", [], folder, index=folder / PT_INDEX_NAME)
-    bins = sorted(folder.glob("pytorch_model*.bin"))
-    if bins:
-        return LocalTarget("pytorch", bins, folder)
-    ggufs = sorted(p for p in folder.glob("*.gguf") if not p.name.startswith("mmproj"))
-    firsts = [p for p in ggufs if not SPLIT_GGUF.match(p.name) or SPLIT_GGUF.match(p.name).group("no") == "00001"]  # type: ignore[union-attr]
-    if len(firsts) == 1:
-        return LocalTarget("gguf", split_parts(firsts[0]), folder)
-    if len(firsts) > 1:
-        names = ", ".join(p.name for p in firsts[:4])
-        raise UsageError(str(folder), f"holds {len(firsts)} GGUF models ({names}...); name one")
-    raise UsageError(str(folder), "holds no .safetensors, .gguf or pytorch_model*.bin weights")
+    names = [p.name for p in folder.iterdir() if p.is_file()]  # is_file follows the HF cache's blob links
+    fmt, weights, index, notes = choose_weights(names, str(folder))
+    return LocalTarget(fmt, [folder / n for n in weights], folder, index=folder / index if index else None, notes=notes)

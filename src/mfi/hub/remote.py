@@ -12,7 +12,7 @@ import dataclasses
 import posixpath
 from typing import Any
 
-from .. import limits, targets
+from .. import limits, paths, targets
 from ..errors import FormatError, LimitError, SourceError, UsageError
 from ..records import FileEntry, Fetched, ModelSummary
 from ..sources.http import HttpSession, HttpSource
@@ -45,51 +45,33 @@ def inspect(
 
 
 def choose(listing: RepoListing, path: str | None) -> tuple[str, list[str], str | None]:
-    """(format, weight paths in order, index path) for ``path`` (a file or folder) in the listing."""
-    names = [f.path for f in listing.files]
+    """(format, weight paths in order, index path) for ``path`` (a file or folder) in the listing.
+
+    A folder is chosen by ``targets.choose_weights``, the rule local folders follow.
+    """
     if path and listing.get(path) is not None:
+        folder, base = posixpath.split(path)
         if path.endswith(".index.json"):
             return "safetensors", [], path
         if path.endswith(".gguf"):
-            return "gguf", _split_parts(listing, path), None
+            return "gguf", [_join(folder, n) for n in targets.split_names(base, lambda n: listing.get(_join(folder, n)) is not None, path)], None
         if path.endswith(".safetensors"):
             return "safetensors", [path], None
         raise UsageError(path, "not a .gguf, .safetensors or index .json file")
     folder = (path or "").strip("/")
-    inside = [n[len(folder) + 1 :] if folder else n for n in names if not folder or n.startswith(folder + "/")]
-    top = [n for n in inside if "/" not in n]
+    inside = [f.path[len(folder) + 1 :] if folder else f.path for f in listing.files if not folder or f.path.startswith(folder + "/")]
     if not inside:
         raise SourceError(f"{listing.repo_id}/{folder}", "no such file or folder in the repo")
-    join = (lambda n: f"{folder}/{n}") if folder else (lambda n: n)
-    if targets.INDEX_NAME in top:
-        return "safetensors", [], join(targets.INDEX_NAME)
-    st = sorted(n for n in top if n.endswith(".safetensors"))
-    if st:
-        return "safetensors", [join(n) for n in st], None
-    ggufs = sorted(n for n in top if n.endswith(".gguf") and not n.startswith("mmproj"))
-    firsts = [n for n in ggufs if not (mm := targets.SPLIT_GGUF.match(n)) or mm["no"] == "00001"]
-    if len(firsts) == 1:
-        return "gguf", _split_parts(listing, join(firsts[0])), None
-    if len(firsts) > 1:
-        shown = ", ".join(firsts[:4]) + ("..." if len(firsts) > 4 else "")
-        raise UsageError(str(listing.repo_id), f"holds {len(firsts)} GGUF models ({shown}); name one as hf://{listing.repo_id}/FILE")
-    raise UsageError(str(listing.repo_id), "holds no .safetensors or .gguf weights at " + (folder or "its top level"))
+    where = f"{listing.repo_id}/{folder}" if folder else listing.repo_id
+    top = [n for n in inside if "/" not in n]
+    fmt, weights, index, _ = targets.choose_weights(top, where, f"name one as {display(listing, 'FILE')}")
+    if fmt == "pytorch":
+        raise UsageError(where, "holds PyTorch checkpoints only; a remote inspect reads .safetensors and .gguf headers")
+    return fmt, [_join(folder, n) for n in weights], _join(folder, index) if index else None
 
 
-def _split_parts(listing: RepoListing, path: str) -> list[str]:
-    base = posixpath.basename(path)
-    m = targets.SPLIT_GGUF.match(base)
-    if not m:
-        return [path]
-    count = int(m["count"])
-    if not 1 <= count <= limits.MAX_SHARDS:
-        raise UsageError(path, f"split count {count} in the file name is out of range")
-    folder = posixpath.dirname(path)
-    parts = [posixpath.join(folder, f"{m['prefix']}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
-    missing = [p for p in parts if listing.get(p) is None]
-    if missing:
-        raise SourceError(path, f"split part {posixpath.basename(missing[0])} is not in the repo")
-    return parts
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
 
 
 def display(listing: RepoListing, path: str) -> str:
@@ -131,8 +113,12 @@ def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, t
         if len(shard_names) > limits.MAX_SHARDS:
             raise LimitError(display(listing, index), f"{len(shard_names)} shards exceed the cap of {limits.MAX_SHARDS}")
         for shard in shard_names:
-            p = posixpath.normpath(posixpath.join(folder, shard))
-            if shard.startswith("/") or p.startswith("../") or listing.get(p) is None:
+            # the rule api.py applies to local indexes: the name's text, never a path resolved elsewhere
+            reason = paths.unsafe_reason(shard)
+            if reason is not None:
+                raise FormatError(display(listing, index), f"shard name {shard!r} {reason}")
+            p = _join(folder, paths.posix_name(shard))
+            if listing.get(p) is None:
                 raise SourceError(display(listing, index), f"shard {shard} named in the index is not in the repo")
             weights.append(p)
         meta = idx.get("metadata")
