@@ -108,7 +108,7 @@ class HubServer:
         """The commit every branch of ``repo_id`` points at (40 hex unless a fault says otherwise)."""
         return self.faults.commit if self.faults.commit is not None else self.repos[repo_id][0]
 
-    def listed_sha256(self, entry: "RepoEntry") -> str:
+    def listed_sha256(self, entry: RepoEntry) -> str:
         """The sha256 the listings publish for ``entry`` (a fault may replace it)."""
         return self.faults.sha256.get(entry.path, entry.sha256)
 

@@ -137,12 +137,12 @@ def test_progress_shows_markup_in_file_names_as_text():
 
 
 def test_plan_view_shows_markup_in_names_and_revisions_as_text(tmp_path):
+    from mfi.hub.download import PullResult
     from mfi.hub.listing import RemoteFile, RepoListing
     from mfi.hub.mirrors import Mirror
     from mfi.hub.plan import plan
     from mfi.hub.pull import PullReport
     from mfi.render.pull import done_line, plan_view
-    from mfi.hub.download import PullResult
 
     files = (RemoteFile("[b]f.json", 2, None, "0" * 40),)
     listing = RepoListing(Mirror("[i]m", "hf", "http://127.0.0.1:9"), "test/x", "[red]v[/]", "1" * 40, files)

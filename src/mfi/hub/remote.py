@@ -54,7 +54,8 @@ def choose(listing: RepoListing, path: str | None) -> tuple[str, list[str], str 
         if path.endswith(".index.json"):
             return "safetensors", [], path
         if path.endswith(".gguf"):
-            return "gguf", [_join(folder, n) for n in targets.split_names(base, lambda n: listing.get(_join(folder, n)) is not None, path)], None
+            parts = targets.split_names(base, lambda n: listing.get(_join(folder, n)) is not None, path)
+            return "gguf", [_join(folder, n) for n in parts], None
         if path.endswith(".safetensors"):
             return "safetensors", [path], None
         raise UsageError(path, "not a .gguf, .safetensors or index .json file")
