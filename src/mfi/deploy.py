@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import MfiError
+from .errors import LimitError, MfiError
 from .formats.frontmatter import read_front_matter
 from .formats.jsonfile import read_json
 from .records import ModelSummary
@@ -84,7 +84,11 @@ def plan(s: ModelSummary, options: memory.Options | None = None) -> Plan:
     """Memory at a context length, runtimes, remote code and capabilities for a summarised model."""
     options = options or memory.Options()
     env, warnings = surroundings(s)
-    lay = layout.from_summary(s)
+    try:
+        lay = layout.from_summary(s)
+    except LimitError as e:  # a hostile layer count: no memory figure, but the rest of the answer stands
+        warnings.append(str(e))
+        lay = layout.Layout(None, unknown=e.problem)
     return Plan(
         layout=lay,
         memory=memory.estimate(s, lay, options),
