@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from ..errors import UsageError
 from ..formats import knowledge
@@ -145,6 +146,7 @@ def pad(n: int, to: int) -> int:
     return (n + to - 1) // to * to
 
 
+@cache  # called per layer, per K and V, per step of the largest-context search
 def ggml_type(name: str) -> tuple[str, int, int]:
     """A cache type by name -> (name, block size, bytes per block), from the gguf package."""
     for tname, block, size in knowledge.ggml_types().values():
@@ -274,13 +276,16 @@ def weights(s: ModelSummary, runtime: str) -> Weights:
 def _cache_type(opts: Options, runtime: str, layout: Layout) -> tuple[str, str, int]:
     """(K type, V type, vLLM bytes per element) for the runtime."""
     if runtime == "llama.cpp":
+        # -ctk and -ctv each default to f16 (common/common.h cache_type_k/v): one does not set the other
         k = (opts.cache_type_k or "f16").lower()
-        v = (opts.cache_type_v or opts.cache_type_k or "f16").lower()
+        v = (opts.cache_type_v or "f16").lower()
         for t in (k, v):
             if t not in LLAMA_CACHE_TYPES:
                 raise UsageError("--cache-type", f"llama.cpp cache type {t!r} is not one of {', '.join(LLAMA_CACHE_TYPES)}")
         return k, v, 0
-    name = (opts.cache_type_k or "auto").lower()
+    if opts.cache_type_k and opts.cache_type_v and opts.cache_type_k.lower() != opts.cache_type_v.lower():
+        raise UsageError("--cache-type", "vLLM has one --kv-cache-dtype for K and V; give --cache-type")
+    name = (opts.cache_type_k or opts.cache_type_v or "auto").lower()
     if name == "auto":
         dtype = (layout.dtype or "bfloat16").lower()
         return dtype, dtype, _DTYPE_BYTES.get(dtype, 2)
