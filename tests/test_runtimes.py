@@ -223,11 +223,27 @@ def test_inspect_explain_adds_a_meaning_column(tmp_path, cli):
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--cache-type", "q3_k"], "cache type"), (["--runtime", "tgi"], "unknown runtime"),
-     (["--memory", "lots"], "cannot read"), (["--parallel", "0"], "at least 1")],
+     (["--memory", "lots"], "cannot read"), (["--parallel", "0"], "at least 1"), (["--parallel", "-3"], "at least 1"),
+     (["--ctx", "0"], "--ctx: must be at least 1"), (["--ctx", "-5"], "--ctx: must be at least 1"),
+     (["--memory", "1.2.3GiB"], "cannot read"), (["--memory", ""], "cannot read ''"), (["--memory", "-5GiB"], "cannot read"),
+     (["--memory", "24 GiBs"], "cannot read")],
 )  # fmt: skip
 def test_bad_plan_options_are_usage_errors(tmp_path, cli, args, message):
-    r = cli("plan", str(_llama_gguf(tmp_path)), *args)
-    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.stderr
+    path = str(_llama_gguf(tmp_path))
+    for command in (["plan", path], ["inspect", path, "--json"]):
+        r = cli(*command, *args)
+        assert r.exit_code == 2 and message in r.stderr and r.stdout == "", (command, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_plan_options_build_the_memory_options():
+    from mfi.summary.memory import Options
+
+    assert deploy.plan_options() == Options()
+    opts = deploy.plan_options(ctx=8192, memory="24GiB", cache_type="q8_0", cache_type_v="f16", parallel=2, runtime="llama.cpp", swa_full=True)
+    assert opts == Options(context=8192, parallel=2, runtime="llama.cpp", cache_type_k="q8_0", cache_type_v="f16", memory=24 << 30, swa_full=True)
+    assert deploy.plan_options(memory="1.5KB").memory == 1500
+    assert deploy.plan_options(memory="1" + "0" * 400).memory == 10**400  # exact, no float overflow
 
 
 def test_plan_json_for_a_quantized_cache_on_an_odd_head_dim(tmp_path, cli):

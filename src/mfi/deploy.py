@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LimitError, MfiError
+from .errors import LimitError, MfiError, UsageError
 from .formats.frontmatter import read_front_matter
 from .formats.jsonfile import read_json
 from .records import ModelSummary
 from .sources import LocalFile
 from .summary import capabilities, layout, memory, runtimes
+from .summary.memory import Options, parse_size
 
 #: Most folder entries listed when looking for mmproj and .py files.
 MAX_LISTED = 10_000
@@ -78,6 +79,24 @@ def surroundings(s: ModelSummary) -> tuple[runtimes.Surroundings, list[str]]:
     gen = _json(folder / "generation_config.json", warnings) if s.format != "gguf" else {}
     tok = _json(folder / "tokenizer_config.json", warnings) if s.format != "gguf" else {}
     return runtimes.Surroundings(tuple(sorted(names)), tok, gen, card), warnings
+
+
+def plan_options(
+    *, ctx: int | None = None, memory: str | None = None, cache_type: str | None = None, cache_type_k: str | None = None,
+    cache_type_v: str | None = None, parallel: int = 1, runtime: str | None = None, swa_full: bool = False,
+) -> Options:  # fmt: skip
+    """Memory options from what a user typed: ``--ctx``, ``--memory 24GiB``, ``--cache-type`` (K and V) or per side.
+
+    Raises ``UsageError`` for a context or parallel count below 1 and for a size it cannot read.
+    """
+    if ctx is not None and ctx < 1:
+        raise UsageError("--ctx", "must be at least 1")
+    if parallel < 1:
+        raise UsageError("--parallel", "must be at least 1")
+    return Options(
+        context=ctx, parallel=parallel, runtime=runtime, memory=None if memory is None else parse_size(memory),
+        cache_type_k=cache_type_k or cache_type, cache_type_v=cache_type_v or cache_type, swa_full=swa_full,
+    )  # fmt: skip
 
 
 def plan(s: ModelSummary, options: memory.Options | None = None) -> Plan:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 
 from ..errors import UsageError
@@ -138,7 +139,7 @@ def parse_size(text: str) -> int:
     number, unit, binary, b = m.groups()
     power = " KMGT".index(unit.upper()) if unit else 0
     base = 1000 if (b and not binary and unit) else 1024
-    return int(float(number) * base**power)
+    return int(Fraction(number) * base**power)  # exact: no float overflow on 400 digits
 
 
 def pad(n: int, to: int) -> int:
@@ -324,7 +325,7 @@ def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
     if opts.parallel < 1:
         raise UsageError("--parallel", "must be at least 1")
     k, v, _ = _cache_type(opts, runtime, layout)
-    ctx = opts.context or layout.max_context or 4096
+    ctx = opts.context if opts.context is not None else (layout.max_context or 4096)
     if ctx < 1:
         raise UsageError("--ctx", "must be at least 1")
     w = weights(s, runtime)
