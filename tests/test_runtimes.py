@@ -267,3 +267,32 @@ def test_readme_plan_commands_run_on_the_demo(cli):
     for command, _target, args in commands:
         r = cli(command, demo, *args.split())
         assert r.exit_code == 0, (command, args, r.stderr)
+
+
+EVIL = "[/]x[link=http://evil]y"
+
+
+@pytest.mark.parametrize("runtime", ["vllm", "llama.cpp"])
+def test_untrusted_text_in_titles_is_never_markup(tmp_path, cli, runtime):
+    from io import StringIO
+
+    from rich.console import Console
+
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "hidden_size": 64,
+              "num_attention_heads": 4, "torch_dtype": EVIL, "quantization_config": {"quant_method": EVIL}}  # fmt: skip
+    folder = _folder(tmp_path, config)
+    s = api.inspect(str(folder))
+    p = _plan(folder, runtime=runtime)
+    buf = StringIO()
+    console = Console(file=buf, width=200, color_system="truecolor")
+    console.print(planview.plan_view(s, p, explain=True))
+    out = buf.getvalue()
+    assert "http://evil" not in out.replace(EVIL, "")  # no hyperlink escape sequence, only the literal text
+    assert "\x1b]8;" not in out
+    plain = StringIO()
+    Console(file=plain, width=200, color_system=None).print(planview.plan_view(s, p))
+    assert f"Quantization method {EVIL}: what it means" in plain.getvalue()
+    if runtime == "vllm":
+        assert f"cache {EVIL}" in plain.getvalue()
+    r = cli("plan", str(folder), "--runtime", runtime)
+    assert r.exit_code == 0, r.stderr
