@@ -296,3 +296,11 @@ def test_untrusted_text_in_titles_is_never_markup(tmp_path, cli, runtime):
         assert f"cache {EVIL}" in plain.getvalue()
     r = cli("plan", str(folder), "--runtime", runtime)
     assert r.exit_code == 0, r.stderr
+
+
+def test_sidecars_beside_the_weights_are_read_and_checked(tmp_path):
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4}
+    folder = _folder(tmp_path, config, readme="---\nlicense: mit\n---\n", tokenizer_config=[1, 2], generation={"temperature": 0.7})
+    p = deploy.plan(api.inspect(str(folder)))
+    assert p.warnings == () and p.capabilities.license == "mit" and p.capabilities.sampling == {"temperature": 0.7}
+    assert p.runtimes.remote_code.offered is False  # a tokenizer_config.json that is not an object counts as empty

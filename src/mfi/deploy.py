@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from .errors import LimitError, MfiError, UsageError
@@ -36,12 +37,13 @@ class Plan:
     warnings: tuple[str, ...] = ()
 
 
-def _json(path: Path, warnings: list[str]) -> dict[str, Any]:
+def _read(path: Path, reader: Callable[[LocalFile], Any], warnings: list[str]) -> dict[str, Any]:
+    """A small file beside the weights; ``{}`` when absent, not an object, or unreadable (named in ``warnings``)."""
     if not path.is_file():
         return {}
     try:
         with LocalFile(path) as src:
-            value = read_json(src)
+            value = reader(src)
     except MfiError as e:
         warnings.append(str(e))
         return {}
@@ -68,16 +70,9 @@ def surroundings(s: ModelSummary) -> tuple[runtimes.Surroundings, list[str]]:
     except OSError as e:
         warnings.append(f"{folder}: {e.strerror or e}")
         names = []
-    card: dict[str, Any] = {}
-    readme = folder / "README.md"
-    if readme.is_file():
-        try:
-            with LocalFile(readme) as src:
-                card = read_front_matter(src)
-        except MfiError as e:
-            warnings.append(str(e))
-    gen = _json(folder / "generation_config.json", warnings) if s.format != "gguf" else {}
-    tok = _json(folder / "tokenizer_config.json", warnings) if s.format != "gguf" else {}
+    card = _read(folder / "README.md", read_front_matter, warnings)
+    gen = _read(folder / "generation_config.json", read_json, warnings) if s.format != "gguf" else {}
+    tok = _read(folder / "tokenizer_config.json", read_json, warnings) if s.format != "gguf" else {}
     return runtimes.Surroundings(tuple(sorted(names)), tok, gen, card), warnings
 
 

@@ -17,6 +17,7 @@ from functools import cache
 from ..errors import UsageError
 from ..formats import knowledge
 from ..records import ModelSummary
+from .build import _EXPERT  # routed-expert tensor names, one definition
 from .layout import Layout, LayerSpec
 
 #: llama.cpp pads the context to this many cells (llama_context: GGML_PAD(n_ctx, 256)).
@@ -36,7 +37,6 @@ _DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float8_e4m3fn": 1, "
 OVERHEAD = {"llama.cpp": 512 << 20, "vllm": 2 << 30}
 #: Context lengths of the table, plus the model's maximum.
 TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
-_EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
 
 
 @dataclass(frozen=True, slots=True)
