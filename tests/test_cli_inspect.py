@@ -159,9 +159,10 @@ def test_untrusted_quant_method_cannot_inject_markup(models, tmp_path, cli):
         {"hidden_size": "256"},
         {"num_attention_heads": 0},
         {"num_key_value_heads": -2},
+        {"model_type": []},
         {"vocab_size": "HUGE"},
     ],
-    ids=["architectures-int", "architectures-dict", "hidden-str", "heads-zero", "kv-negative", "huge-int"],
+    ids=["architectures-int", "architectures-dict", "hidden-str", "heads-zero", "kv-negative", "model-type-list", "huge-int"],
 )
 def test_wrongly_typed_config_values_never_crash(models, tmp_path, cli, patch_config):
     import shutil

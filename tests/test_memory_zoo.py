@@ -69,3 +69,29 @@ def test_swa_full_from_the_cli(models, cli):
     assert r.exit_code == 0, r.stderr
     layers = json.loads(r.stdout)["memory"]["layers"]
     assert {g["cells"] for g in layers} == {32768}  # sliding layers cache the whole context too
+
+
+@pytest.mark.parametrize(
+    ("args", "k_row", "v_row", "cache"),
+    [(["--cache-type-k", "q8_0"], 136, 256, "K q8_0, V f16"), (["--cache-type-v", "q8_0"], 256, 136, "K f16, V q8_0"),
+     (["--cache-type", "q8_0"], 136, 136, "q8_0"), (["--cache-type", "q8_0", "--cache-type-v", "f16"], 136, 256, "K q8_0, V f16")],
+    ids=["k-only", "v-only", "both", "both-then-v"],
+)  # fmt: skip
+def test_k_and_v_cache_types_default_to_f16_independently(models, cli, args, k_row, v_row, cache):
+    import json
+
+    # llama.cpp's -ctk and -ctv each default to f16: setting one leaves the other alone.
+    r = cli("plan", str(models / "llama-tiny-Q8_0.gguf"), "--ctx", "4096", *args, "--json")
+    assert r.exit_code == 0, r.stderr
+    m = json.loads(r.stdout)["memory"]
+    # 2 KV heads x 64 = 128 elements per row: q8_0 128/32 x 34 = 136 B, f16 128 x 2 = 256 B
+    assert [(g["k_row_bytes"], g["v_row_bytes"]) for g in m["layers"]] == [(k_row, v_row)]
+    assert m["kv_cache_bytes"] == 2 * 4096 * (k_row + v_row) and m["cache_type"] == cache
+
+
+def test_vllm_takes_one_cache_dtype(models):
+    from mfi.errors import UsageError
+
+    assert _plan(models, "llama-tiny", cache_type_v="fp8").memory.cache_type == "fp8"
+    with pytest.raises(UsageError, match="one --kv-cache-dtype"):
+        _plan(models, "llama-tiny", cache_type_k="fp8", cache_type_v="bf16")

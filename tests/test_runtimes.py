@@ -223,11 +223,27 @@ def test_inspect_explain_adds_a_meaning_column(tmp_path, cli):
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--cache-type", "q3_k"], "cache type"), (["--runtime", "tgi"], "unknown runtime"),
-     (["--memory", "lots"], "cannot read"), (["--parallel", "0"], "at least 1")],
+     (["--memory", "lots"], "cannot read"), (["--parallel", "0"], "at least 1"), (["--parallel", "-3"], "at least 1"),
+     (["--ctx", "0"], "--ctx: must be at least 1"), (["--ctx", "-5"], "--ctx: must be at least 1"),
+     (["--memory", "1.2.3GiB"], "cannot read"), (["--memory", ""], "cannot read ''"), (["--memory", "-5GiB"], "cannot read"),
+     (["--memory", "24 GiBs"], "cannot read")],
 )  # fmt: skip
 def test_bad_plan_options_are_usage_errors(tmp_path, cli, args, message):
-    r = cli("plan", str(_llama_gguf(tmp_path)), *args)
-    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.stderr
+    path = str(_llama_gguf(tmp_path))
+    for command in (["plan", path], ["inspect", path, "--json"]):
+        r = cli(*command, *args)
+        assert r.exit_code == 2 and message in r.stderr and r.stdout == "", (command, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_plan_options_build_the_memory_options():
+    from mfi.summary.memory import Options
+
+    assert deploy.plan_options() == Options()
+    opts = deploy.plan_options(ctx=8192, memory="24GiB", cache_type="q8_0", cache_type_v="f16", parallel=2, runtime="llama.cpp", swa_full=True)
+    assert opts == Options(context=8192, parallel=2, runtime="llama.cpp", cache_type_k="q8_0", cache_type_v="f16", memory=24 << 30, swa_full=True)
+    assert deploy.plan_options(memory="1.5KB").memory == 1500
+    assert deploy.plan_options(memory="1" + "0" * 400).memory == 10**400  # exact, no float overflow
 
 
 def test_plan_json_for_a_quantized_cache_on_an_odd_head_dim(tmp_path, cli):
@@ -251,3 +267,40 @@ def test_readme_plan_commands_run_on_the_demo(cli):
     for command, _target, args in commands:
         r = cli(command, demo, *args.split())
         assert r.exit_code == 0, (command, args, r.stderr)
+
+
+EVIL = "[/]x[link=http://evil]y"
+
+
+@pytest.mark.parametrize("runtime", ["vllm", "llama.cpp"])
+def test_untrusted_text_in_titles_is_never_markup(tmp_path, cli, runtime):
+    from io import StringIO
+
+    from rich.console import Console
+
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "hidden_size": 64,
+              "num_attention_heads": 4, "torch_dtype": EVIL, "quantization_config": {"quant_method": EVIL}}  # fmt: skip
+    folder = _folder(tmp_path, config)
+    s = api.inspect(str(folder))
+    p = _plan(folder, runtime=runtime)
+    buf = StringIO()
+    console = Console(file=buf, width=200, color_system="truecolor")
+    console.print(planview.plan_view(s, p, explain=True))
+    out = buf.getvalue()
+    assert "http://evil" not in out.replace(EVIL, "")  # no hyperlink escape sequence, only the literal text
+    assert "\x1b]8;" not in out
+    plain = StringIO()
+    Console(file=plain, width=200, color_system=None).print(planview.plan_view(s, p))
+    assert f"Quantization method {EVIL}: what it means" in plain.getvalue()
+    if runtime == "vllm":
+        assert f"cache {EVIL}" in plain.getvalue()
+    r = cli("plan", str(folder), "--runtime", runtime)
+    assert r.exit_code == 0, r.stderr
+
+
+def test_sidecars_beside_the_weights_are_read_and_checked(tmp_path):
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4}
+    folder = _folder(tmp_path, config, readme="---\nlicense: mit\n---\n", tokenizer_config=[1, 2], generation={"temperature": 0.7})
+    p = deploy.plan(api.inspect(str(folder)))
+    assert p.warnings == () and p.capabilities.license == "mit" and p.capabilities.sampling == {"temperature": 0.7}
+    assert p.runtimes.remote_code.offered is False  # a tokenizer_config.json that is not an object counts as empty

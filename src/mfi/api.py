@@ -11,7 +11,6 @@ from .errors import FormatError, LimitError, SourceError
 from .formats.gguf import read_gguf
 from .formats.jsonfile import read_json
 from .formats.safetensors import read_safetensors
-from .formats.torch import read_torch
 from .records import FileEntry, ModelSummary, ScanReport
 from .sources import LocalFile
 from .summary import build
@@ -46,6 +45,8 @@ def inspect(
     if local.format == "gguf":
         return _gguf(name, local, full_metadata)
     if local.format == "pytorch":
+        from .formats.torch import read_torch  # the pickle walker loads only for checkpoints
+
         return _safetensors(name, local, read=read_torch, fmt="pytorch")
     return _safetensors(name, local)
 

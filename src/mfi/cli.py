@@ -113,14 +113,11 @@ def inspect(
 
 
 def _plan(summary, ctx, memory, cache_type, cache_k, cache_v, parallel, runtime, swa_full):  # type: ignore[no-untyped-def]
-    """Build the will-it-run plan from the memory options."""
+    """The will-it-run plan for the memory options as typed."""
     from . import deploy
-    from .summary.memory import Options, parse_size
 
-    opts = Options(
-        context=ctx, parallel=parallel, runtime=runtime, memory=parse_size(memory) if memory else None,
-        cache_type_k=cache_k or cache_type, cache_type_v=cache_v or cache_type, swa_full=swa_full,
-    )  # fmt: skip
+    opts = deploy.plan_options(ctx=ctx, memory=memory, cache_type=cache_type, cache_type_k=cache_k, cache_type_v=cache_v,
+                               parallel=parallel, runtime=runtime, swa_full=swa_full)  # fmt: skip
     return deploy.plan(summary, opts)
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from .errors import MfiError
+from .errors import LimitError, MfiError, UsageError
 from .formats.frontmatter import read_front_matter
 from .formats.jsonfile import read_json
 from .records import ModelSummary
 from .sources import LocalFile
 from .summary import capabilities, layout, memory, runtimes
+from .summary.memory import Options, parse_size
 
 #: Most folder entries listed when looking for mmproj and .py files.
 MAX_LISTED = 10_000
@@ -35,12 +37,13 @@ class Plan:
     warnings: tuple[str, ...] = ()
 
 
-def _json(path: Path, warnings: list[str]) -> dict[str, Any]:
+def _read(path: Path, reader: Callable[[LocalFile], Any], warnings: list[str]) -> dict[str, Any]:
+    """A small file beside the weights; ``{}`` when absent, not an object, or unreadable (named in ``warnings``)."""
     if not path.is_file():
         return {}
     try:
         with LocalFile(path) as src:
-            value = read_json(src)
+            value = reader(src)
     except MfiError as e:
         warnings.append(str(e))
         return {}
@@ -67,24 +70,39 @@ def surroundings(s: ModelSummary) -> tuple[runtimes.Surroundings, list[str]]:
     except OSError as e:
         warnings.append(f"{folder}: {e.strerror or e}")
         names = []
-    card: dict[str, Any] = {}
-    readme = folder / "README.md"
-    if readme.is_file():
-        try:
-            with LocalFile(readme) as src:
-                card = read_front_matter(src)
-        except MfiError as e:
-            warnings.append(str(e))
-    gen = _json(folder / "generation_config.json", warnings) if s.format != "gguf" else {}
-    tok = _json(folder / "tokenizer_config.json", warnings) if s.format != "gguf" else {}
+    card = _read(folder / "README.md", read_front_matter, warnings)
+    gen = _read(folder / "generation_config.json", read_json, warnings) if s.format != "gguf" else {}
+    tok = _read(folder / "tokenizer_config.json", read_json, warnings) if s.format != "gguf" else {}
     return runtimes.Surroundings(tuple(sorted(names)), tok, gen, card), warnings
+
+
+def plan_options(
+    *, ctx: int | None = None, memory: str | None = None, cache_type: str | None = None, cache_type_k: str | None = None,
+    cache_type_v: str | None = None, parallel: int = 1, runtime: str | None = None, swa_full: bool = False,
+) -> Options:  # fmt: skip
+    """Memory options from what a user typed: ``--ctx``, ``--memory 24GiB``, ``--cache-type`` (K and V) or per side.
+
+    Raises ``UsageError`` for a context or parallel count below 1 and for a size it cannot read.
+    """
+    if ctx is not None and ctx < 1:
+        raise UsageError("--ctx", "must be at least 1")
+    if parallel < 1:
+        raise UsageError("--parallel", "must be at least 1")
+    return Options(
+        context=ctx, parallel=parallel, runtime=runtime, memory=None if memory is None else parse_size(memory),
+        cache_type_k=cache_type_k or cache_type, cache_type_v=cache_type_v or cache_type, swa_full=swa_full,
+    )  # fmt: skip
 
 
 def plan(s: ModelSummary, options: memory.Options | None = None) -> Plan:
     """Memory at a context length, runtimes, remote code and capabilities for a summarised model."""
     options = options or memory.Options()
     env, warnings = surroundings(s)
-    lay = layout.from_summary(s)
+    try:
+        lay = layout.from_summary(s)
+    except LimitError as e:  # a hostile layer count: no memory figure, but the rest of the answer stands
+        warnings.append(str(e))
+        lay = layout.Layout(None, unknown=e.problem)
     return Plan(
         layout=lay,
         memory=memory.estimate(s, lay, options),

@@ -55,3 +55,6 @@ MAX_NPY_HEADER = 64 * 1024
 MAX_SCAN_FILES = 100_000
 #: Largest Python or template file hashed/checked whole by ``mfi scan``.
 MAX_SCAN_TEXT = 16 * MiB
+#: Most layers (``{arch}.block_count``, ``num_hidden_layers``) the memory plan builds per-layer
+#: rows for. Real models have < 200 (DeepSeek-V3: 61, Llama 3.1 405B: 126).
+MAX_LAYERS = 4096

@@ -62,6 +62,13 @@ def architecture_explained(s: ModelSummary, lang: str) -> Table:
     return table
 
 
+def _titled(title: Text, *columns: str, right: tuple[int, ...] = ()) -> Table:
+    """``new_table`` with a ``Text`` title: titles that carry file text (quant method, dtype) are never markup."""
+    table = new_table("", *columns, right=right)
+    table.title = title
+    return table
+
+
 def _size(n: int | None) -> str:
     return fmt.size(n) if n is not None else fmt.DASH
 
@@ -70,8 +77,9 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
     """Weights, KV cache, overhead and total; per-layer rows; the context table; what fits."""
     m = p.memory
     texts = explanations(lang) if explain else {}
-    head = f"Memory ({m.runtime}, cache {fmt.clean(m.cache_type)}, context {m.context:,})"
-    table = new_table(head, "item", "bytes", "size", *(("formula",) if explain else ()), right=(1, 2))
+    # the vLLM cache type is config.json's torch_dtype: file text
+    head = safe_text(f"Memory ({m.runtime}, cache {m.cache_type}, context {m.context:,})")
+    table = _titled(head, "item", "bytes", "size", *(("formula",) if explain else ()), right=(1, 2))
     rows: list[tuple[str, int | None, str]] = [("weights", m.weights.total, "weights")]
     if m.weights.offloadable:
         rows.append(("  of which routed experts (offloadable)", m.weights.offloadable, "experts_bytes"))
@@ -136,7 +144,7 @@ def runtimes_view(p: Plan) -> list[RenderableType]:
         if rc.note:
             out.append(Text.assemble(("remote code: ", "yellow"), safe_text(rc.note)))
     if r.quantization:
-        q = new_table(f"Quantization method {fmt.clean(r.method or '')}: what it means", "runtime", "implication")
+        q = _titled(safe_text(f"Quantization method {r.method or ''}: what it means"), "runtime", "implication")
         for name, text in r.quantization.items():
             q.add_row(name, safe_text(text))
         out.append(q)

@@ -14,7 +14,7 @@ def _group_dict(g: Any) -> dict[str, Any]:
 
 
 def plan_dict(p: Plan) -> dict[str, Any]:
-    """The JSON additions to ``mfi.inspect/1``: ``memory``, ``runtimes``, ``remote_code``, ``capabilities``."""
+    """The JSON additions to ``mfi.inspect/1``: ``memory``, ``runtimes``, ``remote_code``, ``capabilities``, ``plan_warnings``."""
     m, r, c = p.memory, p.runtimes, p.capabilities
     return {
         "memory": {
@@ -62,4 +62,5 @@ def plan_dict(p: Plan) -> dict[str, Any]:
             "base_models": list(c.base_models),
             "evidence": c.evidence,
         },
+        "plan_warnings": list(p.warnings),
     }

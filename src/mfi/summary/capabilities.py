@@ -88,7 +88,7 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
             system = False
     config = config_of(s) if s.format != "gguf" else {}
     towers = s.architecture.towers
-    arch = s.architecture.name or ""
+    arch = s.architecture.name if isinstance(s.architecture.name, str) else ""  # config.json's model_type, unchecked upstream
     projectors = [f for f in env.files if f.startswith("mmproj") and f.endswith(".gguf")]
     vision_ev = (["vision tower in config"] if "vision" in towers else []) + _found(text, _VISION_MARKS)
     vision_ev += ["preprocessor_config.json"] if "preprocessor_config.json" in env.files and s.format != "gguf" else []
@@ -104,7 +104,7 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
     kind = "chat" if templates else "base"
     if s.format == "gguf":
         p = s.metadata.get(knowledge.gguf_constants().Keys.LLM.POOLING_TYPE.format(arch=arch))
-        if isinstance(p, int) and p in POOLING and p != 0:
+        if isinstance(p, int) and not isinstance(p, bool) and p in POOLING and p != 0:
             pooling = POOLING[p]
             kind = "reranker" if pooling == "rank" else "embedding"
             evidence["kind"] = [f"{arch}.pooling_type = {p} ({pooling})"]

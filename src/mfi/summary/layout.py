@@ -4,6 +4,11 @@ One normalised ``Layout`` from GGUF keys or from config.json (``config.*`` in th
 metadata), so the same model read from either format gives the same KV-cache figures. The rules
 follow llama.cpp (src/llama-hparams.cpp, src/llama-model.cpp, src/llama-kv-cache.cpp); docs/memory.md
 cites each one.
+
+Every value read from the file is checked before use (``_int``, ``_count``, ``_str``): a value of the
+wrong type or sign makes the figure unknown, never a crash or a negative size. A layer count above
+``limits.MAX_LAYERS`` raises ``LimitError`` (``deploy.plan`` turns it into an unknown layout and a
+warning, so ``inspect`` still answers).
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import LimitError
 from ..formats import knowledge
+from ..limits import MAX_LAYERS
 from ..records import ArrayValue, ModelSummary
 from .architecture import text_config
 
@@ -77,7 +84,23 @@ class Layout:
 
 
 def _int(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+    """A size or count from the file: a positive integer, else ``None`` (unknown)."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+def _count(v: Any) -> int | None:
+    """A non-negative integer (0 means something: no KV heads on a recurrent layer), else ``None``."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+
+
+def _str(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _check_layers(n: int, key: str, source: str) -> None:
+    """Refuse a layer count above the cap before any per-layer list is built."""
+    if n > MAX_LAYERS:
+        raise LimitError(source, f"{key} = {n:,} exceeds the cap of {MAX_LAYERS:,} layers (MAX_LAYERS)")
 
 
 def _per_layer(v: Any, n: int) -> list[Any] | None:
@@ -95,13 +118,14 @@ def config_of(s: ModelSummary) -> dict[str, Any]:
 
 
 def from_summary(s: ModelSummary) -> Layout:
-    """The layout of a summarised model, from GGUF keys or config.json."""
+    """The layout of a summarised model, from GGUF keys or config.json (``LimitError`` past a cap)."""
     if s.format == "gguf":
-        return from_gguf(s.metadata)
+        return from_gguf(s.metadata, source=s.target)
     config = config_of(s)
     if not config:
         return Layout(None, unknown="no config.json beside the weights")
-    return from_config(config)
+    source = next((f.path for f in s.files if f.path.endswith("config.json") and f.role == "config"), s.target)
+    return from_config(config, source=source)
 
 
 def _recurrent_state(d_conv: int, d_inner: int, d_state: int, n_group: int) -> tuple[int, int]:
@@ -110,7 +134,7 @@ def _recurrent_state(d_conv: int, d_inner: int, d_state: int, n_group: int) -> t
     return (max(d_conv - 1, 0) * (d_inner + 2 * n_group * d_state), d_state * d_inner)
 
 
-def from_gguf(md: dict[str, Any]) -> Layout:
+def from_gguf(md: dict[str, Any], *, source: str = "GGUF metadata") -> Layout:
     """Layer facts from GGUF keys, with llama.cpp's own defaults where a key is absent."""
     c = knowledge.gguf_constants().Keys
     arch = md.get(c.General.ARCHITECTURE)
@@ -125,15 +149,20 @@ def from_gguf(md: dict[str, Any]) -> Layout:
     if arch in NO_CACHE_GGUF:
         return Layout(arch, no_cache=True, max_context=ctx, notes=(f"llama.cpp keeps no KV cache for {arch}",))
     if not n:
-        return Layout(arch, max_context=ctx, unknown=f"no {arch}.block_count key")
+        return Layout(arch, max_context=ctx, unknown=f"{arch}.block_count missing or not a positive integer")
+    _check_layers(n, f"{arch}.block_count", source)
     for template in (c.Attention.HEAD_COUNT, c.Attention.HEAD_COUNT_KV):
         raw = key(template)
         if isinstance(raw, ArrayValue) and not raw.complete:
             return Layout(arch, max_context=ctx, unknown=f"{template.format(arch=arch)} has {raw.count} per-layer values; only samples were read")
+    bad = [t.format(arch=arch) for t in (c.LLM.EMBEDDING_LENGTH, c.Attention.KEY_LENGTH, c.Attention.VALUE_LENGTH)
+           if key(t) is not None and _int(key(t)) is None]  # fmt: skip
+    if bad:
+        return Layout(arch, max_context=ctx, unknown=f"{', '.join(bad)} not a positive integer")
     heads = _per_layer(key(c.Attention.HEAD_COUNT), n)
     kv = _per_layer(key(c.Attention.HEAD_COUNT_KV), n) or heads
     embd = _int(key(c.LLM.EMBEDDING_LENGTH))
-    if not heads or not kv or not all(isinstance(h, int) for h in heads + kv):
+    if not heads or not kv or not all(_count(h) is not None for h in heads + kv):
         return Layout(arch, max_context=ctx, unknown="attention head counts missing or not per-layer")
     h0 = max(heads) or 1
     hk = _int(key(c.Attention.KEY_LENGTH)) or (embd // h0 if embd else None)
@@ -152,8 +181,11 @@ def from_gguf(md: dict[str, Any]) -> Layout:
     if window:
         if isinstance(pattern, ArrayValue) or isinstance(pattern, (list, tuple)):
             flags = _per_layer(pattern, n)
-            swa = [bool(x) for x in flags] if flags else swa
-            notes.append(f"sliding layers from {arch}.attention.sliding_window_pattern")
+            if flags and all(isinstance(x, (bool, int)) for x in flags):
+                swa = [bool(x) for x in flags]
+                notes.append(f"sliding layers from {arch}.attention.sliding_window_pattern")
+            else:
+                notes.append(f"{arch}.attention.sliding_window_pattern is not {n} flags: all layers counted as full")
         elif _int(pattern):
             p = _int(pattern)
             swa = [i % p < p - 1 for i in range(n)]
@@ -205,10 +237,9 @@ def _layer_kinds(text: dict[str, Any], model_type: str, n: int, window: int | No
     """Per-layer kind from ``layer_types``, a pattern key, or the model type's default."""
     notes: list[str] = []
     types = text.get("layer_types")
-    if isinstance(types, list) and len(types) == n:
+    if isinstance(types, list) and len(types) == n and all(isinstance(t, str) for t in types):
         kinds = []
         for t in types:
-            t = str(t)
             if t in ("sliding_attention", "chunked_attention"):
                 kinds.append("swa" if window else "full")
             elif any(r in t for r in _RECURRENT_TYPES):
@@ -218,7 +249,8 @@ def _layer_kinds(text: dict[str, Any], model_type: str, n: int, window: int | No
         notes.append("layer kinds from layer_types")
         return kinds, notes
     if model_type == "jamba":
-        period, offset = _int(text.get("attn_layer_period")) or 8, _int(text.get("attn_layer_offset")) or 4
+        period, offset = _int(text.get("attn_layer_period")) or 8, _count(text.get("attn_layer_offset"))
+        offset = 4 if offset is None else offset
         notes.append(f"attention iff layer % {period} == {offset} (attn_layer_period/offset)")
         return ["full" if i % period == offset else "recurrent" for i in range(n)], notes
     if model_type in ("qwen3_next",):
@@ -253,19 +285,24 @@ def _config_state(text: dict[str, Any], model_type: str, hidden: int | None) -> 
     return _recurrent_state(d_conv, expand * hidden, d_state, _int(text.get("n_groups")) or 0)
 
 
-def from_config(config: dict[str, Any]) -> Layout:
+def from_config(config: dict[str, Any], *, source: str = "config.json") -> Layout:
     """Layer facts from config.json (text_config nesting, layer_types, MLA and hybrid keys)."""
     text = text_config(config)
-    model_type = str(text.get("model_type") or config.get("model_type") or "")
+    model_type = _str(text.get("model_type")) or _str(config.get("model_type"))
     ctx = _int(text.get("max_position_embeddings"))
     dtype = text.get("torch_dtype", text.get("dtype", config.get("torch_dtype", config.get("dtype"))))
     dtype = dtype if isinstance(dtype, str) else None
-    if model_type in ENCODER_CONFIG or config.get("model_type") in ENCODER_CONFIG:
+    if model_type in ENCODER_CONFIG or _str(config.get("model_type")) in ENCODER_CONFIG:
         return Layout(model_type, no_cache=True, max_context=ctx, dtype=dtype, notes=("encoder-only model: no KV cache",))
     n = _int(text.get("num_hidden_layers", text.get("n_layer", text.get("num_layers"))))
     heads = _int(text.get("num_attention_heads", text.get("n_head")))
     if not n or not heads:
-        return Layout(model_type, max_context=ctx, dtype=dtype, unknown="config.json lacks num_hidden_layers or num_attention_heads")
+        return Layout(model_type, max_context=ctx, dtype=dtype,
+                      unknown="config.json lacks num_hidden_layers or num_attention_heads (or they are not positive integers)")  # fmt: skip
+    _check_layers(n, "num_hidden_layers", source)
+    bad = [k for k in ("num_key_value_heads", "head_dim", "hidden_size", "v_head_dim") if text.get(k) is not None and _int(text.get(k)) is None]
+    if bad:
+        return Layout(model_type, max_context=ctx, dtype=dtype, unknown=f"config.json: {', '.join(bad)} not a positive integer")
     kv = _int(text.get("num_key_value_heads")) or heads
     hidden = _int(text.get("hidden_size"))
     hd = _int(text.get("head_dim")) or (hidden // heads if hidden else None)
@@ -277,7 +314,7 @@ def from_config(config: dict[str, Any]) -> Layout:
         window = None
     kinds, notes = _layer_kinds(text, model_type, n, window)
     lora = _int(text.get("kv_lora_rank"))
-    rope = _int(text.get("qk_rope_head_dim"))
+    rope = _count(text.get("qk_rope_head_dim"))
     state = None
     if "recurrent" in kinds:
         state = _config_state(text, model_type, hidden)

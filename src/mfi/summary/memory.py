@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
 
 from ..errors import UsageError
 from ..formats import knowledge
 from ..records import ModelSummary
+from .build import _EXPERT  # routed-expert tensor names, one definition
 from .layout import Layout, LayerSpec
 
 #: llama.cpp pads the context to this many cells (llama_context: GGML_PAD(n_ctx, 256)).
@@ -34,7 +37,6 @@ _DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float8_e4m3fn": 1, "
 OVERHEAD = {"llama.cpp": 512 << 20, "vllm": 2 << 30}
 #: Context lengths of the table, plus the model's maximum.
 TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
-_EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,7 @@ def parse_size(text: str) -> int:
     number, unit, binary, b = m.groups()
     power = " KMGT".index(unit.upper()) if unit else 0
     base = 1000 if (b and not binary and unit) else 1024
-    return int(float(number) * base**power)
+    return int(Fraction(number) * base**power)  # exact: no float overflow on 400 digits
 
 
 def pad(n: int, to: int) -> int:
@@ -145,6 +147,7 @@ def pad(n: int, to: int) -> int:
     return (n + to - 1) // to * to
 
 
+@cache  # called per layer, per K and V, per step of the largest-context search
 def ggml_type(name: str) -> tuple[str, int, int]:
     """A cache type by name -> (name, block size, bytes per block), from the gguf package."""
     for tname, block, size in knowledge.ggml_types().values():
@@ -274,13 +277,16 @@ def weights(s: ModelSummary, runtime: str) -> Weights:
 def _cache_type(opts: Options, runtime: str, layout: Layout) -> tuple[str, str, int]:
     """(K type, V type, vLLM bytes per element) for the runtime."""
     if runtime == "llama.cpp":
+        # -ctk and -ctv each default to f16 (common/common.h cache_type_k/v): one does not set the other
         k = (opts.cache_type_k or "f16").lower()
-        v = (opts.cache_type_v or opts.cache_type_k or "f16").lower()
+        v = (opts.cache_type_v or "f16").lower()
         for t in (k, v):
             if t not in LLAMA_CACHE_TYPES:
                 raise UsageError("--cache-type", f"llama.cpp cache type {t!r} is not one of {', '.join(LLAMA_CACHE_TYPES)}")
         return k, v, 0
-    name = (opts.cache_type_k or "auto").lower()
+    if opts.cache_type_k and opts.cache_type_v and opts.cache_type_k.lower() != opts.cache_type_v.lower():
+        raise UsageError("--cache-type", "vLLM has one --kv-cache-dtype for K and V; give --cache-type")
+    name = (opts.cache_type_k or opts.cache_type_v or "auto").lower()
     if name == "auto":
         dtype = (layout.dtype or "bfloat16").lower()
         return dtype, dtype, _DTYPE_BYTES.get(dtype, 2)
@@ -319,7 +325,7 @@ def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
     if opts.parallel < 1:
         raise UsageError("--parallel", "must be at least 1")
     k, v, _ = _cache_type(opts, runtime, layout)
-    ctx = opts.context or layout.max_context or 4096
+    ctx = opts.context if opts.context is not None else (layout.max_context or 4096)
     if ctx < 1:
         raise UsageError("--ctx", "must be at least 1")
     w = weights(s, runtime)

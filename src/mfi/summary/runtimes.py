@@ -194,7 +194,7 @@ def _safetensors(s: ModelSummary, env: Surroundings) -> Runtimes:
     table = transformers_table()
     version = table["transformers_version"]
     cls = s.architecture.cls
-    model_type = config.get("model_type")
+    model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
     builtin = (cls in set(table["classes"])) if cls else (model_type in table["model_types"] if model_type else None)
     rc = remote_code(config, env.tokenizer_config, env.files, builtin)
     verdicts = []
