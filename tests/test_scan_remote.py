@@ -13,17 +13,6 @@ from test_scan import OS_SYSTEM, SSTI
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(autouse=True)
-def hub_env(tmp_path, monkeypatch):
-    """A private HF_HOME; online; no telemetry; no endpoint from the environment."""
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
-    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.delenv("HF_ENDPOINT", raising=False)
-
-
 @pytest.fixture
 def hub(tmp_path):
     repo = tmp_path / "repos" / "evil" / "model"
