@@ -226,3 +226,10 @@ def test_json_never_carries_nan(tmp_path, cli):
     assert r.exit_code == 0, r.exception
     assert "NaN" not in r.stdout
     json.loads(r.stdout)
+
+
+def test_split_tensor_table_names_the_part(models, cli):
+    r = cli("inspect", str(models / "split" / "llama-tiny-Q8_0-00001-of-00003.gguf"), "blk.1.ffn_up*", "--tensors")
+    assert r.exit_code == 0
+    row = next(line for line in r.stdout.splitlines() if line.startswith("blk.1.ffn_up.weight"))
+    assert row.split()[-1] == "3/3" and "part" in r.stdout

@@ -55,7 +55,7 @@ def scan_view(r: ScanReport, *, threshold: str = "low", show_info: bool = False)
     counts = ", ".join(f"{r.count(s)} {s}" for s in SEVERITIES if r.count(s))
     verdict = "findings" if r.fails(threshold) else "clean"
     head = Text.assemble(
-        (fmt.clean(r.target), "bold"), f" · {len(r.files)} files · ",
+        (fmt.clean(r.target), "bold"), f" · {len(r.files)} file{'' if len(r.files) == 1 else 's'} · ",
         (verdict, "bold red" if verdict == "findings" else "bold green"), f" ({counts or 'nothing found'})",
     )  # fmt: skip
     rows = [f for f in r.findings if show_info or f.severity != "info"]

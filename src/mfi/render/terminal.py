@@ -170,9 +170,14 @@ def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
     """``--tensors``: one row per tensor (shape in the format's own order)."""
     rows = select(s.tensors, pattern)
     title = f"Tensors ({len(rows):,} of {len(s.tensors):,})" if pattern not in (None, "*") else f"Tensors ({len(rows):,})"
-    table = new_table(title, "name", "type", "shape", "params", "bytes", "offset", right=(3, 4, 5))
+    # Split or sharded: say which weight file (as numbered in the Files table) each offset is in.
+    parts = {f.path: i for i, f in enumerate((f for f in s.files if f.role == "weights"), 1)}
+    several = len(parts) > 1
+    columns = ("name", "type", "shape", "params", "bytes", "offset") + (("part",) if several else ())
+    table = new_table(title, *columns, right=(3, 4, 5, 6))
     for r in rows:
-        table.add_row(t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", fmt.size(r.n_bytes), f"{r.offset:,}")
+        cells = [t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", fmt.size(r.n_bytes), f"{r.offset:,}"]
+        table.add_row(*cells, *((f"{parts.get(r.file, '?')}/{len(parts)}",) if several else ()))
     return table
 
 
