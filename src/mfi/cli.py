@@ -35,8 +35,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    help="mfi, the model-file inspector: what is inside a GGUF, safetensors or hub model.",
-    epilog="Exit status: 0 fine, 1 read but damaged, 2 unreadable input or bad usage.",
+    help="mfi, the model-file inspector: what is inside a GGUF, safetensors, PyTorch or hub model.",
+    epilog="Exit status: 0 fine, 1 read but damaged (scan: findings), 2 unreadable input or bad usage.",
 )
 
 Target = Annotated[str, typer.Argument(help="A .gguf or .safetensors file, an index .json, or a model folder.")]
