@@ -233,3 +233,15 @@ def test_split_tensor_table_names_the_part(models, cli):
     assert r.exit_code == 0
     row = next(line for line in r.stdout.splitlines() if line.startswith("blk.1.ffn_up.weight"))
     assert row.split()[-1] == "3/3" and "part" in r.stdout
+
+
+def test_default_view_answers_will_it_run(models, cli):
+    r = cli("inspect", str(models / "llama-tiny-Q8_0.gguf"))
+    assert r.exit_code == 0
+    out = r.stdout
+    assert "Will it run" in out and "llama.cpp yes" in out and "remote code    not needed" in out
+    # 2 layers x 2 KV heads x 64 x 2 (K and V) x 2 bytes (f16) x 8,192 cells = 8 MiB
+    flat = " ".join(out.split())
+    assert "KV cache 8.00 MiB (f16)" in flat and "at 8,192 tokens" in flat
+    md = cli("inspect", str(models / "llama-tiny-Q8_0.gguf"), "--markdown").stdout
+    assert "### Will it run" in md and "| remote code | not needed |" in md

@@ -106,9 +106,12 @@ def inspect(
     from .render import output
 
     summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token)
-    asked = json or explain or swa_full or parallel != 1 or any(v is not None for v in (ctx, memory, cache_type, cache_type_k, cache_type_v, runtime))
-    plan = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full) if asked else None
-    output.emit_inspect(summary, as_json=json, as_markdown=markdown, tensors=pattern, metadata=metadata, plan=plan, explain=explain, lang=lang)
+    asked = swa_full or parallel != 1 or any(v is not None for v in (ctx, memory, cache_type, cache_type_k, cache_type_v, runtime))
+    plan = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full)
+    output.emit_inspect(
+        summary, as_json=json, as_markdown=markdown, tensors=pattern, metadata=metadata, plan=plan,
+        explain=explain, lang=lang, plan_detail=asked,
+    )  # fmt: skip
     raise typer.Exit(1 if summary.problems else 0)
 
 

@@ -22,7 +22,7 @@ def _rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return out
 
 
-def inspect_markdown(s: ModelSummary, *, tensors: str | None = None) -> str:
+def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan=None) -> str:  # type: ignore[no-untyped-def]
     """The inspect summary as markdown sections."""
     a, q, tok = s.architecture, s.quantization, s.tokenizer
     lines = [f"**{cell(overview(s).plain)}**", "", "### Architecture", ""]
@@ -39,6 +39,10 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None) -> str:
         rows += [(f"{r} token", f"{cell(repr(sp.text))} (id {fmt.number(sp.id)})") for r, sp in tok.special.items()]
         rows.append(("chat template", "yes" if tok.chat_templates else "no"))
         lines += ["", "### Tokenizer", ""] + _rows(("field", "value"), rows)
+    if plan is not None:
+        from .plan import brief_rows
+
+        lines += ["", "### Will it run", ""] + _rows(("", ""), [(label, cell(value)) for label, value in brief_rows(plan)])
     if tensors is not None:
         lines += ["", "### Tensors", ""]
         lines += _rows(

@@ -18,7 +18,7 @@ def console():
 
 def emit_inspect(
     s: ModelSummary, *, as_json: bool, as_markdown: bool, tensors: str | None, metadata: bool,
-    plan: Any = None, explain: bool = False, lang: str | None = None,
+    plan: Any = None, explain: bool = False, lang: str | None = None, plan_detail: bool = False,
 ) -> None:  # fmt: skip
     """Print an inspect summary as JSON, markdown or rich tables; problems also go to stderr."""
     if as_json:
@@ -33,7 +33,7 @@ def emit_inspect(
     elif as_markdown:
         from .markdown import inspect_markdown
 
-        sys.stdout.write(inspect_markdown(s, tensors=tensors))
+        sys.stdout.write(inspect_markdown(s, tensors=tensors, plan=plan))
     else:
         from . import terminal
 
@@ -44,8 +44,10 @@ def emit_inspect(
             language = planview.language(lang)
             arch = planview.architecture_explained(s, language) if explain else None
             out.print(terminal.inspect_view(s, architecture=arch))
-            if plan is not None:
+            if plan is not None and (plan_detail or explain):
                 out.print(*planview.memory_view(plan, explain=explain, lang=language))
+            elif plan is not None:
+                out.print(planview.brief_view(plan))
         else:
             out.print(terminal.inspect_view(s))
         if metadata:

@@ -176,6 +176,38 @@ def capabilities_view(p: Plan) -> Table:
     return table
 
 
+def brief_rows(p: Plan) -> list[tuple[str, str]]:
+    """The will-it-run answer in four lines (plain text, still untrusted: escape when rendering)."""
+    m, r, c = p.memory, p.runtimes, p.capabilities
+    if m.total is not None:
+        memory = (
+            f"{fmt.size(m.total)} at {m.context:,} tokens: weights {fmt.size(m.weights.total)} + KV cache "
+            f"{fmt.size(m.kv.bytes)} ({m.cache_type}) + {fmt.size(m.overhead)} typical overhead ({m.runtime})"
+        )
+    else:
+        memory = f"weights {fmt.size(m.weights.total)}; KV cache unknown: {m.kv.blocked or 'layout unknown'}"
+    runtimes = " · ".join(f"{v.runtime} {v.status}" for v in r.verdicts)
+    rc = r.remote_code
+    if rc.required:
+        names = ", ".join(f.name if not f.repo else f"{f.repo}/{f.name}" for f in rc.files) or "named in auto_map"
+        code = f"required (trust_remote_code): {names}"
+    else:
+        code = "offered in auto_map, but a built-in class loads it" if rc.offered else "not needed"
+    flags = [("tools", c.tool_calling), ("reasoning", c.reasoning), ("vision", c.vision), ("audio", c.audio)]
+    caps = ", ".join([c.kind] + [name for name, on in flags if on])
+    return [("memory", memory), ("runtimes", runtimes), ("remote code", code), ("capabilities", caps)]
+
+
+def brief_view(p: Plan) -> Table:
+    """The will-it-run block of the default ``mfi inspect`` screen."""
+    table = new_table("Will it run (mfi plan for details)", "", "")
+    table.show_header = False
+    for label, value in brief_rows(p):
+        style = "yellow" if label == "remote code" and value.startswith("required") else ""
+        table.add_row(label, safe_text(value, style))
+    return table
+
+
 def plan_view(s: ModelSummary, p: Plan, *, explain: bool = False, lang: str = "en") -> Group:
     """``mfi plan``: a one-line overview, then memory, runtimes and capabilities."""
     from .terminal import overview
