@@ -278,3 +278,14 @@ def test_vl_prefix_against_text_checkpoint(models, tmp_path):
     assert {u.reason for u in c.unpaired} == {
         "vision/audio tower; the other model is text-only", "output head tied to model.embed_tokens.weight on the right",
     }  # fmt: skip
+
+
+def test_json_names_the_split_and_the_shift(gpt_oss, cli):
+    folder, f32, _ = gpt_oss
+    r = cli("compare", str(folder), str(f32), "--json")
+    assert r.exit_code == 0, r.stderr
+    pairs = {p["key"]: p for p in json.loads(r.stdout)["tensors"]["pairs"]}
+    assert pairs["blk.0.ffn_up_exps.weight"]["split"] == {
+        "side": "left", "part": 1, "parts": 2, "interleaved": True, "axis": -2, "transposed": True,
+    }  # fmt: skip
+    assert pairs["blk.0.attn_q.weight"]["split"] is None and pairs["blk.0.attn_q.weight"]["shift"] is None

@@ -4,7 +4,8 @@ Hugging Face names are matched to GGUF names with the ``gguf`` package's own ten
 architecture (``gguf.get_tensor_name_map``), so the map is never retyped here. What conversion
 changes is undone before comparing: GGUF lists dimensions fastest first (shapes are reversed to
 row-major), per-expert HF tensors become one stacked ``ffn_*_exps`` tensor, a tied output head is
-absent, and multimodal checkpoints nest the language model under ``model.language_model.``.
+absent, multimodal checkpoints nest the language model under ``model.language_model.``, and some
+converters split or transpose a tensor or shift its values (``conversion`` holds those rules).
 """
 
 from __future__ import annotations
