@@ -30,8 +30,8 @@ from ..compare_records import (
     Unpaired,
 )
 from ..formats import knowledge
-from . import conversion
 from ..records import ModelSummary, SpecialToken, TensorInfo, Tokenizer
+from . import conversion
 
 #: HF model types llama.cpp's converter writes under another architecture name
 #: (convert_hf_to_gguf.py registers MistralForCausalLM and MixtralForCausalLM on LlamaModel).

@@ -45,7 +45,12 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
     # (filter_tensors). The MXFP4 ``_blocks``/``_scales`` form is not handled here.
     "gpt-oss": (
         _Rule(re.compile(r"\.experts\.gate_up_proj$"), _GATE_UP, interleaved=True, transposed=True),
-        _Rule(re.compile(r"\.experts\.gate_up_proj_bias$"), (".experts.gate_proj.bias", ".experts.up_proj.bias"), interleaved=True, axis=-1),
+        _Rule(
+            re.compile(r"\.experts\.gate_up_proj_bias$"),
+            (".experts.gate_proj.bias", ".experts.up_proj.bias"),
+            interleaved=True,
+            axis=-1,
+        ),
         _Rule(re.compile(r"\.experts\.down_proj$"), (".experts.down_proj.weight",), transposed=True),
         _Rule(re.compile(r"\.experts\.down_proj_bias$"), (".experts.down_proj.bias",), axis=-1),
         _Rule(re.compile(r"\.sinks$"), (".sinks.weight",), axis=-1),
@@ -60,7 +65,10 @@ _RULES: dict[str, tuple[_Rule, ...]] = {
     # ``block_sparse_moe.input_linear.weight`` (experts, 2 * ffn, hidden), not transposed, written
     # as FFN_GATE_EXP / FFN_UP_EXP: the HF names below are the ones the map files under those.
     "granitemoe": (
-        _Rule(re.compile(r"\.block_sparse_moe\.input_linear\.weight$"), (".mlp.experts.gate_proj.weight", ".mlp.experts.up_proj.weight")),
+        _Rule(
+            re.compile(r"\.block_sparse_moe\.input_linear\.weight$"),
+            (".mlp.experts.gate_proj.weight", ".mlp.experts.up_proj.weight"),
+        ),
     ),
 }
 
