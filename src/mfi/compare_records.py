@@ -34,6 +34,25 @@ class FieldRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Slice:
+    """How one side's tensor becomes the other's: llama.cpp's converter splits or transposes it.
+
+    The whole tensor sits on ``side``; its logical view (last two dimensions swapped when
+    ``transposed``) is cut along ``axis`` into ``parts`` equal parts, of which the pair holds
+    ``part``: every ``parts``-th index from ``part`` (``interleaved``) or the ``part``-th
+    contiguous block.
+    """
+
+    side: str  # "left" | "right"
+    part: int
+    parts: int
+    interleaved: bool
+    #: ``-2``: rows of a matrix (or of each expert's matrix); ``-1``: elements of a vector (biases).
+    axis: int
+    transposed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class TensorPair:
     """One logical tensor found on both sides (several HF expert tensors count as one)."""
 
@@ -56,6 +75,10 @@ class TensorPair:
     #: Heads of llama.cpp's Q/K row permutation to undo when comparing values, if any.
     qk_heads: int | None = None
     note: str | None = None
+    #: The part of a tensor the converter split (or transposed) that this pair compares.
+    split: Slice | None = None
+    #: What the converter added to every value of the GGUF side (Gemma norms: 1.0), undone when comparing.
+    shift: float | None = None
 
     @property
     def type_equal(self) -> bool:

@@ -34,6 +34,11 @@ def _pair(p: TensorPair, v: ValueStats | None) -> dict[str, Any]:
         "left_bits_per_weight": p.left_bpw, "right_bits_per_weight": p.right_bpw,
         "parameters": p.params, "layer": p.layer,
         "shape_equal": p.shape_equal, "type_equal": p.type_equal, "note": p.note,
+        "split": None if p.split is None else {
+            "side": p.split.side, "part": p.split.part, "parts": p.split.parts, "interleaved": p.split.interleaved,
+            "axis": p.split.axis, "transposed": p.split.transposed,
+        },
+        "shift": p.shift,
     }  # fmt: skip
     if v is not None:
         out["values"] = _values(v)

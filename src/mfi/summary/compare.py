@@ -4,11 +4,13 @@ Hugging Face names are matched to GGUF names with the ``gguf`` package's own ten
 architecture (``gguf.get_tensor_name_map``), so the map is never retyped here. What conversion
 changes is undone before comparing: GGUF lists dimensions fastest first (shapes are reversed to
 row-major), per-expert HF tensors become one stacked ``ffn_*_exps`` tensor, a tied output head is
-absent, and multimodal checkpoints nest the language model under ``model.language_model.``.
+absent, multimodal checkpoints nest the language model under ``model.language_model.``, and some
+converters split or transpose a tensor or shift its values (``conversion`` holds those rules).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import re
@@ -22,12 +24,14 @@ from ..compare_records import (
     Comparison,
     FieldRow,
     LayerQuant,
+    Slice,
     TensorPair,
     TokenizerComparison,
     Unpaired,
 )
 from ..formats import knowledge
 from ..records import ModelSummary, SpecialToken, TensorInfo, Tokenizer
+from . import conversion
 
 #: HF model types llama.cpp's converter writes under another architecture name
 #: (convert_hf_to_gguf.py registers MistralForCausalLM and MixtralForCausalLM on LlamaModel).
@@ -123,6 +127,8 @@ class _Entry:
     infos: list[TensorInfo]
     shape: tuple[int, ...] | None
     experts: dict[int, TensorInfo] = field(default_factory=dict)
+    #: The part of its one tensor the converter splits off (or transposes), if any.
+    part: conversion.Part | None = None
 
     @property
     def dtype(self) -> str:
@@ -136,7 +142,7 @@ class _Entry:
             if t.n_bytes is None:
                 return None
             total += t.n_bytes
-        return total
+        return total // self.part.parts if self.part is not None else total
 
 
 def _logical(s: ModelSummary, t: TensorInfo) -> tuple[int, ...]:
@@ -154,6 +160,16 @@ def _hf_entries(s: ModelSummary, namer: _Namer) -> tuple[dict[str, _Entry], list
     dropped: list[Unpaired] = []
     unmapped: list[TensorInfo] = []
     for t in s.tensors:
+        parts = conversion.split(namer.arch, t.name)
+        if parts is not None:
+            keys = [namer.gguf_name(part.name) for part in parts]
+            if None in keys or any(k in entries for k in keys):
+                unmapped.append(t)
+                continue
+            for key, part in zip(keys, parts):
+                kept = part if part.parts > 1 or part.transposed else None  # else a rename only
+                entries[key] = _Entry(key, [t], conversion.part_shape(t.shape, part), part=kept)
+            continue
         m = _EXPERT.search(t.name)
         if m:
             merged = t.name[: m.start()] + ".experts." + t.name[m.end() :]
@@ -219,6 +235,11 @@ def match_tensors(left: ModelSummary, right: ModelSummary) -> dict[str, Any]:
             entries = _plain_entries(s)
         sides.append(entries)
     lmap, rmap = sides
+    prefixes = False
+    if namer is None and "gguf" not in (left.format, right.format):
+        lmap, rmap = _without_prefixes(lmap), _without_prefixes(rmap)
+        prefixes = any(k != e.infos[0].name for m in (lmap, rmap) for k, e in m.items())
+        unpaired += _towers(lmap, rmap)
     if namer is not None:
         rope = {"ROPE_FREQS", "ROPE_FACTORS_LONG", "ROPE_FACTORS_SHORT"}
         for side, entries, other in (("left", lmap, rmap), ("right", rmap, lmap)):
@@ -234,10 +255,35 @@ def match_tensors(left: ModelSummary, right: ModelSummary) -> dict[str, Any]:
     unpaired += _tied(lmap, rmap, left, right)
     gguf_arch = namer.arch if namer is not None else None
     pairs = [_pair(lmap[k], rmap[k], left, right, gguf_arch) for k in lmap if k in rmap]
-    only_left = tuple(n for k, e in lmap.items() if k not in rmap for n in (t.name for t in e.infos))
-    only_right = tuple(n for k, e in rmap.items() if k not in lmap for n in (t.name for t in e.infos))
+    # dict.fromkeys: a split tensor whose parts are all missing is listed once
+    only_left = tuple(dict.fromkeys(t.name for k, e in lmap.items() if k not in rmap for t in e.infos))
+    only_right = tuple(dict.fromkeys(t.name for k, e in rmap.items() if k not in lmap for t in e.infos))
     naming = f"gguf name map ({namer.arch})" if namer is not None else "names as written"
+    if prefixes:
+        naming += ", multimodal prefixes stripped"
     return {"pairs": pairs, "only_left": only_left, "only_right": only_right, "unpaired": unpaired, "naming": naming, "notes": notes}
+
+
+def _without_prefixes(entries: dict[str, _Entry]) -> dict[str, _Entry]:
+    """Entries keyed without the multimodal language-model prefix (``model.language_model.`` -> ``model.``).
+
+    Kept as written when stripping would make two names one.
+    """
+    canon = {k: _candidates(k)[-1] for k in entries}
+    if len(set(canon.values())) != len(canon):
+        return entries
+    return {canon[k]: dataclasses.replace(e, key=canon[k]) for k, e in entries.items()}
+
+
+def _towers(lmap: dict[str, _Entry], rmap: dict[str, _Entry]) -> list[Unpaired]:
+    """Vision/audio tower tensors of one checkpoint when the other has none (a text-only model)."""
+    out = []
+    for side, mine, other in (("left", lmap, rmap), ("right", rmap, lmap)):
+        if any(_TOWER.search(k) for k in other):
+            continue
+        for key in [k for k in mine if _TOWER.search(k) and k not in other]:
+            out += [Unpaired(side, t.name, "vision/audio tower; the other model is text-only") for t in mine.pop(key).infos]
+    return out
 
 
 def _is_output(key: str) -> bool:
@@ -280,6 +326,22 @@ def _pair(le: _Entry, re_: _Entry, left: ModelSummary, right: ModelSummary, gguf
         heads_k = g.architecture.kv_heads or o.architecture.kv_heads or heads_q
         qk_heads = heads_q if m.group(1) == "q" else heads_k
         notes.append("Q/K rows permuted by the converter")
+    split = None
+    for side, e in (("left", le), ("right", re_)):
+        if e.part is not None:
+            p = e.part
+            split = Slice(side, p.part, p.parts, p.interleaved, p.axis, p.transposed)
+            how = ("interleaved " if p.interleaved else "contiguous ") + ("rows" if p.axis == -2 else "elements")
+            what = f"part {p.part + 1} of {p.parts} ({how})" if p.parts > 1 else "whole"
+            notes.append(f"{what} of {e.infos[0].name}" + (", transposed" if p.transposed else "") + " (split by the converter)")
+    shift = None
+    if gguf_arch is not None:
+        hf = right if left.format == "gguf" else left
+        hf_entry = re_ if hf is right else le
+        if hf.format != "gguf" and len(hf_entry.infos) == 1:
+            shift = conversion.norm_shift(gguf_arch, hf_entry.infos[0].name)
+            if shift:
+                notes.append(f"the converter adds {shift:g} to {gguf_arch} norm weights")
     n = 1
     for d in ls or ():
         n *= d
@@ -288,7 +350,7 @@ def _pair(le: _Entry, re_: _Entry, left: ModelSummary, right: ModelSummary, gguf
         key=le.key, left=tuple(t.name for t in le.infos), right=tuple(t.name for t in re_.infos),
         left_type=le.dtype, right_type=re_.dtype, left_shape=tuple(ls or ()), right_shape=tuple(rs or ()),
         left_bytes=le.n_bytes, right_bytes=re_.n_bytes, params=n, layer=layer, shape_equal=shape_equal,
-        qk_heads=qk_heads, note="; ".join(notes) or None,
+        qk_heads=qk_heads, note="; ".join(notes) or None, split=split, shift=shift,
     )  # fmt: skip
 
 

@@ -268,6 +268,8 @@ def _compare_pair(
 
     if not p.shape_equal:
         raise Skip("shapes differ")
+    if p.split is not None:
+        return _compare_split(p, left, right, lt, rt, open_source, sample)
     shape = p.left_shape or (1,)
     row_len = 1 if (p.qk_heads and len(shape) == 1) else shape[-1]
     ls = _side(left, p.left, lt, row_len, open_source)
@@ -281,9 +283,9 @@ def _compare_pair(
         if total % p.qk_heads or hd % 2:
             raise Skip(f"{total} rows do not split into {p.qk_heads} heads of even size")
     left_is_hf = left.format != "gguf"
-    acc = _Acc()
+    acc = _Shifted(p, left, right)
     if sample is not None and sample < total:
-        rows = np.unique(np.linspace(0, total - 1, sample).round().astype(np.int64))
+        rows = _sampled(total, sample)
         partners = _partner(rows, p.qk_heads, hd, left_is_hf) if hd else rows
         step = max(1, CHUNK_ELEMENTS // max(row_len, 1))
         for i in range(0, len(rows), step):
@@ -299,6 +301,101 @@ def _compare_pair(
         if hd:
             b = b[_partner(np.arange(start, start + n), p.qk_heads, hd, left_is_hf) - start]
         acc.add(a, b)
+    return acc, total
+
+
+class _Shifted(_Acc):
+    """An accumulator that first takes back what the converter added to the GGUF side (Gemma norms)."""
+
+    __slots__ = ("shift_left", "shift_right")
+
+    def __init__(self, p: TensorPair, left: ModelSummary, right: ModelSummary) -> None:
+        super().__init__()
+        shift = p.shift or 0.0
+        self.shift_left = shift if left.format == "gguf" else 0.0
+        self.shift_right = shift if right.format == "gguf" else 0.0
+
+    def add(self, a: Any, b: Any) -> None:
+        super().add(a - self.shift_left if self.shift_left else a, b - self.shift_right if self.shift_right else b)
+
+
+def _sampled(total: int, sample: int) -> Any:
+    import numpy as np
+
+    return np.unique(np.linspace(0, total - 1, sample).round().astype(np.int64))
+
+
+def _compare_split(
+    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict, rt: dict, open_source, sample: int | None
+) -> tuple[_Acc, int]:
+    """A pair whose one side is a part of a tensor the converter split or transposed.
+
+    The plain side is read row by row as usual; the matching rows of the whole tensor are cut out
+    of it by the rule in ``p.split`` (see ``conversion``): for a part along ``axis -1`` the same rows,
+    a subset of their elements; along ``axis -2`` other rows, or for a transposed tensor columns,
+    read in strips of whole stored rows (memory stays bounded; each strip is read once per tile).
+    """
+    import numpy as np
+
+    sp = p.split
+    fused_left = sp.side == "left"
+    shape = p.right_shape if fused_left else p.left_shape  # the plain side's logical shape
+    plain_s, fused_s = (right, left) if fused_left else (left, right)
+    plain_names, fused_names = (p.right, p.left) if fused_left else (p.left, p.right)
+    plain_t, fused_t = (rt, lt) if fused_left else (lt, rt)
+    if len(fused_names) != 1 or not shape:
+        raise Skip("a split tensor must be one tensor")
+
+    def index(i: Any, n: int) -> Any:  # position in the whole tensor's axis of element/row i of the part
+        return i * sp.parts + sp.part if sp.interleaved else sp.part * n + i
+
+    if sp.axis == -1:
+        n = shape[-1]
+        ps = _side(plain_s, plain_names, plain_t, n, open_source)
+        fs = _side(fused_s, fused_names, fused_t, n * sp.parts, open_source)
+        cols = index(np.arange(n), n)
+
+        def fused_rows(rows: Any) -> Any:
+            return _gather(fs, open_source, rows)[:, cols]
+    else:
+        if len(shape) < 2:
+            raise Skip("a split along rows needs a matrix")
+        rows_per_unit, n = shape[-2], shape[-1]
+        ps = _side(plain_s, plain_names, plain_t, n, open_source)
+        stored_len = rows_per_unit * sp.parts if sp.transposed else n
+        fs = _side(fused_s, fused_names, fused_t, stored_len, open_source)
+
+        def fused_rows(rows: Any) -> Any:
+            unit, i = rows // rows_per_unit, rows % rows_per_unit
+            whole = index(i, rows_per_unit)
+            if not sp.transposed:
+                return _gather(fs, open_source, unit * rows_per_unit * sp.parts + whole)
+            out = np.empty((len(rows), n), dtype=np.float64)
+            strip = max(1, CHUNK_ELEMENTS // max(stored_len, 1))
+            for u in np.unique(unit):  # stored (unit, n, rows_per_unit * parts): our rows are its columns
+                mine = np.nonzero(unit == u)[0]
+                for c0 in range(0, n, strip):
+                    c1 = min(n, c0 + strip)
+                    block = _read_rows(fs, open_source, int(u) * n + c0, c1 - c0)
+                    out[np.ix_(mine, np.arange(c0, c1))] = block[:, whole[mine]].T
+            return out
+
+    total = ps.rows
+    if sp.axis == -1:
+        expected = total
+    else:
+        expected = total // rows_per_unit * n if sp.transposed else total * sp.parts
+    if fs.rows != expected:
+        raise Skip("row counts differ")
+    acc = _Shifted(p, left, right)
+    sampled = sample is not None and sample < total
+    rows = _sampled(total, sample) if sampled else np.arange(total)
+    step = max(1, CHUNK_ELEMENTS // max(ps.row_len, 1))
+    for i in range(0, len(rows), step):
+        chunk = rows[i : i + step]
+        plain = _gather(ps, open_source, chunk) if sampled else _read_rows(ps, open_source, i, len(chunk))
+        fused = fused_rows(chunk)
+        acc.add(*((fused, plain) if fused_left else (plain, fused)))
     return acc, total
 
 
