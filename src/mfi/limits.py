@@ -53,6 +53,10 @@ MAX_ZIP_MEMBERS = 100_000
 MAX_NPY_HEADER = 64 * 1024
 #: Most files visited by ``mfi scan`` in one folder.
 MAX_SCAN_FILES = 100_000
+#: Most files of unknown type ``mfi scan`` opens to sniff their first bytes (each is one read remotely).
+MAX_SCAN_SNIFF_FILES = 10_000
+#: Bytes read from the start of a file to tell zip, npy, GGUF and pickle apart.
+MAX_SCAN_SNIFF_BYTES = 64 * 1024
 #: Largest Python or template file hashed/checked whole by ``mfi scan``.
 MAX_SCAN_TEXT = 16 * MiB
 #: Most layers (``{arch}.block_count``, ``num_hidden_layers``) the memory plan builds per-layer

@@ -384,6 +384,49 @@ class _Walker:
             s.append({"NONE": None, "NEWTRUE": True, "NEWFALSE": False}.get(op, arg))
 
 
+def _read_int0(stream, op: str) -> Any:
+    """INT/LONG's decimal line as CPython's ``pickle`` reads it: ``int(text, 0)``, so ``0x1`` counts."""
+    line = stream.readline()
+    if not line.endswith(b"\n"):
+        raise ValueError(f"no newline found when trying to read {op}")
+    text = line[:-1]
+    if op == "INT" and text in (b"00", b"01"):
+        return text == b"01"
+    if op == "LONG" and text.endswith(b"L"):
+        text = text[:-1]
+    if len(text) > limits.MAX_PICKLE_STRING:
+        raise ValueError(f"{op} argument too long")
+    return int(text, 0)
+
+
+def _genops(stream):
+    """``pickletools.genops`` with INT/LONG decoded like ``pickle.load`` does (base 0, not base 10)."""
+    while True:
+        pos = stream.tell()
+        code = stream.read(1)
+        op = pickletools.code2op.get(code.decode("latin-1")) if code else None
+        if op is None:
+            raise ValueError("pickle exhausted before seeing STOP" if not code else f"unknown opcode {code!r}")
+        if op.name in ("INT", "LONG"):
+            arg = _read_int0(stream, op.name)
+        else:
+            arg = None if op.arg is None else op.arg.reader(stream)
+        yield op, arg, pos
+        if op.name == "STOP":
+            return
+
+
+def starts_like_pickle(head: bytes) -> bool:
+    """Whether the first opcode of ``head`` decodes: a sniff, confirmed or refuted by walking the file."""
+    import io
+
+    try:
+        next(_genops(io.BytesIO(head)))
+    except (ValueError, OverflowError, UnicodeDecodeError, StopIteration):
+        return False
+    return True
+
+
 def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = False) -> PickleWalk:
     """Walk one pickle from the stream's position to its STOP opcode; nothing is executed.
 
@@ -398,7 +441,7 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
     stopped = False
     error: MfiError | None = None
     try:
-        for opcode, arg, pos in pickletools.genops(stream):
+        for opcode, arg, pos in _genops(stream):
             w.pos = pos
             n += 1
             if n > limits.MAX_PICKLE_OPCODES:

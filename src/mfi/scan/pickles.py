@@ -48,11 +48,9 @@ def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tupl
         seen += walk.globals
         out += global_findings(file, walk.globals, walk.oddities, member)
         if walk.error is not None:
-            # pickle.load runs opcodes up to the damage; without an import before it, nothing could run
-            risky = bool(walk.globals or walk.oddities)
-            out.append(Finding("medium" if risky else "low", "pickle", file,
-                               f"pickle could not be fully checked: {walk.error.problem}"
-                               + ("" if risky else " (no import before the damage)"), walk.error.offset, member))  # fmt: skip
+            # our reading and pickle.load's may part ways at the damage: what follows could still run
+            out.append(Finding("high", "pickle", file, f"pickle could not be fully checked: {walk.error.problem}; "
+                               "code may run", walk.error.offset, member, {"damaged": True}))  # fmt: skip
             break
         if count > 1 and not looks_like_pickle(src.read_at(stream.tell(), 2)):
             break
@@ -64,10 +62,15 @@ def _clean_note(file: str, n: int, member: str | None) -> Finding:
                    "safetensors would avoid pickle altogether", member=member, detail={"imports": n})  # fmt: skip
 
 
-def scan_pickle_file(file: str, src, names: set[str] | None = None) -> list[Finding]:
-    """A bare pickle or a legacy torch checkpoint: every pickle's globals, then the tensor table's damage."""
+def scan_pickle_file(file: str, src, names: set[str] | None = None, *, sniffed: bool = False) -> list[Finding] | None:
+    """A bare pickle or a legacy torch checkpoint: every pickle's globals, then the tensor table's damage.
+
+    ``sniffed`` files (no pickle suffix, only first bytes that decode as an opcode) that break before
+    any import are not pickles: ``None``."""
     legacy = src.read_at(0, len(LEGACY_HEAD)) == LEGACY_HEAD
     out, n, _ = _walk_all(file, src, 0, None, _MAX_PICKLES if legacy else 1)
+    if sniffed and out and all(f.detail.get("damaged") for f in out):
+        return None  # bytes that merely start like a pickle, and break before importing anything
     return out + _torch_integrity(file, src, out, names) + ([] if out else [_clean_note(file, n, None)])
 
 

@@ -13,7 +13,7 @@ from .. import limits
 from ..errors import LimitError, MfiError, SourceError
 from ..formats.gguf import read_gguf
 from ..formats.jsonfile import read_json
-from ..formats.pickle import looks_like_pickle
+from ..formats.pickle import starts_like_pickle
 from ..formats.safetensors import read_safetensors
 from ..formats.ziparchive import is_zip
 from ..paths import unsafe_reason
@@ -21,8 +21,10 @@ from ..records import SEVERITIES, FileEntry, Finding, ScanReport
 from ..sources import LocalFile
 from . import pickles, remote, templates
 
-_PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".zip"}
-#: Files opened at all: the rest (README, tokenizer.model, images) are listed but not read.
+#: Suffixes whose files are walked as pickles whenever their first opcode decodes.
+_PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".zip", ".tar",
+                    ".pt2", ".ptl", ".mar", ".dat"}  # fmt: skip
+#: Files read by suffix; every other file is sniffed by its first bytes (up to ``MAX_SCAN_SNIFF_FILES``).
 _CHECKED = _PICKLE_SUFFIXES | {".json", ".jinja", ".j2", ".gguf", ".safetensors"}
 _SKIP_DIRS = {".git", "__pycache__", ".cache"}
 
@@ -67,13 +69,19 @@ def scan_tree(target: str, tree) -> ScanReport:
     used: set[str] = set()
     indexes: list[tuple[str, Any]] = []
     tensors: dict[str, set[str]] = {}
+    sniffs = 0
     for rel in tree.paths:
         reason = unsafe_reason(rel)
         if reason is not None:  # only a hub listing can name such a file
             findings.append(Finding("critical", "path", tree.display(rel), f"the listing names {rel!r}, which {reason}: "
                                     "a downloader would write outside the model folder", detail={"file": rel}))  # fmt: skip
             continue
-        role, found, extra = _scan_file(tree, rel, modules, tensors)
+        sniff = posixpath.splitext(rel)[1].lower() not in _CHECKED and not rel.endswith(".py")
+        sniffs += sniff
+        if sniff and sniffs == limits.MAX_SCAN_SNIFF_FILES + 1:
+            findings.append(Finding("medium", "unreadable", target, f"more than {limits.MAX_SCAN_SNIFF_FILES} files of "
+                                    "unknown type; the rest were not opened"))  # fmt: skip
+        role, found, extra = _scan_file(tree, rel, modules, tensors, sniffs <= limits.MAX_SCAN_SNIFF_FILES)
         findings += found
         entries.append(FileEntry(tree.display(rel), tree.size(rel), role))
         used |= extra.get("modules", set())
@@ -89,14 +97,18 @@ def scan_tree(target: str, tree) -> ScanReport:
     return ScanReport(target, tuple(entries), tuple(findings))
 
 
-def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]]) -> tuple[str, list[Finding], dict]:
-    """(role, findings, extras for the folder-level checks) for one file; unreadable files become findings."""
+def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], sniff: bool = True) -> tuple[str, list[Finding], dict]:
+    """(role, findings, extras for the folder-level checks) for one file; unreadable files become findings.
+
+    Known suffixes pick the reader; any other file is sniffed: zip, npy, GGUF and pickle bytes are
+    checked whatever the name (``model.pth.tar``, ``.pt2``, no suffix at all).
+    """
     name = tree.display(rel)
     base = posixpath.basename(rel)
-    suffix = posixpath.splitext(base)[1]
+    suffix = posixpath.splitext(base)[1].lower()
     if suffix == ".py":
         return "code", [], {}
-    if suffix not in _CHECKED and not base.endswith(".gguf"):
+    if suffix not in _CHECKED and not sniff:
         return "other", [], {}
     try:
         with tree.open(rel) as src:
@@ -104,7 +116,7 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]]) 
                 return "tokenizer", templates.template_findings(_text(src), name, base), {}
             if suffix == ".json":
                 return _json(src, name, base, modules)
-            head = src.read_at(0, min(src.size, 1 << 16))[:16]  # one read a remote source keeps
+            head = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))[:16]  # one read a remote source keeps
             if head[:4] == b"GGUF":
                 g = read_gguf(src)
                 tensors[rel] = {t.name for t in g.tensors}
@@ -122,10 +134,14 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]]) 
                 found = pickles.scan_zip(name, src, names, deep=not getattr(tree, "remote", False))
             elif pickles.is_npy(head):
                 found = pickles.scan_npy(name, src)
-            elif looks_like_pickle(head) or head[:1] == b"\x80":
-                found = pickles.scan_pickle_file(name, src, names)
-            else:
+            elif starts_like_pickle(head):  # a parse failure on the first opcode: pickle.load fails there too
+                found = pickles.scan_pickle_file(name, src, names, sniffed=suffix not in _PICKLE_SUFFIXES)
+                if found is None:
+                    return "other", [], {}
+            elif suffix in _PICKLE_SUFFIXES:
                 return "other", [Finding("info", "format", name, "not a pickle, zip or npy file; not checked")], {}
+            else:
+                return "other", [], {}
             if names:
                 tensors[rel] = names
             return "weights", found, {}

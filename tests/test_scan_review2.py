@@ -1,0 +1,67 @@
+"""``mfi scan`` against a second review's bypasses; payloads are raw bytes, never unpickled or loaded."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+
+import pytest
+
+from mfi import api
+
+#: ``os.system("echo PWNED")`` in protocol 2.
+EVIL = b"\x80\x02cos\nsystem\nX\x0a\x00\x00\x00echo PWNED\x85R."
+
+
+def _worst(path):
+    return api.scan(path).worst()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"N0cos\nsystem\n(S'echo PWNED'\ntR.",  # NONE, POP first: protocol 0
+        b"I1\n0cos\nsystem\n(S'echo PWNED'\ntR.",  # INT, POP first
+        b"I0x1\n0cos\nsystem\n(S'x'\ntR.",  # INT that CPython reads base 0
+        b"L0x1L\n0cos\nsystem\n(S'x'\ntR.",  # LONG likewise
+    ],
+)
+def test_protocol_0_pickles_not_starting_with_a_container(tmp_path, data):
+    (tmp_path / "a.pkl").write_bytes(data)
+    assert _worst(tmp_path / "a.pkl") == "critical"
+
+
+def test_hex_int_after_the_import_is_read_base_0(tmp_path):
+    """``I0x1`` decodes (CPython reads base 0), so the walk reaches STOP without a damage finding."""
+    (tmp_path / "a.pkl").write_bytes(b"cos\nsystem\n(I0x10\ntR.")
+    r = api.scan(tmp_path / "a.pkl")
+    assert [f.severity for f in r.findings] == ["critical"]
+
+
+@pytest.mark.parametrize("name", ["model.pth.tar", "model.pt2", "model.ptl", "model.mar", "model.dat", "model", "x.weird"])
+def test_any_name_is_sniffed(tmp_path, name):
+    (tmp_path / name).write_bytes(EVIL)
+    assert _worst(tmp_path) == "critical"
+
+
+def test_sniffed_zip_with_odd_suffix(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("archive/data.pkl", EVIL)
+    (tmp_path / "m.pt2").write_bytes(buf.getvalue())
+    assert _worst(tmp_path) == "critical"
+
+
+def test_text_files_that_start_like_an_opcode_are_quiet(tmp_path):
+    """vocab.txt starts ``]`` (EMPTY_LIST) then breaks before any import: not a pickle."""
+    (tmp_path / "vocab.txt").write_bytes(b"[PAD]\n[unused0]\nhello\n")
+    (tmp_path / "README.md").write_bytes(b"# A model\n")
+    (tmp_path / "notes").write_bytes(b"(just words)\n")
+    assert api.scan(tmp_path).findings == ()
+
+
+def test_damage_in_a_pickle_is_high(tmp_path):
+    (tmp_path / "a.pkl").write_bytes(b"(\xff\xfe\x00garbage")
+    [f] = api.scan(tmp_path / "a.pkl").findings
+    assert f.severity == "high" and "code may run" in f.message
