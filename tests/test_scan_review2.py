@@ -65,3 +65,24 @@ def test_damage_in_a_pickle_is_high(tmp_path):
     (tmp_path / "a.pkl").write_bytes(b"(\xff\xfe\x00garbage")
     [f] = api.scan(tmp_path / "a.pkl").findings
     assert f.severity == "high" and "code may run" in f.message
+
+
+def _npy(descr, payload: bytes = EVIL) -> bytes:
+    hdr = repr({"descr": descr, "fortran_order": False, "shape": (1,)}).encode()
+    hdr += b" " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr + payload
+
+
+@pytest.mark.parametrize(
+    "descr", ["object", "(1,)O", "f4,O", ["xO"], [("a", "<f4"), ("b", "O")], {"names": ["a"], "formats": ["O"]}]
+)
+def test_npy_object_dtype_spellings(tmp_path, descr):
+    (tmp_path / "a.npy").write_bytes(_npy(descr))
+    r = api.scan(tmp_path / "a.npy")
+    assert r.worst() == "critical" and any(f.severity == "high" and "dtype" in f.message for f in r.findings)
+
+
+@pytest.mark.parametrize("descr", ["<f4", "|u1", "<M8[ns]", "|S10", [("a", "<f4"), ("b", "<i8", (2,))]])
+def test_npy_plain_dtypes_pass(tmp_path, descr):
+    (tmp_path / "a.npy").write_bytes(_npy(descr, b"\x00" * 16))
+    assert api.scan(tmp_path / "a.npy").findings == ()

@@ -9,6 +9,7 @@ pickle, which ``np.load(allow_pickle=True)`` would run.
 from __future__ import annotations
 
 import ast
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -35,12 +36,20 @@ class NpyHeader:
         return _has_object(self.descr)
 
 
+_SIMPLE = re.compile(r"[<>|=]?[?bBhHiIlLqQpPefdgFDGSUVaumMc]\d*(\[\w+\])?")
+
+
 def _has_object(descr: Any) -> bool:
+    """Whether a descr may hold Python objects: anything but a plain simple code is suspect.
+
+    numpy accepts far more spellings than ``|O`` (``object``, ``(1,)O``, ``f4,O``, ``[('x', 'O')]``,
+    dict descrs); instead of mirroring its parser, only plain codes such as ``<f4`` or ``|S10`` pass.
+    """
     if isinstance(descr, str):
-        return descr.lstrip("<>|=").startswith("O")
-    if isinstance(descr, (list, tuple)):
-        return any(_has_object(x) for x in descr)
-    return False
+        return _SIMPLE.fullmatch(descr) is None
+    if isinstance(descr, list):  # structured: [(name, descr[, shape]), ...]
+        return any(not isinstance(x, tuple) or len(x) < 2 or _has_object(x[1]) for x in descr) or not descr
+    return True
 
 
 def read_npy(src, offset: int = 0) -> NpyHeader:

@@ -154,8 +154,8 @@ def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding
         return [Finding("medium", "integrity", file, f"array header unreadable: {e.problem}", e.offset, member)]
     if not header.has_object:
         return []
-    out = [Finding("high", "pickle", file, f"object array (dtype {str(header.descr)[:40]}): np.load(allow_pickle=True) "
-                   "unpickles it", base + header.data_offset, member, {"descr": str(header.descr)[:200]})]  # fmt: skip
+    out = [Finding("high", "pickle", file, f"object array or unusual dtype ({str(header.descr)[:40]}): "
+                   "np.load(allow_pickle=True) may unpickle it", base + header.data_offset, member, {"descr": str(header.descr)[:200]})]  # fmt: skip
     found, _, _ = _walk_all(file, _Window(src, header.data_offset, src.size), base + header.data_offset, member, 1)
     return out + found
 
