@@ -86,3 +86,37 @@ def test_npy_object_dtype_spellings(tmp_path, descr):
 def test_npy_plain_dtypes_pass(tmp_path, descr):
     (tmp_path / "a.npy").write_bytes(_npy(descr, b"\x00" * 16))
     assert api.scan(tmp_path / "a.npy").findings == ()
+
+
+def _zip(tmp_path, name, members):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for member, data, method in members:
+            z.writestr(zipfile.ZipInfo(member), data, compress_type=method)
+    (tmp_path / name).write_bytes(buf.getvalue())
+    return tmp_path / name
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_npz_member_without_npy_suffix(tmp_path, method):
+    p = _zip(tmp_path, "c.npz", [("arr", _npy("|O"), method)])
+    assert _worst(p) == "critical"
+
+
+def test_pickle_member_with_any_name_or_case(tmp_path):
+    p = _zip(tmp_path, "c.pt", [("archive/DATA.PKL", EVIL, zipfile.ZIP_STORED), ("weights", EVIL, zipfile.ZIP_DEFLATED)])
+    r = api.scan(p)
+    assert {f.member for f in r.findings if f.severity == "critical"} == {"archive/DATA.PKL", "weights"}
+
+
+def test_duplicate_member_names(tmp_path):
+    import warnings
+
+    benign = b"\x80\x02}q\x00."
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate it is asked to write
+        p = _zip(tmp_path, "d.pt", [("archive/data.pkl", EVIL, zipfile.ZIP_STORED),
+                                     ("archive/data.pkl", benign, zipfile.ZIP_STORED)])  # fmt: skip
+    r = api.scan(p)
+    assert r.worst() == "critical"
+    assert any(f.severity == "high" and f.detail.get("duplicate") == "archive/data.pkl" for f in r.findings)

@@ -135,38 +135,59 @@ class ZipArchive:
             raise FormatError(self.name, f"damaged zip archive ({e})") from None
         if len(infos) > limits.MAX_ZIP_MEMBERS:
             raise LimitError(self.name, f"{len(infos)} zip members exceed the cap of {limits.MAX_ZIP_MEMBERS}")
-        self._infos = {i.filename: i for i in infos}
-        self.members: dict[str, ZipMember] = {
-            i.filename: ZipMember(i.filename, i.header_offset, i.file_size, i.compress_size, i.compress_type == zipfile.ZIP_STORED)
+        #: Every member in central-directory order, duplicates included (``members`` keeps the last of a name).
+        self.entries: tuple[ZipMember, ...] = tuple(
+            ZipMember(i.filename, i.header_offset, i.file_size, i.compress_size, i.compress_type == zipfile.ZIP_STORED)
             for i in infos
-        }  # fmt: skip
-        self._offsets: dict[str, int] = {}
+        )  # fmt: skip
+        self._infos = {i.header_offset: i for i in infos}
+        self.members: dict[str, ZipMember] = {m.name: m for m in self.entries}
+        seen: set[str] = set()
+        #: Names listed more than once, compared case-insensitively (miniz, torch's reader, looks up that way).
+        self.duplicates: list[str] = []
+        for m in self.entries:
+            if m.name.lower() in seen and m.name not in self.duplicates:
+                self.duplicates.append(m.name)
+            seen.add(m.name.lower())
+        self._offsets: dict[int, int] = {}
 
     def data_offset(self, name: str) -> int:
-        """Where a member's bytes start: after its local header (30 bytes + name + extra field).
+        """Where a member's bytes start: after its local header (30 bytes + name + extra field)."""
+        return self.entry_offset(self.members[name])
 
-        Read on demand (one small read per member), so listing a remote archive stays cheap.
-        """
-        if name not in self._offsets:
-            at = self.members[name].header_offset
+    def entry_offset(self, m: ZipMember) -> int:
+        """Where one entry's bytes start; read on demand (one small read), so remote listings stay cheap."""
+        at = m.header_offset
+        if at not in self._offsets:
             head = self.src.read_at(at, 30)
             if len(head) < 30:
-                raise TruncatedError(self.name, f"local header of {name!r} runs past the end", at)
+                raise TruncatedError(self.name, f"local header of {m.name!r} runs past the end", at)
             if head[:4] != ZIP_MAGIC:
-                raise FormatError(self.name, f"bad local header signature for {name!r}", at)
+                raise FormatError(self.name, f"bad local header signature for {m.name!r}", at)
             name_len, extra_len = struct.unpack("<HH", head[26:30])
-            self._offsets[name] = at + 30 + name_len + extra_len
-        return self._offsets[name]
+            self._offsets[at] = at + 30 + name_len + extra_len
+        return self._offsets[at]
 
     def read(self, name: str, cap: int) -> bytes:
         """The whole (decompressed) member ``name``; ``LimitError`` when it exceeds ``cap`` bytes."""
-        info = self._infos[name]
-        if info.file_size > cap:
+        return self.read_entry(self.members[name], cap)
+
+    def head(self, m: ZipMember, n: int) -> bytes:
+        """The first ``n`` (decompressed) bytes of one entry."""
+        if m.stored:
+            return self.src.read_at(self.entry_offset(m), min(n, m.size))
+        return self.read_entry(m, n, partial=True)
+
+    def read_entry(self, m: ZipMember, cap: int, partial: bool = False) -> bytes:
+        """One entry's (decompressed) bytes; over ``cap`` is a ``LimitError``, or cut at ``cap`` when ``partial``."""
+        info = self._infos[m.header_offset]
+        name = m.name
+        if info.file_size > cap and not partial:
             raise LimitError(self.name, f"zip member {name!r} of {info.file_size} bytes exceeds the cap of {cap}")
         try:
             with self._zf.open(info) as f:
                 parts, got = [], 0
-                while got <= cap and (piece := f.read(1 << 20)):  # bounded reads, even when inflating
+                while got <= cap and (piece := f.read(min(1 << 20, cap + 1 - got))):  # bounded, even when inflating
                     parts.append(piece)
                     got += len(piece)
             data = b"".join(parts)
@@ -174,6 +195,8 @@ class ZipArchive:
             raise
         except _ZIP_ERRORS as e:
             raise FormatError(self.name, f"cannot read zip member {name!r} ({e})", info.header_offset) from None
+        if partial:
+            return data[:cap]
         if len(data) > cap:
             raise LimitError(self.name, f"zip member {name!r} inflates past the cap of {cap} bytes")
         return data

@@ -6,12 +6,22 @@ walks here are partial (``walk_pickle(partial=True)``) and report the damage as 
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from .. import limits
 from ..errors import MfiError
 from ..formats.npy import NPY_MAGIC, read_npy
-from ..formats.pickle import ALLOWED, DANGEROUS, BytesSource, PickleGlobal, looks_like_pickle, pickle_stream, walk_pickle
+from ..formats.pickle import (
+    ALLOWED,
+    DANGEROUS,
+    BytesSource,
+    PickleGlobal,
+    looks_like_pickle,
+    pickle_stream,
+    starts_like_pickle,
+    walk_pickle,
+)
 from ..formats.torch import LEGACY_HEAD, read_torch
 from ..formats.ziparchive import ZipArchive
 from ..records import Finding
@@ -90,30 +100,45 @@ def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | N
 
 
 def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True) -> list[Finding]:
-    """Every pickle member (``data.pkl``, ``*.pkl``), every .npy member with an object dtype, code members.
+    """Every member whose bytes are a pickle or an npy array (whatever its name), code members, duplicates.
 
-    ``deep`` also reads a torch checkpoint's tensor table for integrity problems and tensor names.
+    ``np.load`` and ``torch.load`` go by content, not by name, so every member's first bytes are
+    sniffed. ``deep`` also reads a torch checkpoint's tensor table for integrity problems and tensor
+    names; without it (remote scans) a torch archive's ``data/N`` storages, which torch reads raw,
+    are not opened (one request each).
     """
     z = ZipArchive(src)
     out: list[Finding] = []
     clean: list[str] = []
     allowed = 0
-    for name, m in z.members.items():
-        suffix = PurePosixPath(name).suffix
-        if suffix in (".pkl", ".pickle") or name.endswith("/data.pkl"):
-            data_src, base = _member_source(z, name, m)
+    has_torch = any(n.lower() == "data.pkl" or n.lower().endswith("/data.pkl") for n in z.members)
+    for name in z.duplicates:
+        out.append(Finding("high", "pickle", file, f"archive lists {name!r} more than once: loaders disagree on which "
+                           "copy they read", member=name, detail={"duplicate": name}))  # fmt: skip
+    for m in z.entries[: limits.MAX_ZIP_MEMBERS]:
+        name = m.name
+        lower = name.lower()
+        suffix = PurePosixPath(lower).suffix
+        if suffix == ".py" or "/code/" in lower:
+            out.append(Finding("medium", "remote-code", file, f"archive holds code ({name}): TorchScript or Python that a "
+                               "loader may run", member=name))  # fmt: skip
+            continue
+        if not deep and has_torch and _TORCH_STORAGE.fullmatch(lower):
+            continue
+        head = z.head(m, 16)
+        if is_npy(head):
+            data_src, base = _member_source(z, m)
+            out += _npy_findings(file, data_src, base, name)
+        elif starts_like_pickle(head):
+            named = suffix in (".pkl", ".pickle")
+            data_src, base = _member_source(z, m)
             found, n, _ = _walk_all(file, data_src, base, name, 1)
+            if not named and found and all(f.detail.get("damaged") for f in found):
+                continue  # raw tensor bytes that merely start like an opcode
             allowed += n
             out += found
             if not found:
                 clean.append(name)
-        elif suffix == ".npy":
-            data_src, base = _member_source(z, name, m)
-            out += _npy_findings(file, data_src, base, name)
-        elif suffix == ".py" or "/code/" in name:
-            out.append(Finding("medium", "remote-code", file, f"archive holds code ({name}): TorchScript or Python that a "
-                               "loader may run", member=name))  # fmt: skip
-    has_torch = any(n == "data.pkl" or n.endswith("/data.pkl") for n in z.members)
     if has_torch and deep:  # the tensor table needs one small read per storage: skipped remotely
         out += _torch_integrity(file, src, out, names)
     if clean and not any(f.kind == "pickle" and f.severity != "info" for f in out):
@@ -121,12 +146,15 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
     return out
 
 
-def _member_source(z: ZipArchive, name: str, m) -> tuple[object, int]:
+_TORCH_STORAGE = re.compile(r"(?:.*/)?data/\d+")
+
+
+def _member_source(z: ZipArchive, m) -> tuple[object, int]:
     """A byte source for one member: the archive itself when stored, else its inflated bytes."""
     if m.stored:
-        at = z.data_offset(name)
+        at = z.entry_offset(m)
         return _Window(z.src, at, m.size), at
-    return BytesSource(z.name, z.read(name, limits.MAX_PICKLE_BYTES)), 0
+    return BytesSource(z.name, z.read_entry(m, limits.MAX_PICKLE_BYTES)), 0
 
 
 class _Window:
