@@ -120,3 +120,34 @@ def test_duplicate_member_names(tmp_path):
     r = api.scan(p)
     assert r.worst() == "critical"
     assert any(f.severity == "high" and f.detail.get("duplicate") == "archive/data.pkl" for f in r.findings)
+
+
+def _long4(n_bytes: int) -> bytes:
+    """LONG4: an integer of ``n_bytes`` bytes (8192 bytes: about 20,000 decimal digits)."""
+    return b"\x8b" + struct.pack("<I", n_bytes) + b"\x01" * n_bytes
+
+
+#: A tensor rebuild call whose storage key is given raw.
+def _tensor(key: bytes) -> bytes:
+    return (
+        b"ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\n" + key
+        + b"X\x03\x00\x00\x00cpuK\x01tQK\x00K\x01\x85K\x01\x85tR"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x80\x02}" + _long4(8192) + _tensor(b"X\x01\x00\x00\x000") + b"s.",  # dict key of 20,000 digits
+        b"\x80\x02}X\x01\x00\x00\x00w" + _tensor(_long4(8192)) + b"s.",  # storage key of 20,000 digits
+    ],
+)
+def test_huge_integers_never_reach_str(tmp_path, data):
+    from mfi.formats.torch import read_torch
+    from mfi.sources import LocalFile
+
+    (tmp_path / "a.pkl").write_bytes(data)
+    r = api.scan(tmp_path / "a.pkl")
+    assert r.worst() == "info"
+    with LocalFile(tmp_path / "a.pkl") as src:
+        assert read_torch(src).tensors == ()  # left out, not a ValueError from str()

@@ -249,6 +249,9 @@ def _storages(ck: TorchCheckpoint, pids: list) -> dict[str, _Storage]:
             what = f"a tuple ({', '.join(brief(v) for v in pid[:5])})" if isinstance(pid, tuple) else brief(pid)
             ck.warnings.append(f"persistent id {what} is not a torch storage")
             continue
+        if isinstance(pid[2], int) and abs(pid[2]) > MAX_INT:
+            ck.warnings.append(f"persistent id names storage key {brief(pid[2])}, not a torch storage key")
+            continue
         key = str(pid[2])
         if key not in out:
             out[key] = _Storage(STORAGE_DTYPES.get(pid[1].name, f"UNKNOWN({pid[1].name})"), pid[4])
@@ -275,7 +278,7 @@ def _walk(v: Any, path: tuple, depth: int, seen: set[int]):
     pairs = _pairs(v)
     if pairs is not None:
         for k, item in pairs:
-            if isinstance(k, (str, int)) and not isinstance(k, bool):
+            if isinstance(k, str) or (isinstance(k, int) and not isinstance(k, bool) and abs(k) <= MAX_INT):
                 yield from _walk(item, path + (str(k),), depth + 1, seen)
     if isinstance(v, Call) and v.state is not None:
         yield from _walk(v.state, path, depth + 1, seen)
@@ -292,10 +295,15 @@ def _ints(v: Any) -> tuple[int, ...] | None:
     return None
 
 
+def _key_ok(k: Any) -> bool:
+    """A storage key ``str()`` can spell: a string, or an int up to ``MAX_INT`` (huge ints raise there)."""
+    return isinstance(k, str) or (isinstance(k, int) and not isinstance(k, bool) and abs(k) <= MAX_INT)
+
+
 def _tensor_info(ck: TorchCheckpoint, tname: str, tc: TensorCall, storages: dict[str, _Storage]) -> TensorInfo | None:
     pid = tc.storage.pid if isinstance(tc.storage, Persistent) else None
     shape, stride = _ints(tc.size), _ints(tc.stride)
-    known = isinstance(pid, tuple) and len(pid) > 2 and isinstance(pid[2], (str, int)) and not isinstance(pid[2], bool)
+    known = isinstance(pid, tuple) and len(pid) > 2 and _key_ok(pid[2])
     s = storages.get(str(pid[2])) if known else None
     ok = (
         s is not None and shape is not None and stride is not None and len(shape) == len(stride)
