@@ -151,3 +151,26 @@ def test_huge_integers_never_reach_str(tmp_path, data):
     assert r.worst() == "info"
     with LocalFile(tmp_path / "a.pkl") as src:
         assert read_torch(src).tensors == ()  # left out, not a ValueError from str()
+
+
+@pytest.mark.parametrize(
+    "template, pattern",
+    [
+        ("{{ ()['_'~'_class_'~'_'] }}", "underscore-concat"),
+        ('{{ ()["\\N{LOW LINE}\\N{LOW LINE}class\\N{LOW LINE}\\N{LOW LINE}"] }}', "escaped-underscore"),
+        ('{% set x = "%}" ~ ().__class__.__mro__[1].__subclasses__() %}{{ x }}', "dunder"),
+        ('{{ "}}" ~ cycler.__init__.__globals__.os.popen("id").read() }}', "dunder"),
+        ("{{ 'it\\'s }}' ~ ().__class__ }}", "dunder"),
+    ],
+)
+def test_template_obfuscations(template, pattern):
+    from mfi.scan.templates import template_findings
+
+    assert pattern in {f.detail["pattern"] for f in template_findings(template, "f", "t")}
+
+
+def test_long_unclosed_string_in_a_tag_is_linear():
+    from mfi.scan.templates import template_findings
+
+    found = template_findings("{{ '" + "a" * 2_000_000 + " __globals__", "f", "t")
+    assert [f.detail["pattern"] for f in found] == ["dunder", "size"]

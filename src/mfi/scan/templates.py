@@ -25,8 +25,10 @@ _PATTERNS = [
      "uses a dunder attribute ({m}), which chat templates never need"),
     ("high", "attr-filter", re.compile(r"\|\s*attr\s*\(|\battr\s*\("),
      "uses the attr() filter ({m}), which reaches attributes by computed name"),
-    ("high", "escaped-underscore", re.compile(r"\\x5f|\\u005f|\\U0000005f|\\137", re.IGNORECASE),
+    ("high", "escaped-underscore", re.compile(r"\\x5f|\\u005f|\\U0000005f|\\137|\\N\{", re.IGNORECASE),
      "hides underscores in an escape ({m}), the way attribute names are smuggled"),
+    ("high", "underscore-concat", re.compile(r"""(?:\[|~)\s*(['"])(?:_[^'"]*|[^'"]*_)\1|(['"])(?:_[^'"]*|[^'"]*_)\2\s*~"""),
+     "builds a name from pieces that start or end with '_' ({m}), the way dunders are smuggled"),
     ("high", "code-call", re.compile(r"\b(eval|exec|system|popen|spawn\w*|compile|getattr|setattr|import_module|"
                                      r"check_output|run_path|load_module)\s*\("),
      "calls {m}, which runs code or programs"),
@@ -46,19 +48,38 @@ LARGE_TEMPLATE = 256 * 1024
 def _tags_only(text: str) -> str:
     """``text`` with everything outside ``{{ }}`` and ``{% %}`` tags blanked to NUL (same length).
 
-    One linear pass; an unclosed tag runs to the end (Jinja would refuse the template; we still
-    check it). Positions stay those of ``text``, so each pattern runs once over the whole string.
-    A regex with a lazy ``.*?`` would rescan the rest from every unclosed ``{{``: quadratic.
+    One linear pass; a tag ends at the first ``}}``/``%}`` outside a quoted string (as Jinja's lexer
+    reads it), and an unclosed tag runs to the end (Jinja would refuse the template; we still check
+    it). Positions stay those of ``text``, so each pattern runs once over the whole string.
     """
     pieces, pos = [], 0
     while (m := _OPEN.search(text, pos)) is not None:
-        close = "}}" if m.group(0) == "{{" else "%}"
-        end = text.find(close, m.end())
-        end = len(text) if end < 0 else end + 2
+        end = _tag_end(text, m.end(), "}}" if m.group(0) == "{{" else "%}")
         pieces += ["\x00" * (m.start() - pos), text[m.start() : end]]
         pos = end
     pieces.append("\x00" * (len(text) - pos))
     return "".join(pieces)
+
+
+def _tag_end(text: str, i: int, close: str) -> int:
+    """Index just past the tag's closing ``close``, skipping quoted strings; ``len(text)`` when unclosed."""
+    n = len(text)
+    while i < n:
+        m = _TAG_TOKEN.search(text, i)
+        if m is None:
+            return n
+        if m.group(0) == close:
+            return m.end()
+        if m.group(0) in _STRING:
+            s = _STRING[m.group(0)].match(text, m.start())
+            i = n if s is None else s.end()  # an unclosed string runs to the end
+        else:
+            i = m.end()
+    return n
+
+
+_TAG_TOKEN = re.compile(r"""['"]|\}\}|%\}""")
+_STRING = {q: re.compile(q + r"(?:[^" + q + r"\\]|\\.)*" + q, re.DOTALL) for q in ("'", '"')}
 
 
 def _where(text: str, pos: int) -> str:
