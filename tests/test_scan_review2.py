@@ -174,3 +174,31 @@ def test_long_unclosed_string_in_a_tag_is_linear():
 
     found = template_findings("{{ '" + "a" * 2_000_000 + " __globals__", "f", "t")
     assert [f.detail["pattern"] for f in found] == ["dunder", "size"]
+
+
+@pytest.mark.parametrize(
+    "module, name, verdict",
+    [
+        ("builtins", "range", "unknown"),
+        ("builtins", "list", "unknown"),
+        ("builtins", "set", "allowed"),
+        ("__builtin__", "set", "allowed"),
+        ("__builtin__", "eval", "dangerous"),
+        ("copy_reg", "_reconstructor", "unknown"),
+        ("cPickle", "loads", "dangerous"),  # -> pickle.loads
+        ("__builtin__", "xrange", "unknown"),  # -> builtins.range
+        ("exceptions", "StandardError", "unknown"),  # -> builtins.Exception
+    ],
+)
+def test_allow_list_and_python_2_names(module, name, verdict):
+    from mfi.formats.pickle import judge
+
+    assert judge(module, name)[0] == verdict
+
+
+def test_bytes_with_a_huge_size_is_flagged(tmp_path):
+    """``bytes(2**40)`` allocates a terabyte on load: an oddity even though ``bytes`` is allowed."""
+    data = b"\x80\x02c__builtin__\nbytes\n\x8a\x06\x00\x00\x00\x00\x00\x01\x85R."
+    (tmp_path / "a.pkl").write_bytes(data)
+    r = api.scan(tmp_path / "a.pkl")
+    assert [f.severity for f in r.findings] == ["high"] and "bytes(1099511627776)" in r.findings[0].message

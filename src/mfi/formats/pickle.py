@@ -66,10 +66,9 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "numpy._core.multiarray": frozenset({"_reconstruct", "scalar"}),
     # protocol 2 pickles Python 3 bytes as _codecs.encode(text, "latin1")
     "_codecs": frozenset({"encode"}),
-    "builtins": frozenset({"set", "frozenset", "slice", "complex", "bytearray", "bytes", "tuple", "list", "dict",
-                           "int", "float", "str", "bool", "range"}),
+    # the pickler writes list/dict/int/str... as opcodes, never as globals: only these are ever imported
+    "builtins": frozenset({"set", "frozenset", "slice", "complex", "bytearray", "bytes"}),
 }  # fmt: skip
-_ALLOWED["__builtin__"] = _ALLOWED["builtins"]
 
 # Named so reports can say what they do; not the line of defence (the allow-list is).
 _DANGER_MODULES = {
@@ -119,16 +118,26 @@ def brief(v: Any) -> str:
 
 
 def judge(module: str, name: str) -> tuple[str, str]:
-    """A global's verdict (allowed, unknown or dangerous) and, when dangerous, what it can do."""
+    """A global's verdict (allowed, unknown or dangerous) and, when dangerous, what it can do.
+
+    Python 2 names (``__builtin__``, ``copy_reg``, ``cPickle``...) are judged under the Python 3
+    names ``pickle.load`` maps them to (``_compat_pickle``); Python 3 has no module by the old name.
+    """
+    import _compat_pickle
+
+    mapped = _compat_pickle.NAME_MAPPING.get((module, name)) or (_compat_pickle.IMPORT_MAPPING.get(module, module), name)
+    return _judge(*mapped)
+
+
+def _judge(module: str, name: str) -> tuple[str, str]:
     if name in _ALLOWED.get(module, ()):
         return ALLOWED, ""
-    base = "builtins" if module == "__builtin__" else module
-    why = _DANGER_NAMES.get((base, name))
-    if why is None and base != "builtins":
-        why = _DANGER_MODULES.get(base.split(".")[0])
-    if why is None and base.startswith("torch.hub"):
+    why = _DANGER_NAMES.get((module, name))
+    if why is None and module != "builtins":
+        why = _DANGER_MODULES.get(module.split(".")[0])
+    if why is None and module.startswith("torch.hub"):
         why = "downloads and runs code"
-    if why is None and base == "builtins" and name.startswith("__"):
+    if why is None and module == "builtins" and name.startswith("__"):
         why = "reaches the interpreter"
     return (DANGEROUS, why) if why else (UNKNOWN, "")
 
@@ -264,6 +273,11 @@ class _Walker:
 
     def call(self, func: Any, args: Any, nested: bool = False) -> Any:
         if isinstance(func, Global) and isinstance(args, tuple):
+            if func.module in ("builtins", "__builtin__") and func.name in ("bytes", "bytearray") and args:
+                n = args[0]
+                if isinstance(n, int) and not isinstance(n, bool) and abs(n) > limits.MAX_PICKLE_STRING:
+                    self.oddities.append((self.base + self.pos, f"REDUCE {func.name}({brief(n)}): allocates "
+                                          "that many bytes on load"))  # fmt: skip
             if func.module == "torch._utils" and func.name in REBUILD_TENSOR and len(args) >= 4:
                 dtype = args[6] if func.name == "_rebuild_tensor_v3" and len(args) > 6 else None
                 return TensorCall(args[0], args[1], args[2], args[3], dtype)
