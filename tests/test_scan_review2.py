@@ -202,3 +202,13 @@ def test_bytes_with_a_huge_size_is_flagged(tmp_path):
     (tmp_path / "a.pkl").write_bytes(data)
     r = api.scan(tmp_path / "a.pkl")
     assert [f.severity for f in r.findings] == ["high"] and "bytes(1099511627776)" in r.findings[0].message
+
+
+def test_stack_is_capped(tmp_path):
+    """200,000 EMPTY_DICTs pile up on the stack: a limit, not hundreds of MB."""
+    from mfi import limits
+
+    (tmp_path / "a.pkl").write_bytes(b"\x80\x02" + b"}" * (limits.MAX_PICKLE_STACK + 10) + b".")
+    r = api.scan(tmp_path / "a.pkl")
+    assert [f.severity for f in r.findings] == ["high"]
+    assert f"more than {limits.MAX_PICKLE_STACK} values" in r.findings[0].message

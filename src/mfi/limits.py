@@ -41,6 +41,8 @@ MAX_PICKLE_BYTES = 256 * MiB
 MAX_PICKLE_OPCODES = 4_000_000
 #: Most memo entries (BINPUT/MEMOIZE). torch memoizes a few per tensor.
 MAX_PICKLE_MEMO = 1_000_000
+#: Most values on a pickle's stack at once (all MARK levels). A state dict keeps a few dozen there.
+MAX_PICKLE_STACK = 100_000
 #: Longest string, bytes or long-integer argument of one opcode.
 MAX_PICKLE_STRING = 16 * MiB
 #: Deepest stack of MARKs (nested tuples/lists/dicts being built). Real checkpoints nest < 10.

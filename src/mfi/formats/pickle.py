@@ -241,6 +241,8 @@ class _Walker:
         self.oddities: list[tuple[int, str]] = []
         self.persistent: list = []
         self.pos = 0
+        #: Items held on the stacks under the open MARKs (``len(self.stack)`` is the rest).
+        self.held = 0
 
     def fail(self, problem: str) -> FormatError:
         return FormatError(self.name, f"invalid pickle: {problem}", self.base + self.pos)
@@ -260,6 +262,7 @@ class _Walker:
             raise self.fail("no MARK on the stack")
         items = self.stack
         self.stack = self.metastack.pop()
+        self.held -= len(self.stack)
         return items
 
     def add_global(self, module: Any, gname: Any, opcode: str) -> Global:
@@ -299,6 +302,7 @@ class _Walker:
                 raise LimitError(self.name, f"pickle nests deeper than {limits.MAX_PICKLE_DEPTH} marks",
                                  self.base + self.pos)  # fmt: skip
             self.metastack.append(s)
+            self.held += len(s)
             self.stack = []
         elif op in ("BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE"):
             if len(self.memo) >= limits.MAX_PICKLE_MEMO:
@@ -461,6 +465,8 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
             if n > limits.MAX_PICKLE_OPCODES:
                 raise LimitError(name, f"pickle has more than {limits.MAX_PICKLE_OPCODES} opcodes", base + pos)
             w.step(opcode.name, arg)
+            if len(w.stack) + w.held > limits.MAX_PICKLE_STACK:
+                raise LimitError(name, f"pickle holds more than {limits.MAX_PICKLE_STACK} values on its stack", base + pos)
             stopped = opcode.name == "STOP"
         if not stopped:
             raise FormatError(name, "pickle ends without STOP", base + stream.tell())

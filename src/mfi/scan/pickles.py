@@ -48,14 +48,16 @@ def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[i
     return out
 
 
-def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tuple[list[Finding], int, list]:
-    """Walk up to ``count`` pickles in a row; returns findings, globals seen, and the allowed ones."""
+def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tuple[list[Finding], int, int]:
+    """Walk up to ``count`` pickles in a row; returns findings, globals seen, and persistent ids seen."""
     out: list[Finding] = []
     stream = pickle_stream(src)
     seen: list[PickleGlobal] = []
+    pids = 0
     for _ in range(count):
         walk = walk_pickle(file, stream, base=base, partial=True)
         seen += walk.globals
+        pids += len(walk.persistent)
         out += global_findings(file, walk.globals, walk.oddities, member)
         if walk.error is not None:
             # our reading and pickle.load's may part ways at the damage: what follows could still run
@@ -64,7 +66,7 @@ def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tupl
             break
         if count > 1 and not looks_like_pickle(src.read_at(stream.tell(), 2)):
             break
-    return out, len(seen), seen
+    return out, len(seen), pids
 
 
 def _clean_note(file: str, n: int, member: str | None) -> Finding:
@@ -78,10 +80,12 @@ def scan_pickle_file(file: str, src, names: set[str] | None = None, *, sniffed: 
     ``sniffed`` files (no pickle suffix, only first bytes that decode as an opcode) that break before
     any import are not pickles: ``None``."""
     legacy = src.read_at(0, len(LEGACY_HEAD)) == LEGACY_HEAD
-    out, n, _ = _walk_all(file, src, 0, None, _MAX_PICKLES if legacy else 1)
+    out, n, pids = _walk_all(file, src, 0, None, _MAX_PICKLES if legacy else 1)
     if sniffed and out and all(f.detail.get("damaged") for f in out):
         return None  # bytes that merely start like a pickle, and break before importing anything
-    return out + _torch_integrity(file, src, out, names) + ([] if out else [_clean_note(file, n, None)])
+    # without a persistent id there is no storage, so no tensor table: no second walk
+    integrity = _torch_integrity(file, src, out, names) if legacy or pids else []
+    return out + integrity + ([] if out else [_clean_note(file, n, None)])
 
 
 def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | None) -> list[Finding]:
