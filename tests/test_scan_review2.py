@@ -212,3 +212,11 @@ def test_stack_is_capped(tmp_path):
     r = api.scan(tmp_path / "a.pkl")
     assert [f.severity for f in r.findings] == ["high"]
     assert f"more than {limits.MAX_PICKLE_STACK} values" in r.findings[0].message
+
+
+def test_first_opcode_longer_than_16_bytes(tmp_path):
+    """GLOBAL's two lines run past byte 16; Python 2's ``exceptions`` has no ``eval``: unknown, so high."""
+    (tmp_path / "k.pkl").write_bytes(b"cexceptions\neval\n(S'1+1'\ntR.")
+    (tmp_path / "m.pkl").write_bytes(b"cposixpath_and_more\nsystem\n(S'id'\ntR.")
+    r = api.scan(tmp_path)
+    assert sorted(f.detail.get("module") for f in r.findings) == ["exceptions", "posixpath_and_more"]

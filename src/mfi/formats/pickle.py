@@ -434,14 +434,17 @@ def _genops(stream):
             return
 
 
-def starts_like_pickle(head: bytes) -> bool:
-    """Whether the first opcode of ``head`` decodes: a sniff, confirmed or refuted by walking the file."""
+def starts_like_pickle(head: bytes, cut: bool = False) -> bool:
+    """Whether the first opcode of ``head`` decodes: a sniff, confirmed or refuted by walking the file.
+
+    ``cut``: ``head`` is only the start of the data, so an argument running past its end may be whole.
+    """
     import io
 
     try:
         next(_genops(io.BytesIO(head)))
-    except (ValueError, OverflowError, UnicodeDecodeError, StopIteration):
-        return False
+    except (ValueError, OverflowError, StopIteration):
+        return cut and bool(head) and head[:1].decode("latin-1") in pickletools.code2op
     return True
 
 

@@ -129,11 +129,11 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
             continue
         if not deep and has_torch and _TORCH_STORAGE.fullmatch(lower):
             continue
-        head = z.head(m, 16)
+        head = z.head(m, _MEMBER_SNIFF)
         if is_npy(head):
             data_src, base = _member_source(z, m)
             out += _npy_findings(file, data_src, base, name)
-        elif starts_like_pickle(head):
+        elif starts_like_pickle(head, cut=len(head) < m.size):
             named = suffix in (".pkl", ".pickle")
             data_src, base = _member_source(z, m)
             found, n, _ = _walk_all(file, data_src, base, name, 1)
@@ -150,6 +150,8 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
     return out
 
 
+#: Bytes read from each zip member to tell pickles and npy arrays from raw data.
+_MEMBER_SNIFF = 4096
 _TORCH_STORAGE = re.compile(r"(?:.*/)?data/\d+")
 
 

@@ -116,7 +116,8 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 return "tokenizer", templates.template_findings(_text(src), name, base), {}
             if suffix == ".json":
                 return _json(src, name, base, modules)
-            head = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))[:16]  # one read a remote source keeps
+            sniff = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))  # one read a remote source keeps
+            head = sniff[:16]
             if head[:4] == b"GGUF":
                 g = read_gguf(src)
                 tensors[rel] = {t.name for t in g.tensors}
@@ -134,7 +135,7 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 found = pickles.scan_zip(name, src, names, deep=not getattr(tree, "remote", False))
             elif pickles.is_npy(head):
                 found = pickles.scan_npy(name, src)
-            elif starts_like_pickle(head):  # a parse failure on the first opcode: pickle.load fails there too
+            elif starts_like_pickle(sniff, cut=len(sniff) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
                 found = pickles.scan_pickle_file(name, src, names, sniffed=suffix not in _PICKLE_SUFFIXES)
                 if found is None:
                     return "other", [], {}
