@@ -220,3 +220,34 @@ def test_first_opcode_longer_than_16_bytes(tmp_path):
     (tmp_path / "m.pkl").write_bytes(b"cposixpath_and_more\nsystem\n(S'id'\ntR.")
     r = api.scan(tmp_path)
     assert sorted(f.detail.get("module") for f in r.findings) == ["exceptions", "posixpath_and_more"]
+
+
+@pytest.mark.parametrize("layout", ["zip", "bare"])
+def test_each_pickle_is_walked_once(tmp_path, monkeypatch, layout):
+    """The scan's walk of data.pkl (or a bare pickle) is reused for the tensor table."""
+    import numpy as np
+    import torchbuild as tb
+
+    from mfi.formats import pickle as fp
+    from mfi.scan import pickles
+
+    sd = tb.state_dict({"w": tb.tensor(np.ones((2, 2), np.float32))})
+    path = tmp_path / "m.pt"
+    tb.save_zip(sd, path)
+    if layout == "bare":  # a bare pickle still naming its storages (tensors have no data here)
+        import zipfile as zf
+
+        with zf.ZipFile(path) as z:
+            path.write_bytes(z.read("archive/data.pkl"))
+    calls = []
+    real = fp.walk_pickle
+    monkeypatch.setattr(pickles, "walk_pickle", lambda *a, **k: calls.append(1) or real(*a, **k))
+    import mfi.formats.torch as ft
+
+    monkeypatch.setattr(ft, "walk_pickle", lambda *a, **k: calls.append(2) or real(*a, **k))
+    names: set[str] = set()
+    from mfi.sources import LocalFile
+
+    with LocalFile(path) as src:
+        (pickles.scan_zip if layout == "zip" else pickles.scan_pickle_file)(str(path), src, names)
+    assert 2 not in calls and names == {"w"}  # torch.py never walks again

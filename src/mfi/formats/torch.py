@@ -36,6 +36,7 @@ from .pickle import (
     PDict,
     Persistent,
     PickleGlobal,
+    PickleWalk,
     TensorCall,
     brief,
     looks_like_pickle,
@@ -94,9 +95,13 @@ def dtype_bits(dtype: str) -> float | None:
     return knowledge.safetensors_dtypes().get(dtype) or EXTRA_DTYPE_BITS.get(dtype)
 
 
-def read_torch(src) -> TorchCheckpoint:
-    """Read the checkpoint behind ``src``: zip, legacy or bare pickle. Nothing is unpickled."""
-    ck = _read_any(src)
+def read_torch(src, walked: dict[str, PickleWalk] | None = None) -> TorchCheckpoint:
+    """Read the checkpoint behind ``src``: zip, legacy or bare pickle. Nothing is unpickled.
+
+    ``walked``: complete walks the caller already made, by zip member name (``""`` for a bare
+    pickle), reused instead of walking the same pickle twice.
+    """
+    ck = _read_any(src, walked or {})
     flagged = ck.flagged
     if flagged:
         g = flagged[0]
@@ -107,16 +112,16 @@ def read_torch(src) -> TorchCheckpoint:
     return ck
 
 
-def _read_any(src) -> TorchCheckpoint:
+def _read_any(src, walked: dict[str, PickleWalk]) -> TorchCheckpoint:
     head = src.read_at(0, 16)
     if is_zip(head):
-        return _read_zip(src)
+        return _read_zip(src, walked)
     if head.startswith(LEGACY_HEAD):
         return _read_legacy(src)
     if src.read_at(257, 5) == b"ustar":
         raise FormatError(src.name, "tar-based PyTorch checkpoint (torch < 0.4) is not supported")
-    if looks_like_pickle(head):
-        walk = walk_pickle(src.name, pickle_stream(src))
+    if "" in walked or looks_like_pickle(head):
+        walk = walked.get("") or walk_pickle(src.name, pickle_stream(src))
         ck = TorchCheckpoint(src.name, "pickle", src.size, (), tuple(walk.globals), walk.oddities)
         storages = _storages(ck, walk.persistent)
         _tensors(ck, walk.value, storages)
@@ -127,7 +132,7 @@ def _read_any(src) -> TorchCheckpoint:
     raise FormatError(src.name, "not a PyTorch checkpoint (neither zip, legacy pickle nor pickle)")
 
 
-def _read_zip(src) -> TorchCheckpoint:
+def _read_zip(src, walked: dict[str, PickleWalk]) -> TorchCheckpoint:
     z = ZipArchive(src)
     pkls = [n for n in z.members if n == "data.pkl" or n.endswith("/data.pkl")]
     if not pkls:
@@ -135,10 +140,12 @@ def _read_zip(src) -> TorchCheckpoint:
     main = min(pkls, key=len)
     prefix = main[: -len("data.pkl")]
     member = z.members[main]
-    data = z.read(main, limits.MAX_PICKLE_BYTES)
-    # positions are absolute in the file when the member is stored (torch never compresses)
-    base = z.data_offset(main) if member.stored else 0
-    walk = walk_pickle(src.name, pickle_stream(BytesSource(src.name, data)), base=base)
+    walk = walked.get(main)
+    if walk is None:
+        data = z.read(main, limits.MAX_PICKLE_BYTES)
+        # positions are absolute in the file when the member is stored (torch never compresses)
+        base = z.data_offset(main) if member.stored else 0
+        walk = walk_pickle(src.name, pickle_stream(BytesSource(src.name, data)), base=base)
     ck = TorchCheckpoint(src.name, "zip", src.size, (), tuple(walk.globals), walk.oddities, members=tuple(z.members))
     ck.info["prefix"] = prefix.rstrip("/")
     if prefix + "byteorder" in z.members:

@@ -17,6 +17,7 @@ from ..formats.pickle import (
     DANGEROUS,
     BytesSource,
     PickleGlobal,
+    PickleWalk,
     looks_like_pickle,
     pickle_stream,
     starts_like_pickle,
@@ -48,16 +49,16 @@ def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[i
     return out
 
 
-def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tuple[list[Finding], int, int]:
-    """Walk up to ``count`` pickles in a row; returns findings, globals seen, and persistent ids seen."""
+def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tuple[list[Finding], int, list[PickleWalk]]:
+    """Walk up to ``count`` pickles in a row; returns findings, globals seen, and the walks."""
     out: list[Finding] = []
     stream = pickle_stream(src)
     seen: list[PickleGlobal] = []
-    pids = 0
+    walks: list[PickleWalk] = []
     for _ in range(count):
         walk = walk_pickle(file, stream, base=base, partial=True)
+        walks.append(walk)
         seen += walk.globals
-        pids += len(walk.persistent)
         out += global_findings(file, walk.globals, walk.oddities, member)
         if walk.error is not None:
             # our reading and pickle.load's may part ways at the damage: what follows could still run
@@ -66,7 +67,7 @@ def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tupl
             break
         if count > 1 and not looks_like_pickle(src.read_at(stream.tell(), 2)):
             break
-    return out, len(seen), pids
+    return out, len(seen), walks
 
 
 def _clean_note(file: str, n: int, member: str | None) -> Finding:
@@ -80,22 +81,23 @@ def scan_pickle_file(file: str, src, names: set[str] | None = None, *, sniffed: 
     ``sniffed`` files (no pickle suffix, only first bytes that decode as an opcode) that break before
     any import are not pickles: ``None``."""
     legacy = src.read_at(0, len(LEGACY_HEAD)) == LEGACY_HEAD
-    out, n, pids = _walk_all(file, src, 0, None, _MAX_PICKLES if legacy else 1)
+    out, n, walks = _walk_all(file, src, 0, None, _MAX_PICKLES if legacy else 1)
     if sniffed and out and all(f.detail.get("damaged") for f in out):
         return None  # bytes that merely start like a pickle, and break before importing anything
-    # without a persistent id there is no storage, so no tensor table: no second walk
-    integrity = _torch_integrity(file, src, out, names) if legacy or pids else []
+    # without a persistent id there is no storage, so no tensor table; a complete walk is reused
+    reuse = {"": walks[0]} if not legacy and walks[0].error is None else {}
+    integrity = _torch_integrity(file, src, out, names, reuse) if legacy or walks[0].persistent else []
     return out + integrity + ([] if out else [_clean_note(file, n, None)])
 
 
-def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | None) -> list[Finding]:
+def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | None, walked: dict) -> list[Finding]:
     """Damage in the tensor table (storages missing or short); fills ``names`` with the tensor names.
 
     Quiet when the pickle already has findings: its tensor table would only repeat that damage.
     """
     quiet = any(f.severity in ("critical", "high") or "could not" in f.message for f in earlier)
     try:
-        ck = read_torch(src)
+        ck = read_torch(src, walked)
     except MfiError as e:
         return [] if quiet else [Finding("medium", "integrity", file, f"checkpoint unreadable: {e.problem}", e.offset)]
     if names is not None:
@@ -114,6 +116,7 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
     z = ZipArchive(src)
     out: list[Finding] = []
     clean: list[str] = []
+    walked: dict[str, PickleWalk] = {}
     allowed = 0
     has_torch = any(n.lower() == "data.pkl" or n.lower().endswith("/data.pkl") for n in z.members)
     for name in z.duplicates:
@@ -136,7 +139,9 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
         elif starts_like_pickle(head, cut=len(head) < m.size):
             named = suffix in (".pkl", ".pickle")
             data_src, base = _member_source(z, m)
-            found, n, _ = _walk_all(file, data_src, base, name, 1)
+            found, n, walks = _walk_all(file, data_src, base, name, 1)
+            if walks[0].error is None and name not in z.duplicates:
+                walked[name] = walks[0]
             if not named and found and all(f.detail.get("damaged") for f in found):
                 continue  # raw tensor bytes that merely start like an opcode
             allowed += n
@@ -144,7 +149,7 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
             if not found:
                 clean.append(name)
     if has_torch and deep:  # the tensor table needs one small read per storage: skipped remotely
-        out += _torch_integrity(file, src, out, names)
+        out += _torch_integrity(file, src, out, names, walked)
     if clean and not any(f.kind == "pickle" and f.severity != "info" for f in out):
         out.append(_clean_note(file, allowed, None))
     return out
