@@ -251,3 +251,14 @@ def test_each_pickle_is_walked_once(tmp_path, monkeypatch, layout):
     with LocalFile(path) as src:
         (pickles.scan_zip if layout == "zip" else pickles.scan_pickle_file)(str(path), src, names)
     assert 2 not in calls and names == {"w"}  # torch.py never walks again
+
+
+def test_sniffing_is_capped(tmp_path, monkeypatch):
+    from mfi import limits
+
+    monkeypatch.setattr(limits, "MAX_SCAN_SNIFF_FILES", 2)
+    for i in range(3):
+        (tmp_path / f"f{i}").write_bytes(EVIL)
+    r = api.scan(tmp_path)
+    assert [f.severity for f in r.findings] == ["critical", "critical", "medium"]
+    assert "more than 2 files of unknown type" in r.findings[2].message

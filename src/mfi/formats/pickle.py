@@ -279,8 +279,8 @@ class _Walker:
             if func.module in ("builtins", "__builtin__") and func.name in ("bytes", "bytearray") and args:
                 n = args[0]
                 if isinstance(n, int) and not isinstance(n, bool) and abs(n) > limits.MAX_PICKLE_STRING:
-                    self.oddities.append((self.base + self.pos, f"REDUCE {func.name}({brief(n)}): allocates "
-                                          "that many bytes on load"))  # fmt: skip
+                    what = f"REDUCE {func.name}({brief(n)}): allocates that many bytes on load"
+                    self.oddities.append((self.base + self.pos, what))
             if func.module == "torch._utils" and func.name in REBUILD_TENSOR and len(args) >= 4:
                 dtype = args[6] if func.name == "_rebuild_tensor_v3" and len(args) > 6 else None
                 return TensorCall(args[0], args[1], args[2], args[3], dtype)
