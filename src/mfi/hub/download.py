@@ -155,6 +155,8 @@ def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progres
             start = int(r.headers.get("Content-Range", "bytes 0-").split(" ")[-1].split("-")[0] or 0)
             if start != have:
                 raise SourceError(name, f"asked to resume at byte {have}, the server sent from byte {start}")
+        size = entry.file.size
+        overlong = False
         mode = "r+b" if have else "wb"
         if not entry.partial.exists():
             mode = "wb"
@@ -163,15 +165,20 @@ def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progres
                 out.seek(have)
                 out.truncate()
                 for chunk in r.iter_raw():  # as received: a broken connection keeps what came
+                    session.count(nbytes=len(chunk))
+                    if size is not None and have + len(chunk) > size:
+                        overlong = True
+                        break
                     out.write(chunk)
                     have += len(chunk)
-                    session.count(nbytes=len(chunk))
                     progress.advance(name, len(chunk))
         except OSError as e:
             if e.errno == errno.ENOSPC:
                 raise SourceError(str(entry.partial), "disk full while writing; free space and run again to resume") from None
             raise SourceError(str(entry.partial), e.strerror or str(e)) from None
-    size = entry.file.size
+    if overlong:  # closing the response (above) stopped the transfer
+        entry.partial.unlink(missing_ok=True)
+        raise ChecksumError(name, f"{session.host} sent more than the {size:,} bytes the hub publishes; stopped, partial download deleted")
     if size is not None and have < size:
         raise TransferError(name, f"{session.host} ended the response after {have:,} of {size:,} bytes")
     return have
