@@ -23,7 +23,7 @@ from typing import Protocol
 
 from ..errors import SourceError
 from ..paths import safe_join
-from ..sources.http import HttpSession, TransferError, status_error
+from ..sources.http import HttpSession, TransferError, content_range, status_error
 from .plan import PlanEntry, PullPlan
 
 #: Bytes per write while streaming a file to disk.
@@ -152,7 +152,7 @@ def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progres
             progress.advance(name, -have)
             have = 0
         elif r.status_code == 206:
-            start = int(r.headers.get("Content-Range", "bytes 0-").split(" ")[-1].split("-")[0] or 0)
+            start, _ = content_range(name, r.headers.get("Content-Range", ""))
             if start != have:
                 raise SourceError(name, f"asked to resume at byte {have}, the server sent from byte {start}")
         size = entry.file.size
