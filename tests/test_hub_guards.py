@@ -53,9 +53,14 @@ def test_overlong_download_is_one_line_exit_2(hub, tmp_path, cli):
 
 
 # -- 2. the saved Hugging Face token on Range/GET reads ----------------------------------------
-def test_session_token_rule(monkeypatch):
+def test_session_token_rule(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
     from mfi.hub import mirrors, remote
 
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "token"))
+    monkeypatch.delenv("HF_OIDC_RESOURCE", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
     monkeypatch.setenv("HF_TOKEN", "hf_saved")
     hf = mirrors.resolve("hf", "hf")
     other = mirrors.resolve("http://127.0.0.1:1", "hf")
@@ -66,8 +71,10 @@ def test_session_token_rule(monkeypatch):
     assert remote.token_for(other, "explicit") == "explicit"
     assert remote.token_for(ms, None) is None
     monkeypatch.delenv("HF_TOKEN")
-    monkeypatch.setenv("HF_HOME", "/nonexistent-mfi-test")
     assert remote.token_for(hf, None) is None
+    (tmp_path / "token").write_text("hf_from_file\n")  # what `hf auth login` saves
+    assert remote.token_for(hf, None) == "hf_from_file"
+    assert remote.token_for(other, None) is None
 
 
 def test_session_for_official_hf_carries_the_saved_token(monkeypatch):
