@@ -153,12 +153,20 @@ def test_stale_record_is_not_trusted(hub, tmp_path):
 
 
 # -- 4. a malformed Content-Range on resume ----------------------------------------------------
-def test_bad_content_range_on_resume_is_one_line(hub, tmp_path, cli):
+def test_bad_content_range_on_resume_is_one_line(hub, tmp_path):
+    from mfi import api
+    from mfi.errors import SourceError
+
     hub.faults.drop_after = {PART1: 1000}
     hub.faults.content_range = "bytes abc-/11"
-    r = cli("pull", GGUF_REPO, PART1, "--mirror", hub.url, "--local-dir", str(tmp_path / "out"))
-    assert r.exit_code == 2, r.stderr
-    assert "bad Content-Range header 'bytes abc-/11'" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    with pytest.raises(SourceError) as err:
+        api.pull(GGUF_REPO, [PART1], mirror=hub.url, local_dir=tmp_path / "out")
+    assert str(err.value) == f"{PART1}: bad Content-Range header 'bytes abc-/11'"
+    assert _gets_ranges(hub, PART1) == [None, "bytes=1000-"]
+
+
+def _gets_ranges(hub, name):
+    return [rng for method, path, rng in hub.log if method == "GET" and path.endswith(name)]
 
 
 # -- 5. tree pagination is bounded -------------------------------------------------------------
