@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import glob
-import hashlib
 import json
 import os
 import shutil
@@ -25,9 +24,6 @@ from ..errors import SourceError
 from ..paths import safe_join
 from ..sources.http import HttpSession, TransferError, content_range, status_error
 from .plan import PlanEntry, PullPlan, file_digest
-
-#: Bytes per write while streaming a file to disk.
-CHUNK = 1 << 20
 
 
 class Progress(Protocol):
