@@ -63,6 +63,14 @@ class Faults:
     commit: str | None = None
     #: A hostile listing: file path -> the sha256 the listings publish instead of the real one.
     sha256: dict[str, str] = field(default_factory=dict)
+    #: file path -> bytes streamed past the file's end on a whole-file GET, with no Content-Length.
+    overlong: dict[str, int] = field(default_factory=dict)
+    #: The ``Content-Range`` header sent with every 206 answer instead of the real one.
+    content_range: str | None = None
+    #: Leave sizes out of the API siblings (clients then page through the tree listing).
+    no_sizes: bool = False
+    #: Every tree page answers with a ``Link: next`` to cursor 1 (a pagination loop).
+    tree_loop: bool = False
 
 
 class HubServer:
@@ -258,7 +266,7 @@ def _handler(hub: HubServer):
             siblings = []
             for e in files.values():
                 s: dict = {"rfilename": e.path}
-                if blobs:
+                if blobs and not hub.faults.no_sizes:
                     s.update(size=len(e.data), blobId=e.oid)
                     if e.lfs:
                         s["lfs"] = {"size": len(e.data), "sha256": hub.listed_sha256(e), "pointerSize": 134}
@@ -296,7 +304,9 @@ def _handler(hub: HubServer):
             start = int(query.get("cursor", "0"))
             page = items[start : start + hub.page_size]
             headers = {}
-            if start + hub.page_size < len(items):
+            if hub.faults.tree_loop:
+                headers["Link"] = f'<{hub.url}/api/models/{repo_id}/tree/{quote(rev, safe="")}?recursive={recursive}&cursor=1>; rel="next"'
+            elif start + hub.page_size < len(items):
                 nxt = f"{hub.url}/api/models/{repo_id}/tree/{quote(rev, safe='')}"
                 nxt += (("/" + quote(sub, safe="/")) if sub else "") + f"?recursive={recursive}&expand=False&cursor={start + hub.page_size}"
                 headers["Link"] = f'<{nxt}>; rel="next"'
@@ -337,8 +347,10 @@ def _handler(hub: HubServer):
                 if start >= len(data) or start >= end:
                     return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"}, ctype="text/plain")
                 status = 206
-                headers["Content-Range"] = f"bytes {start}-{end - 1}/{len(data)}"
+                headers["Content-Range"] = hub.faults.content_range or f"bytes {start}-{end - 1}/{len(data)}"
             body = data[start:end]
+            if status == 200 and self.command == "GET" and fpath in hub.faults.overlong:
+                return self._send_overlong(body, hub.faults.overlong[fpath], headers)
             drop = hub._take_drop(fpath) if self.command == "GET" and status == 200 else None
             if drop is None:
                 return self._send(status, body, headers, ctype="application/octet-stream")
@@ -352,6 +364,25 @@ def _handler(hub: HubServer):
             hub._sent(min(drop, len(body)), urlsplit(self.path).path)
             self.close_connection = True
             self.connection.shutdown(2)
+
+        def _send_overlong(self, body: bytes, extra: int, headers: dict) -> None:
+            """The file, then ``extra`` more bytes, with no Content-Length (the end is the connection's end)."""
+            self.send_response(200)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            sent = 0
+            try:
+                self.wfile.write(body)
+                sent = len(body)
+                while sent < len(body) + extra:
+                    n = min(1 << 16, len(body) + extra - sent)
+                    self.wfile.write(b"x" * n)
+                    sent += n
+            finally:
+                hub._sent(sent, urlsplit(self.path).path)
 
         # -- ModelScope ------------------------------------------------------------------
         def _modelscope(self, rest: str, query: dict) -> None:

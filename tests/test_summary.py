@@ -214,3 +214,21 @@ def test_index_naming_a_shard_outside_the_folder_is_refused(models, tmp_path):
     (folder / "model.safetensors.index.json").write_text(json.dumps(index))
     with pytest.raises(FormatError, match="climbs out of the folder"):
         api.inspect(folder)
+
+
+def test_a_5000_digit_layer_number_is_a_name_not_an_index(tmp_path, cli):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "w.safetensors"
+    save_file({f"model.layers.{'9' * 5000}.mlp.weight": np.ones((2, 2), np.float32)}, str(path))
+    for args in (("inspect", str(path)), ("compare", str(path), str(path)), ("plan", str(path))):
+        r = cli(*args)
+        assert r.exit_code == 0, (args, r.exception)
+
+
+def test_compare_counts_integers_exactly():
+    from mfi.summary.compare import field_row
+
+    assert not field_row("parameters", 8030261248, 8030265344).equal
+    assert field_row("rope_theta", 500000, 500000.0).equal

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import glob
-import hashlib
 import json
 import os
 import shutil
@@ -23,11 +22,8 @@ from typing import Protocol
 
 from ..errors import SourceError
 from ..paths import safe_join
-from ..sources.http import HttpSession, TransferError, status_error
-from .plan import PlanEntry, PullPlan
-
-#: Bytes per write while streaming a file to disk.
-CHUNK = 1 << 20
+from ..sources.http import HttpSession, TransferError, content_range, status_error
+from .plan import PlanEntry, PullPlan, file_digest
 
 
 class Progress(Protocol):
@@ -74,6 +70,9 @@ def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries:
     progress = progress or _Silent()
     todo = [e for e in plan.entries if not e.present]
     _check_space(plan)
+    for e in plan.entries:  # present: the plan matched it with the listing; note that for next time
+        if e.present and e.record is not None:
+            _write_record(plan, e)
     errors: list[Exception] = []
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
         futures = [pool.submit(fetch, plan, e, session, retries, progress) for e in todo]
@@ -152,9 +151,11 @@ def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progres
             progress.advance(name, -have)
             have = 0
         elif r.status_code == 206:
-            start = int(r.headers.get("Content-Range", "bytes 0-").split(" ")[-1].split("-")[0] or 0)
+            start, _ = content_range(name, r.headers.get("Content-Range", ""))
             if start != have:
                 raise SourceError(name, f"asked to resume at byte {have}, the server sent from byte {start}")
+        size = entry.file.size
+        overlong = False
         mode = "r+b" if have else "wb"
         if not entry.partial.exists():
             mode = "wb"
@@ -163,35 +164,23 @@ def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progres
                 out.seek(have)
                 out.truncate()
                 for chunk in r.iter_raw():  # as received: a broken connection keeps what came
+                    session.count(nbytes=len(chunk))
+                    if size is not None and have + len(chunk) > size:
+                        overlong = True
+                        break
                     out.write(chunk)
                     have += len(chunk)
-                    session.count(nbytes=len(chunk))
                     progress.advance(name, len(chunk))
         except OSError as e:
             if e.errno == errno.ENOSPC:
                 raise SourceError(str(entry.partial), "disk full while writing; free space and run again to resume") from None
             raise SourceError(str(entry.partial), e.strerror or str(e)) from None
-    size = entry.file.size
+    if overlong:  # closing the response (above) stopped the transfer
+        entry.partial.unlink(missing_ok=True)
+        raise ChecksumError(name, f"{session.host} sent more than the {size:,} bytes the hub publishes; stopped, partial download deleted")
     if size is not None and have < size:
         raise TransferError(name, f"{session.host} ended the response after {have:,} of {size:,} bytes")
     return have
-
-
-def file_digest(path: Path, entry: PlanEntry) -> tuple[str, str] | None:
-    """(kind, hex) of ``path`` in the kind the hub publishes: sha256, else git blob sha1."""
-    f = entry.file
-    if f.sha256:
-        h = hashlib.sha256()
-        kind = "sha256"
-    elif f.git_oid:
-        h = hashlib.sha1(b"blob %d\x00" % path.stat().st_size)
-        kind = "git blob id"
-    else:
-        return None
-    with open(path, "rb") as fh:
-        while block := fh.read(CHUNK):
-            h.update(block)
-    return kind, h.hexdigest()
 
 
 def _verify_file(path: Path, entry: PlanEntry, *, name: str, delete: bool) -> None:
@@ -201,7 +190,7 @@ def _verify_file(path: Path, entry: PlanEntry, *, name: str, delete: bool) -> No
         if delete:
             path.unlink()
         raise ChecksumError(name, f"size {size:,} differs from the {f.size:,} bytes the hub publishes")
-    got = file_digest(path, entry)
+    got = file_digest(path, entry.file)
     if got is not None and got[1] != f.etag:
         if delete:
             path.unlink()
@@ -215,12 +204,7 @@ def _place(plan: PullPlan, entry: PlanEntry) -> None:
     entry.dest.parent.mkdir(parents=True, exist_ok=True)
     if entry.blob is None:
         os.replace(entry.partial, entry.dest)
-        if entry.record is not None:
-            f = entry.file
-            record = {"path": f.path, "size": f.size, "sha256": f.sha256, "git_oid": f.git_oid,
-                      "revision": plan.listing.revision, "commit": plan.listing.commit}  # fmt: skip
-            entry.record.parent.mkdir(parents=True, exist_ok=True)
-            entry.record.write_text(json.dumps(record))
+        _write_record(plan, entry)
         return
     os.replace(entry.partial, entry.blob)
     if entry.dest.is_symlink() or entry.dest.exists():
@@ -234,6 +218,18 @@ def _place(plan: PullPlan, entry: PlanEntry) -> None:
         refs = safe_join(plan.root / "refs", listing.revision)
         refs.parent.mkdir(parents=True, exist_ok=True)
         refs.write_text(listing.commit)
+
+
+def _write_record(plan: PullPlan, entry: PlanEntry) -> None:
+    """Note what the local file holds (the listing's size and hashes), so the next plan need not hash it."""
+    if entry.record is None:
+        return
+    f = entry.file
+    record = {"path": f.path, "size": f.size, "sha256": f.sha256, "git_oid": f.git_oid,
+              "revision": plan.listing.revision, "commit": plan.listing.commit,
+              "mtime_ns": entry.dest.stat().st_mtime_ns}  # fmt: skip
+    entry.record.parent.mkdir(parents=True, exist_ok=True)
+    entry.record.write_text(json.dumps(record))
 
 
 def _inside(root: Path, *paths: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from .listing import RemoteFile, RepoListing
 
 #: Folder (inside a --local-dir) holding partial downloads and verification records.
 STATE_DIR = ".cache/mfi"
+#: Bytes read at a time when hashing a file on disk.
+HASH_BLOCK = 1 << 20
 
 
 def quant_matches(path: str, quant: str) -> bool:
@@ -148,6 +151,47 @@ def plan(listing: RepoListing, files: list[RemoteFile], local_dir: str | os.Path
 
 
 def _entry(f: RemoteFile, dest: Path, partial: Path, record: Path | None, blob: Path | None = None) -> PlanEntry:
-    present = dest.is_file() and (f.size is None or dest.stat().st_size == f.size)
+    present = dest.is_file() and (f.size is None or dest.stat().st_size == f.size) and _same_content(f, dest, record, blob)
     have = (f.size or 0) if present else (partial.stat().st_size if partial.is_file() else 0)
     return PlanEntry(f, dest, partial, record, blob, have, present)
+
+
+def _same_content(f: RemoteFile, dest: Path, record: Path | None, blob: Path | None) -> bool:
+    """Whether ``dest`` (of the right size) holds the content the listing publishes for ``f``.
+
+    A cache link to the blob named by the published hash is that content. A ``.cache/mfi`` record
+    (written when the file was placed or last hashed) that names other hashes than the listing means
+    the hub has changed: not present. A file with no record, or modified since its record, is hashed.
+    """
+    if f.etag is None:
+        return True  # nothing published to compare with: the size decides
+    if blob is not None and dest.is_symlink():
+        return blob.is_file() and os.path.realpath(dest) == os.path.realpath(blob)
+    if record is not None and record.is_file():
+        try:
+            saved = json.loads(record.read_text())
+        except (OSError, ValueError):
+            saved = None
+        if isinstance(saved, dict):
+            if (saved.get("size"), saved.get("sha256"), saved.get("git_oid")) != (f.size, f.sha256, f.git_oid):
+                return False  # the hub has another version now
+            if saved.get("mtime_ns") == dest.stat().st_mtime_ns:
+                return True  # untouched since the record was written
+    got = file_digest(dest, f)
+    return got is not None and got[1] == f.etag
+
+
+def file_digest(path: Path, f: RemoteFile) -> tuple[str, str] | None:
+    """(kind, hex) of ``path`` in the kind the hub publishes for ``f``: sha256, else git blob sha1."""
+    if f.sha256:
+        h = hashlib.sha256()
+        kind = "sha256"
+    elif f.git_oid:
+        h = hashlib.sha1(b"blob %d\x00" % path.stat().st_size)
+        kind = "git blob id"
+    else:
+        return None
+    with open(path, "rb") as fh:
+        while block := fh.read(HASH_BLOCK):
+            h.update(block)
+    return kind, h.hexdigest()

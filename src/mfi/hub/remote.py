@@ -26,9 +26,24 @@ SAFETENSORS_FIRST = 100_000
 REMOTE_SIDECARS = ("config.json", "tokenizer_config.json", "tokenizer.json")
 
 
+def token_for(mirror: mirrors.Mirror, token: str | None) -> str | None:
+    """The token sent to ``mirror``: ``--token`` if given, else the saved Hugging Face token for huggingface.co only.
+
+    The saved token is ``huggingface_hub.get_token()`` (``HF_TOKEN``, then the token file), the one the
+    listing client uses; a mirror never gets it.
+    """
+    if token:
+        return token
+    if mirror.official_hf:
+        from huggingface_hub import get_token
+
+        return get_token()
+    return None
+
+
 def session_for(mirror: mirrors.Mirror, token: str | None, allow_redirects: bool = False) -> HttpSession:
-    """An HTTP session bound to ``mirror``."""
-    return HttpSession(mirror.endpoint, token=token, allowed=mirror.allowed, follow_any=allow_redirects)
+    """An HTTP session bound to ``mirror``, carrying ``token_for(mirror, token)`` to that host only."""
+    return HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed, follow_any=allow_redirects)
 
 
 def inspect(

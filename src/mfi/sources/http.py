@@ -238,7 +238,7 @@ class HttpSource:
                 raise status_error(self.name, r.status_code, s.host)
             self.etag = (r.headers.get("X-Linked-Etag") or r.headers.get("ETag") or "").strip('"') or None
             if r.status_code == 206:
-                start, total = _content_range(self.name, r.headers.get("Content-Range", ""))
+                start, total = content_range(self.name, r.headers.get("Content-Range", ""))
                 if start != a:
                     raise SourceError(self.name, f"asked for byte {a}, the server sent from byte {start}")
                 skip = 0
@@ -268,7 +268,7 @@ class HttpSource:
         self._keep(a, bytes(got[:want]))
 
 
-def _content_range(name: str, value: str) -> tuple[int, int]:
+def content_range(name: str, value: str) -> tuple[int, int]:
     """(first byte, total size) from ``bytes a-b/total``."""
     try:
         unit, _, rest = value.partition(" ")

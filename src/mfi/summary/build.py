@@ -32,7 +32,7 @@ _TOWERS = (
     ("vision", re.compile(r"(^|\.)(visual|vision_tower|vision_model|vision_encoder|image_encoder|vpm|multi_modal_projector|mm_projector)\.")),
     ("audio", re.compile(r"(^|\.)(audio_tower|audio_model|audio_encoder|apm)\.")),
 )
-_LAYER = re.compile(r"(?:^|\.)(?:blk|layers|h|layer|block)\.(\d+)\.")
+_LAYER = re.compile(r"(?:^|\.)(?:blk|layers|h|layer|block)\.(\d{1,9})\.")  # 9 digits: int() stays cheap
 
 
 def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:

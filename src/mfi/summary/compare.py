@@ -42,8 +42,8 @@ PERMUTED_ARCHES = frozenset({"llama", "granite", "granitemoe", "nanbeige"})
 #: Prefixes under which multimodal checkpoints keep the language model (converters strip them).
 _PREFIXES = (("model.language_model.", "model."), ("language_model.model.", "model."), ("language_model.", ""))
 _SUFFIXES = (".weight", ".bias")
-_EXPERT = re.compile(r"\.experts\.(\d+)\.")
-_BLOCK = re.compile(r"(?:^|\.)(?:blk|layers|h|layer|block|blocks)\.(\d+)\.")
+_EXPERT = re.compile(r"\.experts\.(\d{1,9})\.")  # 9 digits at most: int() of a 5,000-digit name raises
+_BLOCK = re.compile(r"(?:^|\.)(?:blk|layers|h|layer|block|blocks)\.(\d{1,9})\.")
 #: Top-level parts of multimodal checkpoints that are not the language model.
 _TOWER = re.compile(r"(?:^|\.)(?:visual|vision_tower|vision_model|audio_tower|multi_modal_projector|mm_projector)\.")
 _QK = re.compile(r"^blk\.\d+\.attn_(q|k)\.(?:weight|bias)$")
@@ -359,6 +359,8 @@ def _pair(le: _Entry, re_: _Entry, left: ModelSummary, right: ModelSummary, gguf
 
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, int) and isinstance(b, int):  # counts and sizes: exact
         return a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=1e-6, abs_tol=0.0)  # GGUF stores float32
