@@ -40,7 +40,7 @@ MAX_PICKLE_BYTES = 256 * MiB
 #: Most opcodes walked in one pickle. A 2,000-tensor state dict takes ~100,000.
 MAX_PICKLE_OPCODES = 4_000_000
 #: Most memo entries (BINPUT/MEMOIZE). torch memoizes a few per tensor.
-MAX_PICKLE_MEMO = 1_000_000
+MAX_PICKLE_MEMO = 262_144
 #: Most values on a pickle's stack at once (all MARK levels). A state dict keeps a few dozen there.
 MAX_PICKLE_STACK = 100_000
 #: Longest string, bytes or long-integer argument of one opcode.
