@@ -34,22 +34,27 @@ class FieldRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Slice:
-    """How one side's tensor becomes the other's: llama.cpp's converter splits or transposes it.
+class Cut:
+    """How llama.cpp's converter cuts one tensor into the part a GGUF tensor holds.
 
-    The whole tensor sits on ``side``; its logical view (last two dimensions swapped when
-    ``transposed``) is cut along ``axis`` into ``parts`` equal parts, of which the pair holds
-    ``part``: every ``parts``-th index from ``part`` (``interleaved``) or the ``part``-th
-    contiguous block.
+    The tensor's logical view (last two dimensions swapped when ``transposed``) is cut along
+    ``axis`` into ``parts`` equal parts, of which one holds ``part``: every ``parts``-th index from
+    ``part`` (``interleaved``) or the ``part``-th contiguous block.
     """
 
-    side: str  # "left" | "right"
     part: int
     parts: int
     interleaved: bool
     #: ``-2``: rows of a matrix (or of each expert's matrix); ``-1``: elements of a vector (biases).
     axis: int
     transposed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(Cut):
+    """A pair's ``Cut``: the whole tensor sits on ``side``, the other side holds the part."""
+
+    side: str  # "left" | "right"
 
 
 @dataclass(frozen=True, slots=True)

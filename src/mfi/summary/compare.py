@@ -330,7 +330,7 @@ def _pair(le: _Entry, re_: _Entry, left: ModelSummary, right: ModelSummary, gguf
     for side, e in (("left", le), ("right", re_)):
         if e.part is not None:
             p = e.part
-            split = Slice(side, p.part, p.parts, p.interleaved, p.axis, p.transposed)
+            split = Slice(p.part, p.parts, p.interleaved, p.axis, p.transposed, side=side)
             how = ("interleaved " if p.interleaved else "contiguous ") + ("rows" if p.axis == -2 else "elements")
             what = f"part {p.part + 1} of {p.parts} ({how})" if p.parts > 1 else "whole"
             notes.append(f"{what} of {e.infos[0].name}" + (", transposed" if p.transposed else "") + " (split by the converter)")

@@ -11,17 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..compare_records import Cut
+
 
 @dataclass(frozen=True, slots=True)
-class Part:
+class Part(Cut):
     """One output of a converter rule: the HF name the converter maps, and how the values are cut."""
 
     name: str
-    part: int
-    parts: int
-    interleaved: bool
-    axis: int
-    transposed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +85,7 @@ def split(arch: str, name: str) -> tuple[Part, ...] | None:
         head = name[: m.start()]
         n = len(rule.targets)
         return tuple(
-            Part(head + target, i, n, rule.interleaved, rule.axis, rule.transposed) for i, target in enumerate(rule.targets)
+            Part(i, n, rule.interleaved, rule.axis, rule.transposed, name=head + target) for i, target in enumerate(rule.targets)
         )
     return None
 
