@@ -226,7 +226,9 @@ def test_index_with_escaping_and_missing_shards(tmp_path):
     [medium] = _sev(r, "medium")
     assert medium.message == "1 tensor(s) the index puts in model-00001-of-00002.safetensors are not there (first: b)"
     assert any("(first: extra)" in f.message for f in _sev(r, "low"))
-    with pytest.raises(Exception, match="climbs out of the folder"):
+    from mfi.errors import FormatError
+
+    with pytest.raises(FormatError, match="climbs out of the folder"):
         api.inspect(tmp_path)
 
 
