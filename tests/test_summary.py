@@ -232,3 +232,15 @@ def test_compare_counts_integers_exactly():
 
     assert not field_row("parameters", 8030261248, 8030265344).equal
     assert field_row("rope_theta", 500000, 500000.0).equal
+
+
+def test_plan_reuses_the_sidecars_read_with_the_summary(models, monkeypatch):
+    from mfi import deploy
+
+    seen = []
+    real = deploy._read
+    monkeypatch.setattr(deploy, "_read", lambda path, reader, warnings: seen.append(path.name) or real(path, reader, warnings))
+    s = api.inspect(models / "llama-tiny")
+    p = deploy.plan(s)
+    assert seen == ["README.md"]  # the model card only: config, tokenizer and generation files came with s
+    assert p.capabilities.sampling.get("temperature") == 0.6 and p.capabilities.kind == "chat"

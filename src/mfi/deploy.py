@@ -15,7 +15,6 @@ from typing import Any
 
 from .errors import LimitError, MfiError, UsageError
 from .formats.frontmatter import read_front_matter
-from .formats.jsonfile import read_json
 from .records import ModelSummary
 from .sources import LocalFile
 from .summary import capabilities, layout, memory, runtimes
@@ -55,9 +54,11 @@ def surroundings(s: ModelSummary) -> tuple[runtimes.Surroundings, list[str]]:
     warnings: list[str] = []
     if not s.files:
         return runtimes.Surroundings(), warnings
+    side = s.sidecars  # already read with the summary: not read again
     if s.fetched is not None:  # a remote summary: its files are URLs; only the fetched ones are known
         warnings.append("remote target: only the files read for the summary were looked at (no README, no folder listing)")
-        return runtimes.Surroundings(tuple(sorted(f.path.rsplit("/", 1)[-1] for f in s.files))), warnings
+        names = tuple(sorted(f.path.rsplit("/", 1)[-1] for f in s.files))
+        return runtimes.Surroundings(names, _dict(side.get("tokenizer_config.json")), _dict(side.get("generation_config.json"))), warnings
     folder = Path(s.files[0].path).parent
     try:
         with os.scandir(folder) as it:
@@ -71,9 +72,13 @@ def surroundings(s: ModelSummary) -> tuple[runtimes.Surroundings, list[str]]:
         warnings.append(f"{folder}: {e.strerror or e}")
         names = []
     card = _read(folder / "README.md", read_front_matter, warnings)
-    gen = _read(folder / "generation_config.json", read_json, warnings) if s.format != "gguf" else {}
-    tok = _read(folder / "tokenizer_config.json", read_json, warnings) if s.format != "gguf" else {}
+    gen, tok = _dict(side.get("generation_config.json")), _dict(side.get("tokenizer_config.json"))
     return runtimes.Surroundings(tuple(sorted(names)), tok, gen, card), warnings
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """A sidecar that should be a JSON object, or nothing."""
+    return value if isinstance(value, dict) else {}
 
 
 def plan_options(

@@ -234,6 +234,9 @@ class ModelSummary:
     problems: tuple[str, ...] = ()
     #: Format details: GGUF version/endianness/alignment, safetensors header sizes.
     format_info: dict[str, Any] = field(default_factory=dict)
+    #: The JSON and template files read beside the weights, by file name (raw and untrusted), so
+    #: later steps (the will-it-run plan) use them without reading them again.
+    sidecars: dict[str, Any] = field(default_factory=dict)
     #: Set for remote targets: the cost of reading the headers over HTTP.
     fetched: Fetched | None = None
 

@@ -197,6 +197,7 @@ def summarize_safetensors(
         problems=tuple(f"{s.name}: {p}" if len(shards) > 1 else p for s in shards for p in s.problems)
         + tuple(extra_problems),
         format_info=info,
+        sidecars=dict(sidecars),
     )
 
 
