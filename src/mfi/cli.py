@@ -96,7 +96,7 @@ def inspect(
     explain: ExplainOpt = False,
     lang: LangOpt = None,
 ) -> None:
-    """What a model holds: architecture, parameters, quantization, tokenizer, files.
+    """What a model holds: architecture, parameters, quantization, tokenizer, files, will it run.
 
     Examples: mfi inspect model.gguf; mfi inspect ./Qwen3-8B --tensors 'blk.0.*'; mfi inspect x.safetensors --json;
     mfi inspect hf://Qwen/Qwen3-8B --mirror hf-mirror (headers only, over HTTP Range requests)
