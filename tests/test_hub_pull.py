@@ -159,7 +159,7 @@ def test_pull_errors_are_one_line_exit_2(hub, cli):
 
 
 def test_quant_matching():
-    from mfi.hub.plan import quant_matches
+    from mfi.hub.selection import quant_matches
 
     assert quant_matches("Model-Q4_K_M.gguf", "Q4_K_M")
     assert quant_matches("model.q4_k_m.gguf", "Q4_K_M")
@@ -174,7 +174,7 @@ def test_names_escaping_the_folder_are_refused(tmp_path):
     from mfi.errors import UsageError
     from mfi.hub.listing import RemoteFile, RepoListing
     from mfi.hub.mirrors import resolve
-    from mfi.hub.plan import plan
+    from mfi.hub.selection import plan
     from mfi.paths import safe_join
 
     listing = RepoListing(resolve("hf"), "a/b", "main", "0" * 40, (RemoteFile("../evil.gguf", 1, "0" * 64),))

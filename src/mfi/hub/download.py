@@ -23,7 +23,7 @@ from typing import Protocol
 from ..errors import SourceError
 from ..paths import safe_join
 from ..sources.http import HttpSession, TransferError, content_range, status_error
-from .plan import PlanEntry, PullPlan, file_digest
+from .selection import PlanEntry, PullPlan, file_digest
 
 
 class Progress(Protocol):
