@@ -134,6 +134,19 @@ def test_redirect_off_the_mirror_is_not_followed(hub_root, tmp_path, cli):
         assert len(mirror.authorized) == mirror.requests
 
 
+def test_two_files_redirected_off_the_mirror_end_in_one_line(hub_root, tmp_path, cli):
+    # Issue 9: the re-raise of the first of several failures used to crash with TypeError (exit 1).
+    part2 = PART1.replace("00001-of", "00002-of")
+    with HubServer(hub_root, lifetime=30) as foreign, HubServer(hub_root, lifetime=30) as mirror:
+        mirror.faults.redirect = {PART1, part2}
+        mirror.faults.redirect_to = foreign.url
+        r = cli("pull", GGUF_REPO, PART1, part2, "--mirror", mirror.url, "--local-dir", str(tmp_path / "a"))
+    assert r.exit_code == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "off the chosen mirror" in r.stderr and "(and 1 more file(s) failed)" in r.stderr
+    assert foreign.requests == 0
+
+
 def test_modelscope_pull_into_its_cache(hub, tmp_path):
     from mfi import api
 
