@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..hub.records import PullReport
 from ..records import ModelSummary
 from .json.inspect import dumps
+
+if TYPE_CHECKING:
+    from ..hub.records import PullReport
 
 
 def console():
