@@ -189,12 +189,15 @@ def imports_of(tree: ast.AST, module: str) -> dict[str, str]:
 
 def min_capability(pkg: Archive, module: str, cls_name: str, seen: int = 0) -> int | None:
     """``get_min_capability`` of a quantization config class, following base classes by import."""
+    if module not in pkg.files:
+        module = module.removesuffix(".py") + "/__init__.py"  # `from .gptq import X`: a package
     if module not in pkg.files or seen > 4:
         return None
     tree = pkg.tree(module)
     cls = class_defs(tree).get(cls_name)
-    if cls is None:
-        return None
+    if cls is None:  # re-exported by the package's __init__
+        where = imports_of(tree, module).get(cls_name)
+        return min_capability(pkg, where, cls_name, seen + 1) if where else None
     if any(isinstance(n, ast.FunctionDef) and n.name == "get_min_capability" for n in cls.body):
         return single_int_return(cls, "get_min_capability")
     imports = imports_of(tree, module)
@@ -566,9 +569,8 @@ def generate(dest: Path) -> dict[str, Any]:
         runtimes[runtime] = entry
     runtimes["ollama"] = {
         "package": None, "version": None, "generated": today, "follows": "llama.cpp",
-        "caveat": ("no package carries Ollama's source: its verdict follows the llama.cpp table "
-                   f"(llama.cpp {runtimes['llama.cpp']['llama_cpp_commit']}); Ollama vendors its own llama.cpp "
-                   "commit and runs some architectures in its own Go engine, so a release may lag or lead"),
+        "caveat": (f"no package holds Ollama's source: this follows llama.cpp {runtimes['llama.cpp']['llama_cpp_commit']}; "
+                   "Ollama bundles its own llama.cpp and a Go engine, so a release may lag or lead"),
     }
     return {"schema": SCHEMA, "generated_by": "scripts/gen_runtime_tables.py", "runtimes": runtimes}
 
