@@ -375,12 +375,12 @@ def xinference(pkg: Archive) -> dict[str, Any]:
     engines: dict[str, dict[str, Any]] = {}
     for engine, module in (("vllm", "vllm"), ("sglang", "sglang"), ("llama.cpp", "llama_cpp"), ("mlx", "mlx"), ("transformers", "transformers")):
         tree = pkg.tree(f"xinference/model/llm/{module}/core.py")
-        formats: set[str] = set()
+        accepted: set[str] = set()
         for node in ast.walk(tree):
             # `if llm_spec.model_format not in [...]` inside the engines' match_json
             if (isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute) and node.left.attr == "model_format"
                     and any(isinstance(op, ast.NotIn) for op in node.ops)):
-                formats.update(s for c in node.comparators for s in strings(c))
+                accepted.update(s for c in node.comparators for s in strings(c))
         lists: set[str] = set()
         gated = False
         for node in ast.walk(tree):
@@ -390,7 +390,7 @@ def xinference(pkg: Archive) -> dict[str, Any]:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_append_unique":
                 if node.args and isinstance(node.args[0], ast.Name) and re.fullmatch(r"\w*SUPPORTED\w*MODELS", node.args[0].id):
                     lists.update(s for a in node.args[1:] for s in strings(a))
-        engines[engine] = {"formats": sorted(formats), "architectures": sorted(lists) if gated else None}
+        engines[engine] = {"formats": sorted(accepted), "architectures": sorted(lists) if gated else None}
     return {"families": dict(sorted(families.items())), "engines": engines}
 
 
@@ -404,7 +404,7 @@ def _gguf_arch_names(pkg: Archive) -> dict[str, str]:
     out = {}
     if isinstance(node, ast.Dict):
         for k, v in zip(node.keys, node.values):
-            if isinstance(k, ast.Attribute) and isinstance(v, ast.Constant):
+            if isinstance(k, ast.Attribute) and isinstance(v, ast.Constant) and isinstance(v.value, str):
                 out[k.attr] = v.value
     return out
 
@@ -422,9 +422,17 @@ def _registered(tree: ast.Module) -> tuple[dict[str, list[str]], dict[str, tuple
                 regs.setdefault(node.name, []).extend(s for a in dec.args for s in strings(a))
         arch = None
         for stmt in node.body:
-            target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else getattr(stmt, "target", None)
-            if isinstance(target, ast.Name) and target.id == "model_arch" and isinstance(getattr(stmt, "value", None), ast.Attribute):
-                arch = stmt.value.attr  # type: ignore[union-attr]
+            # `model_arch = gguf.MODEL_ARCH.QWEN3` (plain or annotated)
+            target: ast.expr
+            value: ast.expr | None
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                target, value = stmt.targets[0], stmt.value
+            elif isinstance(stmt, ast.AnnAssign):
+                target, value = stmt.target, stmt.value
+            else:
+                continue
+            if isinstance(target, ast.Name) and target.id == "model_arch" and isinstance(value, ast.Attribute):
+                arch = value.attr
         classes[node.name] = (arch, [b.id for b in node.bases if isinstance(b, ast.Name)])
     return regs, classes
 
@@ -508,11 +516,11 @@ def mlx_lm(pkg: Archive) -> dict[str, Any]:
     types = []
     for path in pkg.glob("mlx_lm/models"):
         bound: set[str] = set()
-        for node in pkg.tree(path).body:
-            if isinstance(node, ast.ClassDef):
-                bound.add(node.name)
-            elif isinstance(node, ast.ImportFrom):
-                bound.update(a.asname or a.name for a in node.names)
+        for stmt in pkg.tree(path).body:
+            if isinstance(stmt, ast.ClassDef):
+                bound.add(stmt.name)
+            elif isinstance(stmt, ast.ImportFrom):
+                bound.update(a.asname or a.name for a in stmt.names)
         if {"Model", "ModelArgs"} <= bound:
             types.append(PurePosixPath(path).stem)
     utils = pkg.tree("mlx_lm/utils.py")

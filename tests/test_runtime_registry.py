@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from mfi.plan.registry import RUNTIMES, ModelFacts, RuntimeVerdict, runtime_tables, stamps, verdict, verdicts
+from mfi.plan.registry import (
+    RUNTIMES,
+    ModelFacts,
+    RuntimeVerdict,
+    facts_from_config,
+    runtime_tables,
+    stamps,
+    verdict,
+    verdicts,
+)
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "gen_runtime_tables.py"
 
@@ -172,3 +181,19 @@ def test_every_runtime_answers_every_format(runtime: str) -> None:
         assert v.verdict in ("yes", "yes with", "convert first", "no", "unknown")
         assert v.reason and v.version
         assert (v.verdict == "yes with") <= bool(v.needs)
+
+
+def test_facts_from_config() -> None:
+    mlx = facts_from_config("safetensors", {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3",
+                                            "quantization": {"group_size": 64, "bits": 8}})
+    assert mlx == ModelFacts("mlx", ("Qwen3ForCausalLM",), "qwen3", quant_method="mlx")
+    gptq = facts_from_config("safetensors", {"architectures": ["Qwen3ForCausalLM"], "quantization_config": {"quant_method": "gptq"}})
+    assert gptq.quant_method == "gptq" and gptq.format == "safetensors"
+    ocr = facts_from_config("safetensors", {"architectures": ["DeepseekOCRForCausalLM"], "auto_map": {"AutoModel": "x.Y"},
+                                            "vision_config": {}})
+    assert ocr.remote_code and ocr.multimodal
+    # hostile types are ignored, not trusted
+    odd = facts_from_config("pytorch", {"architectures": "Llama", "model_type": 3, "auto_map": ["x"], "quantization_config": []})
+    assert odd == ModelFacts("pytorch")
+    with pytest.raises(ValueError, match="unknown model format"):
+        facts_from_config("onnx", {})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -46,6 +46,44 @@ class ModelFacts:
     multimodal: bool = False
     #: ``owner/name`` on the hub, to find Xinference's built-in family by its model ids.
     repo_id: str | None = None
+
+
+def facts_from_config(
+    fmt: str,
+    config: Mapping[str, Any],
+    *,
+    quant_method: str | None = None,
+    gguf_architecture: str | None = None,
+    multimodal: bool = False,
+    repo_id: str | None = None,
+) -> ModelFacts:
+    """``ModelFacts`` from a summary's format and its parsed config.json (untrusted: wrong types are
+    ignored). ``fmt`` is ``ModelSummary.format``: ``gguf``, ``safetensors`` or ``pytorch``."""
+    if fmt not in ("gguf", "safetensors", "pytorch", "mlx"):
+        raise ValueError(f"unknown model format {fmt!r}")
+    archs = config.get("architectures")
+    architectures = tuple(a for a in archs if isinstance(a, str)) if isinstance(archs, list) else ()
+    model_type = config.get("model_type")
+    qc = config.get("quantization_config")
+    if quant_method is None and isinstance(qc, Mapping) and isinstance(qc.get("quant_method"), str):
+        quant_method = qc["quant_method"]
+    form: Format = "mlx" if fmt == "mlx" else "gguf" if fmt == "gguf" else "pytorch" if fmt == "pytorch" else "safetensors"
+    # mlx_lm.utils.load_model: a top-level "quantization" object ({group_size, bits}) is MLX's own
+    if quant_method is None and isinstance(config.get("quantization"), Mapping):
+        quant_method = "mlx"
+        if form == "safetensors":
+            form = "mlx"
+    auto_map = config.get("auto_map")
+    return ModelFacts(
+        format=form,
+        architectures=architectures,
+        model_type=model_type if isinstance(model_type, str) else None,
+        gguf_architecture=gguf_architecture,
+        quant_method=quant_method,
+        remote_code=isinstance(auto_map, Mapping) and bool(auto_map),
+        multimodal=multimodal or isinstance(config.get("vision_config"), Mapping) or isinstance(config.get("audio_config"), Mapping),
+        repo_id=repo_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
