@@ -279,7 +279,7 @@ def _vllm(f: ModelFacts) -> RuntimeVerdict:
     arch = f.architectures[0]
     removed: dict[str, str] = t["removed"]
     if arch in removed:
-        return RuntimeVerdict("vllm", "no", v, (), f"{arch} was supported until vLLM {removed[arch]} and removed since")
+        return RuntimeVerdict("vllm", "no", v, (), f"{arch} was supported until vLLM {removed[arch]} (use that version or older)")
     plugins: dict[str, str] = t["plugins"]
     if arch in plugins:
         return RuntimeVerdict("vllm", "yes with", v, (f"the out-of-tree plugin {plugins[arch]}", *needs), f"{arch} is served by a vLLM plugin")
@@ -328,7 +328,7 @@ def _sglang(f: ModelFacts) -> RuntimeVerdict:
         if m is not None:
             needs += _capability(quant[m], m)
         elif q in conditional:
-            needs.append(f"a platform where {conditional[q]} ({q} is registered only there)")
+            needs.append(f"{q} is registered only where {conditional[q]}")
         else:
             return RuntimeVerdict("sglang", "no", v, (), f"SGLang {v} has no quantization method {q!r}")
     if not f.architectures:
@@ -463,7 +463,7 @@ def _mlx_lm(f: ModelFacts) -> RuntimeVerdict:
     q = _quant_key(f.quant_method)
     if q and q != "mlx" and q not in _strs(t["quant_methods"]):
         return RuntimeVerdict("mlx-lm", "no", v, (), f"mlx_lm does not load {q} weights")
-    note = f"; {q} weights are repacked at load" if q and q != "mlx" else ""
+    note = f"; utils.load_model converts {q} weights at load" if q and q != "mlx" else ""
     return RuntimeVerdict("mlx-lm", "yes", v, (), f"mlx_lm.models.{module} serves model_type {f.model_type} on Apple silicon{note}")
 
 
