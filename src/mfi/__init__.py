@@ -5,12 +5,12 @@ Importing ``mfi`` costs nothing: the library's functions load on first use.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "inspect"]
+__all__ = ["__version__", "compare", "inspect", "plan", "pull", "scan"]
 
 
 def __getattr__(name: str):
     # Lazy front door: `mfi.inspect(...)` without importing readers at `import mfi` time.
-    if name in ("inspect",):
+    if name in ("inspect", "compare", "plan", "scan", "pull"):
         from . import api
 
         return getattr(api, name)

@@ -86,9 +86,18 @@ def with_plan_options(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"mfi {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback(invoke_without_command=False)
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")] = False,
 ) -> None:
     """mfi, the model-file inspector."""
 

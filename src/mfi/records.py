@@ -146,7 +146,8 @@ class Quantization:
     """How the weights are stored: per-type shares and the declared scheme."""
 
     rows: tuple[QuantRow, ...]
-    #: GGUF ``general.file_type`` by name (``Q4_K_M``); ``None`` when absent.
+    #: GGUF ``general.file_type`` by name (``Q4_K_M``); without it, the one tensor type when every
+    #: tensor has it (``F32``, ``BF16``); else ``None``.
     file_type: str | None = None
     #: safetensors ``quantization_config.quant_method`` (``fp8``, ``gptq``, ``awq``...).
     method: str | None = None

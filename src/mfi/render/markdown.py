@@ -28,7 +28,7 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
     a, q, tok = s.architecture, s.quantization, s.tokenizer
     lines = [f"**{cell(plain.overview_line(s))}**", "", "### Architecture", ""]
     lines += _rows(("field", "value"), [(plain.FIELD_LABELS[f], cell(text.number(getattr(a, f)))) for f in a.FIELDS])
-    lines += ["", "### Quantization" if (q.file_type or q.method) else "### Dtypes", ""]
+    lines += ["", "### Quantization" if plain.quantized(q) else "### Dtypes", ""]
     lines += _rows(
         ("type", "tensors", "params", "bytes", "share", "bits/weight"),
         [(cell(r.dtype), f"{r.tensors:,}", text.count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight)) for r in q.rows],

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..compare.records import FieldRow, TensorPair
 from ..plan.records import Plan
-from ..records import ModelSummary
+from ..records import ModelSummary, Quantization
 from . import text
 
 FIELD_LABELS = {
@@ -40,6 +40,15 @@ FIELD_LABELS = {
 
 #: Rows left out of the terminal table when unknown (they only apply to some models).
 OPTIONAL_FIELDS = frozenset({"cls", "rope_scaling", "experts", "experts_used", "expert_intermediate_size", "sliding_window", "norm_eps"})
+
+
+#: Unquantized storage types: a file_type among them titles the type table "Dtypes".
+FLOAT_TYPES = frozenset({"F64", "F32", "F16", "BF16"})
+
+
+def quantized(q: Quantization) -> bool:
+    """Whether the weights are stored in a quantized scheme (a method, or a file type that is not a float)."""
+    return bool(q.method) or (q.file_type is not None and q.file_type not in FLOAT_TYPES)
 
 
 _COUNT_ROWS = {"parameters", "matched parameters"}

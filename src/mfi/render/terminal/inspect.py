@@ -51,7 +51,7 @@ def architecture_table(s: ModelSummary) -> Table:
 def quant_table(s: ModelSummary) -> Table:
     """Per-type share of tensors, parameters and bytes."""
     q = s.quantization
-    title = "Quantization" if (q.file_type or q.method) else "Dtypes"
+    title = "Quantization" if plain.quantized(q) else "Dtypes"
     table = new_table(title, "type", "tensors", "params", "bytes", "share", "bits/weight", right=(1, 2, 3, 4, 5))
     for r in q.rows:
         table.add_row(t(r.dtype), f"{r.tensors:,}", text.count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight))
