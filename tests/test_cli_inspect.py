@@ -135,7 +135,7 @@ def test_markdown_escapes_table_cells(tmp_path, cli):
     path = write_gguf(tmp_path / "md.gguf", tensors={"a|b.weight": np.ones((2, 32), np.float32)})
     r = cli("inspect", str(path), "--markdown", "--tensors")
     assert r.exit_code == 0
-    assert "a\\|b.weight" in r.stdout and "| type | tensors |" in r.stdout
+    assert "a\\|b.weight" in r.stdout and "| name | type |" in r.stdout
 
 
 def test_untrusted_quant_method_cannot_inject_markup(models, tmp_path, cli):

@@ -16,12 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo" / "llama-tiny-Q4_K_M.gguf"
 
 
-def render(renderable, width: int = 80) -> str:
-    """A renderable as plain text at a fixed width."""
+def render(renderable, width: int = 80, crop: bool = True) -> str:
+    """A renderable as plain text at a fixed width (``crop=False`` as output.py prints the tensor table)."""
     from rich.console import Console
 
     out = StringIO()
-    Console(file=out, width=width, color_system=None, highlight=False, soft_wrap=False).print(renderable)
+    Console(file=out, width=width, color_system=None, highlight=False, soft_wrap=False).print(renderable, crop=crop)
     return out.getvalue()
 
 
@@ -82,3 +82,61 @@ def test_file_type_f32_in_json_and_terminal(tmp_path, cli):
     assert doc["quantization"]["file_type"] == "F32"
     out = cli("inspect", str(f32)).stdout
     assert "F32 (32.00 bpw)" in out and "\nDtypes" in out
+
+
+# -- item 1: --tensors, alone and one tensor per line --------------------------------------------
+
+LONG = "model.language_model.layers.0.self_attn.q_proj.weight.with.a.long.suffix"
+
+
+@pytest.fixture
+def long_names(tmp_path) -> Path:
+    tensors = {f"blk.{i}.attn_k_norm.weight": np.ones(8, np.float32) for i in range(12)}
+    tensors[LONG] = np.ones((8, 32), np.float32)
+    return write_gguf(tmp_path / "long.gguf", tensors=tensors)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_tensor_table_never_wraps_a_name(long_names, width):
+    import mfi
+    from mfi.render.terminal.inspect import tensors_table
+
+    out = render(tensors_table(mfi.inspect(long_names), "*"), width, crop=False)
+    rows = [line for line in out.splitlines() if LONG in line]
+    assert len(rows) == 1 and rows[0].split()[:3] == [LONG, "F32", "32x8"]
+    assert sum("attn_k_norm.weight" in line for line in out.splitlines()) == 12
+    short = render(tensors_table(mfi.inspect(long_names), "blk.*"), width)
+    assert max(map(len, short.splitlines())) <= width  # short names: the table fits, offset shown when room
+    assert ("offset" in short) == (width >= 80)
+
+
+def test_tensors_alone_piped_and_grepped(long_names):
+    r = mfi_piped("inspect", str(long_names), "blk.1*", "--tensors", shell_tail="grep -c attn_k_norm.weight")
+    assert r.stdout.split() == ["3", "status=0"], r.stderr
+    first = mfi_piped("inspect", str(long_names), "--tensors", shell_tail="head -1")
+    assert first.stdout.startswith("Tensors (13)") and "Traceback" not in first.stderr
+
+
+def test_tensors_json_one_tensor_per_line(long_names, cli):
+    import json
+
+    r = cli("inspect", str(long_names), "blk.1*", "--tensors", "--json")
+    lines = [line for line in r.stdout.splitlines() if "attn_k_norm" in line]
+    assert len(lines) == 3 and all(json.loads(line.strip().rstrip(","))["type"] == "F32" for line in lines)
+    assert json.loads(r.stdout)["schema"] == "mfi.inspect/1"
+
+
+def test_tensors_markdown_is_the_table_alone(long_names, cli):
+    r = cli("inspect", str(long_names), "--tensors", "--markdown")
+    assert r.stdout.startswith("### Tensors (13)") and "### Architecture" not in r.stdout
+
+
+# -- item 2: a closed pipe ends quietly ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [(), ("--json",), ("--tensors",), ("--metadata",)], ids=["default", "json", "tensors", "metadata"])
+def test_closed_pipe_is_quiet(tmp_path, args):
+    many = write_gguf(tmp_path / "many.gguf", tensors={f"blk.{i}.attn_norm.weight": np.ones(8, np.float32) for i in range(3000)})
+    r = mfi_piped("inspect", str(many), *args, shell_tail="head -1")
+    assert r.stdout.splitlines()[-1] == "status=0"
+    assert r.stderr == ""

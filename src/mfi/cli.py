@@ -1,6 +1,7 @@
 """The ``mfi`` command: parse arguments, call ``mfi.api``, render. Nothing else lives here.
 
-Exit statuses: 0 fine, 1 read but damaged (or findings), 2 unreadable input or bad usage.
+Exit statuses: 0 fine, 1 read but damaged (or findings), 2 unreadable input or bad usage; a closed
+pipe (``| head -1``) ends quietly with 0.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ class _Commands(TyperGroup):
 
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # `mfi inspect x | head -1`: the reader has all it wants
+            from .render.output import closed_pipe
+
+            closed_pipe()
+            ctx.exit(0)
         except MfiError as e:
             if ctx.params.get("debug"):
                 raise

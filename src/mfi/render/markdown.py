@@ -24,7 +24,15 @@ def _rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan | None = None) -> str:
-    """The inspect summary as markdown sections."""
+    """The inspect summary as markdown sections; with ``tensors``, the tensor table alone (as the terminal)."""
+    if tensors is not None:
+        rows = select(s.tensors, tensors)
+        lines = [f"### Tensors ({len(rows):,})", ""]
+        lines += _rows(
+            ("name", "type", "shape", "params", "bytes", "offset"),
+            [(cell(t.name), cell(t.dtype), "x".join(map(str, t.shape)), f"{t.n_params:,}", text.size(t.n_bytes), f"{t.offset:,}") for t in rows],
+        )
+        return "\n".join(lines) + "\n"
     a, q, tok = s.architecture, s.quantization, s.tokenizer
     lines = [f"**{cell(plain.overview_line(s))}**", "", "### Architecture", ""]
     lines += _rows(("field", "value"), [(plain.FIELD_LABELS[f], cell(text.number(getattr(a, f)))) for f in a.FIELDS])
@@ -42,12 +50,6 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
         lines += ["", "### Tokenizer", ""] + _rows(("field", "value"), rows)
     if plan is not None:
         lines += ["", "### Will it run", ""] + _rows(("", ""), [(label, cell(value)) for label, value in plain.brief_rows(plan)])
-    if tensors is not None:
-        lines += ["", "### Tensors", ""]
-        lines += _rows(
-            ("name", "type", "shape", "params", "bytes"),
-            [(cell(t.name), cell(t.dtype), "x".join(map(str, t.shape)), f"{t.n_params:,}", text.size(t.n_bytes)) for t in select(s.tensors, tensors)],
-        )
     notes = [f"- problem: {cell(p)}" for p in s.problems] + [f"- warning: {cell(w)}" for w in s.warnings]
     if notes:
         lines += ["", *notes]

@@ -18,7 +18,29 @@ def console():
     """The stdout console (rich is imported only when a table is printed, not for --json)."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's default exits with status 1, which mfi keeps for "damaged": let the CLI end quietly.
+            raise BrokenPipeError
+
+    return _Console(highlight=False, soft_wrap=False)
+
+
+def closed_pipe() -> None:
+    """The reader of stdout went away (``mfi ... | head -1``): send the rest to /dev/null.
+
+    Python's own advice (library docs, "Note on SIGPIPE"): point stdout at devnull so the flush
+    at exit does not raise again.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (an in-process test runner)
+        pass
+    finally:
+        os.close(devnull)
 
 
 def emit_inspect(
@@ -39,6 +61,13 @@ def emit_inspect(
         from .markdown import inspect_markdown
 
         sys.stdout.write(inspect_markdown(s, tensors=tensors, plan=plan))
+    elif tensors is not None:  # the tensor table alone, so `| head` and `| grep` see it
+        from .terminal import inspect
+
+        out = console()
+        if metadata:
+            out.print(inspect.metadata_table(s))
+        out.print(inspect.tensors_table(s, tensors), crop=False)
     else:
         from .terminal import inspect
 
@@ -57,8 +86,6 @@ def emit_inspect(
             out.print(inspect.inspect_view(s))
         if metadata:
             out.print(inspect.metadata_table(s))
-        if tensors is not None:
-            out.print(inspect.tensors_table(s, tensors))
     if s.problems:  # damage goes to stderr in every mode, so a pipe never hides it
         from .text import clean
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -128,19 +129,55 @@ def fetched_line(f: Fetched) -> Text:
     return Text(f"fetched {text.size(f.bytes)} in {f.requests} request{'s' if f.requests != 1 else ''} from {host}", style="dim")
 
 
-def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
+class TensorList:
+    """``--tensors``: one line per tensor, names whole; offset then params are dropped to fit the width.
+
+    When even the shortest table is wider than the console, it is drawn wider (print it with
+    ``crop=False``): a tensor name is never wrapped or cut, so ``grep`` and ``head`` see whole rows.
+    """
+
+    #: Columns given up, in this order, when the table is wider than the console.
+    DROP = ("offset", "params")
+
+    def __init__(self, s: ModelSummary, pattern: str | None) -> None:
+        self.summary, self.pattern = s, pattern
+
+    def table(self, dropped: tuple[str, ...] = ()) -> Table:
+        """The table without the ``dropped`` columns."""
+        s, pattern = self.summary, self.pattern
+        rows = select(s.tensors, pattern)
+        title = f"Tensors ({len(rows):,} of {len(s.tensors):,})" if pattern not in (None, "*") else f"Tensors ({len(rows):,})"
+        # Split or sharded: say which weight file (as numbered in the Files table) each offset is in.
+        parts = {f.path: i for i, f in enumerate((f for f in s.files if f.role == "weights"), 1)}
+        several = len(parts) > 1
+        columns = [c for c in ("name", "type", "shape", "params", "bytes", "offset") if c not in dropped] + (["part"] if several else [])
+        table = new_table(title, *columns, right=tuple(i for i, c in enumerate(columns) if c in ("params", "bytes", "offset", "part")))
+        for column in table.columns:
+            column.no_wrap = True
+        for r in rows:
+            cells = {
+                "name": t(r.name), "type": t(r.dtype), "shape": "x".join(str(d) for d in r.shape), "params": f"{r.n_params:,}",
+                "bytes": text.size(r.n_bytes), "offset": f"{r.offset:,}", "part": f"{parts.get(r.file, '?')}/{len(parts)}",
+            }  # fmt: skip
+            table.add_row(*(cells[c] for c in columns))
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        dropped: tuple[str, ...] = ()
+        table = self.table()
+        need = Measurement.get(console, options.update_width(10**6), table).maximum
+        for column in self.DROP:
+            if need <= options.max_width:
+                break
+            dropped += (column,)
+            table = self.table(dropped)
+            need = Measurement.get(console, options.update_width(10**6), table).maximum
+        yield from console.render(table, options.update_width(max(need, options.max_width)))
+
+
+def tensors_table(s: ModelSummary, pattern: str | None) -> TensorList:
     """``--tensors``: one row per tensor (shape in the format's own order)."""
-    rows = select(s.tensors, pattern)
-    title = f"Tensors ({len(rows):,} of {len(s.tensors):,})" if pattern not in (None, "*") else f"Tensors ({len(rows):,})"
-    # Split or sharded: say which weight file (as numbered in the Files table) each offset is in.
-    parts = {f.path: i for i, f in enumerate((f for f in s.files if f.role == "weights"), 1)}
-    several = len(parts) > 1
-    columns = ("name", "type", "shape", "params", "bytes", "offset") + (("part",) if several else ())
-    table = new_table(title, *columns, right=(3, 4, 5, 6))
-    for r in rows:
-        cells = [t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", text.size(r.n_bytes), f"{r.offset:,}"]
-        table.add_row(*cells, *((f"{parts.get(r.file, '?')}/{len(parts)}",) if several else ()))
-    return table
+    return TensorList(s, pattern)
 
 
 def metadata_table(s: ModelSummary) -> Table:
