@@ -239,9 +239,9 @@ def test_default_view_answers_will_it_run(models, cli):
     r = cli("inspect", str(models / "llama-tiny-Q8_0.gguf"))
     assert r.exit_code == 0
     out = r.stdout
-    assert "Will it run" in out and "llama.cpp yes" in out and "remote code    not needed" in out
+    assert "Will it run" in out and "yes: llama.cpp" in out and "remote code    not needed" in out
     # 2 layers x 2 KV heads x 64 x 2 (K and V) x 2 bytes (f16) x 8,192 cells = 8 MiB
     flat = " ".join(out.split())
-    assert "KV cache 8.00 MiB (f16)" in flat and "at 8,192 tokens" in flat
+    assert "KV cache 8.00 MiB" in flat and "at 8,192 tokens (llama.cpp, f16 KV cache)" in flat
     md = cli("inspect", str(models / "llama-tiny-Q8_0.gguf"), "--markdown").stdout
     assert "### Will it run" in md and "| remote code | not needed |" in md

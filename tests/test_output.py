@@ -57,7 +57,7 @@ def test_version(cli):
 def test_library_exports_every_command_lazily():
     code = (
         "import sys, mfi; assert 'mfi.api' not in sys.modules; "
-        "import mfi.api as api; "
+        "import mfi.api as api; import mfi.plan.memory, mfi.scan.run, mfi.compare.match; "
         "assert all(getattr(mfi, n) is getattr(api, n) for n in ('inspect', 'compare', 'plan', 'scan', 'pull')); "
         "assert sorted(mfi.__all__) == ['__version__', 'compare', 'inspect', 'plan', 'pull', 'scan']"
     )
@@ -140,3 +140,91 @@ def test_closed_pipe_is_quiet(tmp_path, args):
     r = mfi_piped("inspect", str(many), *args, shell_tail="head -1")
     assert r.stdout.splitlines()[-1] == "status=0"
     assert r.stderr == ""
+
+
+# -- item 3: 80 columns, air between sections, colour only where it means something --------------
+
+
+@pytest.fixture(scope="module")
+def qwen3_8b(tmp_path_factory) -> Path:
+    from realshape import write_qwen3_8b
+
+    return write_qwen3_8b(tmp_path_factory.mktemp("real") / "Qwen3-8B-Q4_K_M.gguf")
+
+
+def _first_screen(path: Path, width: int) -> list[str]:
+    import mfi
+    from rich.console import Group
+
+    from mfi.render.terminal.inspect import inspect_view
+    from mfi.render.terminal.plan import brief_view
+
+    s = mfi.inspect(path)
+    return [line.rstrip() for line in render(Group(inspect_view(s), "", brief_view(mfi.plan(s))), width).splitlines()]
+
+
+def test_first_screen_of_a_real_shaped_gguf_fits_80_columns(qwen3_8b):
+    narrow, wide = _first_screen(qwen3_8b, 80), _first_screen(qwen3_8b, 120)
+    assert max(map(len, narrow)) <= 80
+    # the overview breaks once, between phrases; every other line is the same as on a wide screen
+    assert narrow[0] + " · " + narrow[1] == wide[0]
+    assert narrow[2:] == wide[1:]
+    assert "Qwen3-8B-Q4_K_M.gguf · GGUF v3 · qwen3 · 8.19 B params · Q4_K_M (4.78 bpw) · 4.56 GiB" == wide[0]
+    memory = wide.index(next(line for line in wide if line.startswith("memory")))
+    assert wide[memory].split(None, 1)[1] == "10.68 GiB at 40,960 tokens (llama.cpp, f16 KV cache)"
+    assert wide[memory + 1].strip() == "weights 4.56 GiB + KV cache 5.62 GiB + overhead ~512.00 MiB"
+    assert "eos token       '<|im_end|>'  id 151935" in wide  # ids without thousands separators
+
+
+def test_sections_have_one_blank_line_between_them(qwen3_8b):
+    lines = _first_screen(qwen3_8b, 80)
+    for title in ("Architecture", "Quantization", "Tokenizer", "Files", "Will it run (mfi plan for details)"):
+        i = lines.index(title)
+        assert lines[i - 1] == "" and lines[i - 2] != "", title
+
+
+def test_plan_footers_each_on_their_own_lines(qwen3_8b):
+    import mfi
+    from mfi.render.terminal.plan import plan_view
+
+    s = mfi.inspect(qwen3_8b)
+    for width in (80, 120):
+        lines = render(plan_view(s, mfi.plan(s, memory="8GiB")), width).splitlines()
+        assert max(len(line.rstrip()) for line in lines) <= width
+        i = next(i for i, line in enumerate(lines) if line.startswith("not counted: "))
+        assert lines[i - 1] == ""  # a blank line before the footers
+        following = [line for line in lines[i + 1 : i + 4] if line.strip()]
+        assert all(line.startswith(" " * len("not counted: ")) or line.startswith("note:") for line in following[:1])
+        assert any(line.startswith("largest context that fits: ") for line in lines)
+
+
+def _on_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """``mfi`` run with stdout a pseudo-terminal; returns what it wrote, escape codes and all."""
+    import pty
+
+    leader, follower = pty.openpty()
+    full = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", **env}
+    full.pop("NO_COLOR", None) if "NO_COLOR" not in env else None
+    proc = subprocess.Popen([sys.executable, "-m", "mfi", *args], stdout=follower, stderr=subprocess.PIPE, env=full)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_colour_on_a_terminal_only_and_never_with_no_color():
+    coloured = _on_a_terminal("inspect", str(DEMO), env={})
+    assert "\x1b[32m" in coloured  # "yes:" in green
+    plain_tty = _on_a_terminal("inspect", str(DEMO), env={"NO_COLOR": "1"})
+    assert "\x1b[32m" not in plain_tty and "\x1b[31m" not in plain_tty
+    piped = mfi_piped("inspect", str(DEMO))
+    assert "\x1b[" not in piped.stdout and "yes: llama.cpp" in piped.stdout

@@ -93,10 +93,8 @@ def with_plan_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _version(value: bool) -> None:
-    if value:
-        from . import __version__
-
-        typer.echo(f"mfi {__version__}")
+    if value:  # the package is loaded before its cli module: read its version, import nothing
+        typer.echo(f"mfi {sys.modules[__package__ or 'mfi'].__version__}")
         raise typer.Exit(0)
 
 

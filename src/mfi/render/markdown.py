@@ -26,11 +26,11 @@ def _rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
 def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan | None = None) -> str:
     """The inspect summary as markdown sections; with ``tensors``, the tensor table alone (as the terminal)."""
     if tensors is not None:
-        rows = select(s.tensors, tensors)
-        lines = [f"### Tensors ({len(rows):,})", ""]
+        chosen = select(s.tensors, tensors)
+        lines = [f"### Tensors ({len(chosen):,})", ""]
         lines += _rows(
             ("name", "type", "shape", "params", "bytes", "offset"),
-            [(cell(t.name), cell(t.dtype), "x".join(map(str, t.shape)), f"{t.n_params:,}", text.size(t.n_bytes), f"{t.offset:,}") for t in rows],
+            [(cell(t.name), cell(t.dtype), "x".join(map(str, t.shape)), f"{t.n_params:,}", text.size(t.n_bytes), f"{t.offset:,}") for t in chosen],
         )
         return "\n".join(lines) + "\n"
     a, q, tok = s.architecture, s.quantization, s.tokenizer
@@ -45,7 +45,7 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
         rows = [("model", cell(text.number(tok.model))), ("vocab size", text.number(tok.vocab_size))]
         if tok.merges is not None:
             rows.append(("merges", text.number(tok.merges)))
-        rows += [(f"{r} token", f"{cell(repr(sp.text))} (id {text.number(sp.id)})") for r, sp in tok.special.items()]
+        rows += [(f"{r} token", f"{cell(repr(sp.text))} (id {text.token_id(sp.id)})") for r, sp in tok.special.items()]
         rows.append(("chat template", "yes" if tok.chat_templates else "no"))
         lines += ["", "### Tokenizer", ""] + _rows(("field", "value"), rows)
     if plan is not None:

@@ -79,12 +79,16 @@ def emit_inspect(
             arch = planview.architecture_explained(s, language) if explain else None
             out.print(inspect.inspect_view(s, architecture=arch))
             if plan is not None and (plan_detail or explain):
-                out.print(*planview.memory_view(plan, explain=explain, lang=language))
+                for part in planview.memory_view(plan, explain=explain, lang=language):
+                    out.print()
+                    out.print(part)
             elif plan is not None:
+                out.print()
                 out.print(planview.brief_view(plan))
         else:
             out.print(inspect.inspect_view(s))
         if metadata:
+            out.print()
             out.print(inspect.metadata_table(s))
     if s.problems:  # damage goes to stderr in every mode, so a pipe never hides it
         from .text import clean

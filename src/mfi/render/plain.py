@@ -57,8 +57,8 @@ _COUNT_ROWS = {"parameters", "matched parameters"}
 _BYTES_ROWS = {"tensor bytes", "file size"}
 
 
-def overview_line(s: ModelSummary) -> str:
-    """One line: what it is, how big, how stored."""
+def overview_parts(s: ModelSummary) -> list[str]:
+    """The overview's phrases: name, format, architecture, parameters, storage, size."""
     a, q = s.architecture, s.quantization
     name = Path(s.target.rstrip("/")).name or s.target
     parts = [text.clean(name), s.format.upper() + (f" v{s.format_info['version']}" if "version" in s.format_info else "")]
@@ -74,12 +74,17 @@ def overview_line(s: ModelSummary) -> str:
     if storage:
         parts.append(f"{text.clean(storage)} ({text.bpw(q.bits_per_weight)} bpw)")
     parts.append(text.size(s.total_size))
-    return " · ".join(parts)
+    return parts
+
+
+def overview_line(s: ModelSummary) -> str:
+    """One line: what it is, how big, how stored."""
+    return " · ".join(overview_parts(s))
 
 
 def field_value(v: Any) -> str:
     if isinstance(v, dict) and set(v) == {"text", "id"}:
-        return f"{v['text']!r} id {text.number(v['id'])}" if v["text"] is not None else f"id {text.number(v['id'])}"
+        return f"{v['text']!r} id {text.token_id(v['id'])}" if v["text"] is not None else f"id {text.token_id(v['id'])}"
     return text.number(v)
 
 
@@ -142,18 +147,30 @@ def max_abs(v: float | None) -> str:
     return text.DASH if v is None else f"{v:.3g}"
 
 
+def verdict_groups(p: Plan) -> dict[str, list[str]]:
+    """Runtime names grouped by verdict, in the order verdicts first appear (``yes``: llama.cpp, ...)."""
+    groups: dict[str, list[str]] = {}
+    for v in p.runtimes.verdicts:
+        groups.setdefault(v.status, []).append(v.runtime)
+    return groups
+
+
 def brief_rows(p: Plan) -> list[tuple[str, str]]:
-    """The will-it-run answer in four lines (plain text, still untrusted: escape when rendering)."""
-    m, r, c = p.memory, p.runtimes, p.capabilities
+    """The will-it-run answer, one short line each (plain text, still untrusted: escape when rendering).
+
+    Each fits 65 columns for real models, so the 80-column screen wraps none (the figures are on a
+    second memory line).
+    """
+    m, c = p.memory, p.capabilities
     if m.total is not None:
-        memory = (
-            f"{text.size(m.total)} at {m.context:,} tokens: weights {text.size(m.weights.total)} + KV cache "
-            f"{text.size(m.kv.bytes)} ({m.cache_type}) + {text.size(m.overhead)} typical overhead ({m.runtime})"
-        )
+        memory = [
+            ("memory", f"{text.size(m.total)} at {m.context:,} tokens ({m.runtime}, {m.cache_type} KV cache)"),
+            ("", f"weights {text.size(m.weights.total)} + KV cache {text.size(m.kv.bytes)} + overhead ~{text.size(m.overhead)}"),
+        ]
     else:
-        memory = f"weights {text.size(m.weights.total)}; KV cache unknown: {m.kv.blocked or 'layout unknown'}"
-    runtimes = " · ".join(f"{v.runtime} {v.status}" for v in r.verdicts)
-    rc = r.remote_code
+        memory = [("memory", f"weights {text.size(m.weights.total)}; KV cache unknown: {m.kv.blocked or 'layout unknown'}")]
+    runtimes = " · ".join(f"{status}: {', '.join(names)}" for status, names in verdict_groups(p).items())
+    rc = p.runtimes.remote_code
     if rc.required:
         names = ", ".join(f.name if not f.repo else f"{f.repo}/{f.name}" for f in rc.files) or "named in auto_map"
         code = f"required (trust_remote_code): {names}"
@@ -161,4 +178,4 @@ def brief_rows(p: Plan) -> list[tuple[str, str]]:
         code = "offered in auto_map, but a built-in class loads it" if rc.offered else "not needed"
     flags = [("tools", c.tool_calling), ("reasoning", c.reasoning), ("vision", c.vision), ("audio", c.audio)]
     caps = ", ".join([c.kind] + [name for name, on in flags if on])
-    return [("memory", memory), ("runtimes", runtimes), ("remote code", code), ("capabilities", caps)]
+    return [*memory, ("runtimes", runtimes), ("remote code", code), ("capabilities", caps)]

@@ -15,6 +15,7 @@ from ...compare.records import DIFFERENT, EQUAL, Comparison, FieldRow, LayerQuan
 from .. import text
 from .. import plain
 from .inspect import new_table, overview, t
+from .layout import spaced
 
 STYLE = {EQUAL: "dim", DIFFERENT: "bold yellow", "missing": "dim italic"}
 #: Rows of the worst-matching tensors shown under ``--weights`` (JSON has them all).
@@ -165,18 +166,8 @@ def differences(c: Comparison) -> list[RenderableType]:
 
 def compare_view(c: Comparison) -> Group:
     """The default ``mfi compare`` screen."""
-    parts: list[RenderableType] = [
-        Text.assemble(("left   ", "bold"), overview(c.left)),
-        Text.assemble(("right  ", "bold"), overview(c.right)),
-        Text(),
-        architecture_table(c),
-        totals_table(c),
-        tensors_summary(c),
-        Text(),
-        layers_table(c),
-        tokenizer_table(c),
-        *values_tables(c),
-        Text(),
-        *differences(c),
-    ]
-    return Group(*parts)
+    heads = Group(overview(c.left, lead=Text("left   ", style="bold")), overview(c.right, lead=Text("right  ", style="bold")))
+    return spaced([
+        heads, architecture_table(c), totals_table(c), tensors_summary(c), layers_table(c), tokenizer_table(c),
+        *values_tables(c), Group(*differences(c)),
+    ])  # fmt: skip

@@ -13,6 +13,7 @@ from rich.text import Text
 from ...records import ArrayValue, Fetched, ModelSummary
 from .. import text
 from .. import plain
+from .layout import Flow, footer, spaced
 from ..json.inspect import select
 
 
@@ -26,13 +27,14 @@ def new_table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
     """A plain left-titled table; ``right`` lists the right-aligned (numeric) columns."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for i, c in enumerate(columns):
-        table.add_column(c, justify="right" if i in right else "left", overflow="fold")
+        # numbers keep their unit on their line: right-aligned (numeric) columns never wrap
+        table.add_column(c, justify="right" if i in right else "left", overflow="fold", no_wrap=i in right)
     return table
 
 
-def overview(s: ModelSummary) -> Text:
-    """One line: what it is, how big, how stored."""
-    return Text(plain.overview_line(s), style="bold")
+def overview(s: ModelSummary, lead: Text | None = None) -> Flow:
+    """One line (two on a narrow screen, broken between phrases): what it is, how big, how stored."""
+    return Flow([Text(p, style="bold") for p in plain.overview_parts(s)], " · ", lead=lead)
 
 
 def architecture_table(s: ModelSummary) -> Table:
@@ -60,7 +62,7 @@ def quant_table(s: ModelSummary) -> Table:
         Text("total", style="bold"), f"{len(s.tensors):,}", text.count(s.parameters.total),
         text.size(q.total_bytes), "", text.bpw(q.bits_per_weight),
     )  # fmt: skip
-    if q.file_type:
+    if q.file_type and plain.quantized(q):
         table.caption = t(f"file type {q.file_type}")
     elif q.method:
         shown = "".join(f", {k}={text.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size"))
@@ -84,7 +86,7 @@ def tokenizer_table(s: ModelSummary) -> Table | Text:
         table.add_row("added tokens", text.number(tok.added_tokens))
     for role, sp in tok.special.items():
         shown = repr(sp.text) if sp.text is not None else text.DASH
-        table.add_row(f"{role} token", Text.assemble(t(shown), f"  id {text.number(sp.id)}"))
+        table.add_row(f"{role} token", Text.assemble(t(shown), f"  id {text.token_id(sp.id)}"))
     if tok.chat_templates:
         names = ", ".join(f"{text.clean(n)} ({len(v):,} chars)" for n, v in tok.chat_templates.items())
         table.add_row("chat template", t(names))
@@ -101,26 +103,20 @@ def files_table(s: ModelSummary) -> Table:
     return table
 
 
-def notes(s: ModelSummary) -> list[RenderableType]:
+def notes(s: ModelSummary) -> RenderableType | None:
     """Warnings, one line each (problems, which mean damage, go to stderr: see render.output)."""
-    out: list[RenderableType] = []
+    rows = []
     if s.problems:
-        out.append(Text(f"{len(s.problems)} problem(s): the file is damaged (details on stderr)", style="bold red"))
-    for w in s.warnings:
-        out.append(Text.assemble(("warning: ", "yellow"), t(w)))
-    return out
+        rows.append(("damaged:", f"{len(s.problems)} problem(s), details on stderr", "bold red"))
+    rows += [("warning:", w, "yellow") for w in s.warnings]
+    return footer(rows) if rows else None
 
 
 def inspect_view(s: ModelSummary, architecture: RenderableType | None = None) -> Group:
     """The default ``mfi inspect`` screen (``architecture`` replaces the architecture table)."""
     arch = architecture if architecture is not None else architecture_table(s)
-    parts: list[RenderableType] = [overview(s), Text(), arch, quant_table(s), tokenizer_table(s), files_table(s)]
-    extra = notes(s)
-    if extra:
-        parts += [Text(), *extra]
-    if s.fetched is not None:
-        parts += [Text(), fetched_line(s.fetched)]
-    return Group(*parts)
+    fetched = fetched_line(s.fetched) if s.fetched is not None else None
+    return spaced([overview(s), arch, quant_table(s), tokenizer_table(s), files_table(s), notes(s), fetched])
 
 
 def fetched_line(f: Fetched) -> Text:
@@ -155,7 +151,7 @@ class TensorList:
         for column in table.columns:
             column.no_wrap = True
         for r in rows:
-            cells = {
+            cells: dict[str, str | Text] = {
                 "name": t(r.name), "type": t(r.dtype), "shape": "x".join(str(d) for d in r.shape), "params": f"{r.n_params:,}",
                 "bytes": text.size(r.n_bytes), "offset": f"{r.offset:,}", "part": f"{parts.get(r.file, '?')}/{len(parts)}",
             }  # fmt: skip

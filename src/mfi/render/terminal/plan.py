@@ -20,12 +20,15 @@ from .. import text
 from .. import plain
 from .inspect import new_table
 from .inspect import t as safe_text
+from .layout import Flow, footer, spaced
 
 if TYPE_CHECKING:
     from ...plan.records import Plan
     from ...records import ModelSummary
 
 LANGUAGES = ("en", "zh")
+#: Colour of a runtime verdict: the one place colour carries meaning on the plan screens.
+_VERDICT = {"yes": "green", "no": "red", "remote-code": "yellow"}
 
 
 def language(lang: str | None = None) -> str:
@@ -112,10 +115,8 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
         out.append(ctx)
     if m.fits is not None or m.fits_note:
         line = f"largest context that fits: {m.fits:,} tokens" if m.fits else f"largest context that fits: {text.DASH}"
-        out.append(Text(line + (f" ({m.fits_note})" if m.fits_note else ""), style="bold"))
-    out.append(Text("not counted: " + "; ".join(m.not_counted), style="dim"))
-    for n in m.notes:
-        out.append(Text.assemble(("note: ", "dim"), safe_text(n)))
+        out.append(Text(line + (f" ({m.fits_note})" if m.fits_note else ""), style="bold green" if m.fits else "bold red"))
+    out.append(footer([("not counted:", "; ".join(m.not_counted), "dim"), *(("note:", n, "dim") for n in m.notes)]))
     return out
 
 
@@ -124,7 +125,7 @@ def runtimes_view(p: Plan) -> list[RenderableType]:
     r = p.runtimes
     table = new_table("Runtimes", "runtime", "verdict", "why")
     for v in r.verdicts:
-        style = {"yes": "green", "no": "red", "remote-code": "yellow"}.get(v.status, "")
+        style = _VERDICT.get(v.status, "")
         table.add_row(v.runtime, Text(v.status, style=style), safe_text(v.reason))
     out: list[RenderableType] = [table]
     if r.mmproj:
@@ -180,8 +181,13 @@ def brief_view(p: Plan) -> Table:
     table = new_table("Will it run (mfi plan for details)", "", "")
     table.show_header = False
     for label, value in plain.brief_rows(p):
+        if label == "runtimes":  # the verdicts coloured: yes green, no red
+            groups = plain.verdict_groups(p)
+            verdicts = [Text.assemble((f"{status}:", _VERDICT.get(status, "")), " ", safe_text(", ".join(names))) for status, names in groups.items()]
+            table.add_row(label, Flow(verdicts, " · "))
+            continue
         style = "yellow" if label == "remote code" and value.startswith("required") else ""
-        table.add_row(label, safe_text(value, style))
+        table.add_row(label, Flow.of(value, style))
     return table
 
 
@@ -189,10 +195,5 @@ def plan_view(s: ModelSummary, p: Plan, *, explain: bool = False, lang: str = "e
     """``mfi plan``: a one-line overview, then memory, runtimes and capabilities."""
     from .inspect import overview
 
-    parts: list[RenderableType] = [overview(s), Text()]
-    parts += memory_view(p, explain=explain, lang=lang)
-    parts += [Text(), *runtimes_view(p)]
-    parts += [Text(), capabilities_view(p)]
-    for w in p.warnings:
-        parts.append(Text.assemble(("warning: ", "yellow"), safe_text(w)))
-    return Group(*parts)
+    warnings = footer([("warning:", w, "yellow") for w in p.warnings]) if p.warnings else None
+    return spaced([overview(s), *memory_view(p, explain=explain, lang=lang), *runtimes_view(p), capabilities_view(p), warnings])
