@@ -228,3 +228,40 @@ def test_colour_on_a_terminal_only_and_never_with_no_color():
     assert "\x1b[32m" not in plain_tty and "\x1b[31m" not in plain_tty
     piped = mfi_piped("inspect", str(DEMO))
     assert "\x1b[" not in piped.stdout and "yes: llama.cpp" in piped.stdout
+
+
+# -- item 6: scan says what it did not scan -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d / "empty", "nothing to scan: no files"),
+        (lambda d: (d / "fake.gguf").write_text("hello, not a model\n") and d / "fake.gguf", "nothing to scan: named .gguf but not a GGUF file (no GGUF magic)"),
+        (lambda d: (d / "txt" / "README.md").write_text("hi") and d / "txt", "nothing to scan: no model, pickle, config, template or code file (1 not checked: README.md)"),
+    ],
+    ids=["empty-folder", "text-named-gguf", "readme-only"],
+)
+def test_nothing_scannable_is_one_line_exit_2(tmp_path, cli, make, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "txt").mkdir()
+    target = make(tmp_path)
+    r = cli("scan", str(target))
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.strip() == f"mfi: {target}: {message}"
+
+
+def test_scan_names_what_it_did_not_check(models, tmp_path, cli):
+    import json
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(models / "llama-tiny", folder)
+    (folder / "README.md").write_text("a model card")
+    (folder / "x.gguf").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 12\n")
+    r = cli("scan", str(folder))
+    flat = " ".join(r.stdout.split())
+    assert f"{folder} · 7 files (5 checked) · findings (1 low) not checked: README.md, x.gguf severity" in flat
+    assert "named .gguf but a Git LFS pointer" in r.stdout and r.exit_code == 1
+    doc = json.loads(cli("scan", str(folder), "--json").stdout)
+    assert sorted(Path(p).name for p in doc["not_checked"]) == ["README.md", "x.gguf"]

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ...scan.records import SEVERITIES, ScanReport
 from .. import text
+from .layout import footer
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -28,13 +29,20 @@ def scan_view(r: ScanReport, *, threshold: str = "low", show_info: bool = False)
     """A summary line and one row per finding (info rows only when asked)."""
     counts = ", ".join(f"{r.count(s)} {s}" for s in SEVERITIES if r.count(s))
     verdict = "findings" if r.fails(threshold) else "clean"
+    skipped = r.not_checked
+    checked = f" ({len(r.files) - len(skipped)} checked)" if skipped else ""
     head = Text.assemble(
-        (text.clean(r.target), "bold"), f" · {len(r.files)} file{'' if len(r.files) == 1 else 's'} · ",
+        (text.clean(r.target), "bold"), f" · {len(r.files)} file{'' if len(r.files) == 1 else 's'}{checked} · ",
         (verdict, "bold red" if verdict == "findings" else "bold green"), f" ({counts or 'nothing found'})",
     )  # fmt: skip
+    parts: list[RenderableType] = [head]
+    if skipped:  # say what was not looked at, so "clean" is not read as "all of it is clean"
+        names = [_short(f.path, r.target) for f in skipped]
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        parts.append(footer([("not checked:", shown, "dim")]))
     rows = [f for f in r.findings if show_info or f.severity != "info"]
     if not rows:
-        return head
+        return Group(*parts)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col in ("severity", "kind", "where", "finding"):
         table.add_column(col, overflow="fold")
@@ -46,4 +54,4 @@ def scan_view(r: ScanReport, *, threshold: str = "low", show_info: bool = False)
             where += f" @{f.offset}"
         table.add_row(Text(f.severity, style=_STYLE[f.severity]), Text(f.kind), Text(text.clean(where)),
                       Text(text.clean(f.message)))  # fmt: skip
-    return Group(head, table)
+    return Group(*parts, table)
