@@ -265,3 +265,20 @@ def test_scan_names_what_it_did_not_check(models, tmp_path, cli):
     assert "named .gguf but a Git LFS pointer" in r.stdout and r.exit_code == 1
     doc = json.loads(cli("scan", str(folder), "--json").stdout)
     assert sorted(Path(p).name for p in doc["not_checked"]) == ["README.md", "x.gguf"]
+
+
+# -- item 9: markdown carries what the terminal shows ----------------------------------------------
+
+
+def test_markdown_carries_the_terminal_screen(qwen3_8b, cli):
+    md = cli("inspect", str(qwen3_8b), "--markdown").stdout
+    for section in ("### Architecture", "### Quantization", "### Tokenizer", "### Files", "### Will it run"):
+        assert section in md
+    assert "| pre-tokenizer | qwen2 |" in md and "file type Q4\\_K\\_M" in md
+    assert "| **total** | 399 | 8.19 B | 4.56 GiB |  | 4.78 |" in md
+    assert "| Qwen3-8B-Q4\\_K\\_M.gguf | weights | 4.56 GiB |" in md
+    assert "(id 151935)" in md and "| chat template | default (86 chars) |" in md
+    terminal = cli("inspect", str(qwen3_8b)).stdout
+    labels = [line.split("  ")[0] for line in terminal.splitlines() if line[:1].islower() and "  " in line]
+    missing = [label for label in labels if f"| {label} |" not in md.replace("**total**", "total")]
+    assert len(labels) > 25 and missing == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..records import ModelSummary
 from ..compare.records import Comparison, FieldRow
 from ..plan.records import Plan
@@ -35,21 +37,41 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
         return "\n".join(lines) + "\n"
     a, q, tok = s.architecture, s.quantization, s.tokenizer
     lines = [f"**{cell(plain.overview_line(s))}**", "", "### Architecture", ""]
-    lines += _rows(("field", "value"), [(plain.FIELD_LABELS[f], cell(text.number(getattr(a, f)))) for f in a.FIELDS])
+    fields = [(plain.FIELD_LABELS[f], cell(text.number(getattr(a, f)))) for f in a.FIELDS if getattr(a, f) is not None or f not in plain.OPTIONAL_FIELDS]
+    fields += [(f"{cell(tower)} tower", cell(text.number(v))) for tower, v in a.towers.items()]
+    lines += _rows(("field", "value"), fields)
     lines += ["", "### Quantization" if plain.quantized(q) else "### Dtypes", ""]
     lines += _rows(
         ("type", "tensors", "params", "bytes", "share", "bits/weight"),
-        [(cell(r.dtype), f"{r.tensors:,}", text.count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight)) for r in q.rows],
-    )
+        [(cell(r.dtype), f"{r.tensors:,}", text.count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight)) for r in q.rows]
+        + [("**total**", f"{len(s.tensors):,}", text.count(s.parameters.total), text.size(q.total_bytes), "", text.bpw(q.bits_per_weight))],
+    )  # fmt: skip
+    if q.file_type and plain.quantized(q):
+        lines += ["", f"file type {cell(q.file_type)}"]
+    elif q.method:
+        shown = "".join(f", {k}={text.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size"))
+        lines += ["", cell(f"quantization {q.method}{shown}")]
     if tok is not None:
-        rows = [("model", cell(text.number(tok.model))), ("vocab size", text.number(tok.vocab_size))]
+        rows = [("model", cell(text.number(tok.model)))]
+        if tok.pre:
+            rows.append(("pre-tokenizer", cell(tok.pre)))
+        rows.append(("vocab size", text.number(tok.vocab_size)))
         if tok.merges is not None:
             rows.append(("merges", text.number(tok.merges)))
-        rows += [(f"{r} token", f"{cell(repr(sp.text))} (id {text.token_id(sp.id)})") for r, sp in tok.special.items()]
-        rows.append(("chat template", "yes" if tok.chat_templates else "no"))
+        if tok.added_tokens is not None:
+            rows.append(("added tokens", text.number(tok.added_tokens)))
+        rows += [(f"{cell(r)} token", f"{cell(repr(sp.text)) if sp.text is not None else text.DASH} (id {text.token_id(sp.id)})") for r, sp in tok.special.items()]
+        templates = ", ".join(f"{cell(n)} ({len(v):,} chars)" for n, v in tok.chat_templates.items())
+        rows.append(("chat template", templates or "none"))
         lines += ["", "### Tokenizer", ""] + _rows(("field", "value"), rows)
+    else:
+        lines += ["", "Tokenizer: none found"]
+    lines += ["", "### Files", ""] + _rows(("file", "role", "size"), [(cell(Path(f.path).name), f.role, text.size(f.size)) for f in s.files])
     if plan is not None:
         lines += ["", "### Will it run", ""] + _rows(("", ""), [(label, cell(value)) for label, value in plain.brief_rows(plan)])
+    fetched = plain.fetched_text(s.fetched)
+    if fetched:
+        lines += ["", cell(fetched)]
     notes = [f"- problem: {cell(p)}" for p in s.problems] + [f"- warning: {cell(w)}" for w in s.warnings]
     if notes:
         lines += ["", *notes]

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..compare.records import FieldRow, TensorPair
 from ..plan.records import Plan
-from ..records import ModelSummary, Quantization
+from ..records import Fetched, ModelSummary, Quantization
 from . import text
 
 FIELD_LABELS = {
@@ -80,6 +80,14 @@ def overview_parts(s: ModelSummary) -> list[str]:
 def overview_line(s: ModelSummary) -> str:
     """One line: what it is, how big, how stored."""
     return " · ".join(overview_parts(s))
+
+
+def fetched_text(f: Fetched | None) -> str | None:
+    """What reading a remote model cost: ``fetched 214.00 KiB in 4 requests from hf-mirror.com``."""
+    if f is None:
+        return None
+    host = f.endpoint.split("://", 1)[-1]
+    return f"fetched {text.size(f.bytes)} in {f.requests} request{'s' if f.requests != 1 else ''} from {host}"
 
 
 def field_value(v: Any) -> str:

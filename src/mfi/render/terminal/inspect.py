@@ -115,14 +115,13 @@ def notes(s: ModelSummary) -> RenderableType | None:
 def inspect_view(s: ModelSummary, architecture: RenderableType | None = None) -> Group:
     """The default ``mfi inspect`` screen (``architecture`` replaces the architecture table)."""
     arch = architecture if architecture is not None else architecture_table(s)
-    fetched = fetched_line(s.fetched) if s.fetched is not None else None
-    return spaced([overview(s), arch, quant_table(s), tokenizer_table(s), files_table(s), notes(s), fetched])
+    return spaced([overview(s), arch, quant_table(s), tokenizer_table(s), files_table(s), notes(s), fetched_line(s.fetched)])
 
 
-def fetched_line(f: Fetched) -> Text:
-    """What reading a remote model cost: ``fetched 214 KB in 4 requests from hf-mirror.com``."""
-    host = f.endpoint.split("://", 1)[-1]
-    return Text(f"fetched {text.size(f.bytes)} in {f.requests} request{'s' if f.requests != 1 else ''} from {host}", style="dim")
+def fetched_line(f: Fetched | None) -> Text | None:
+    """What reading a remote model cost: ``fetched 214.00 KiB in 4 requests from hf-mirror.com``."""
+    line = plain.fetched_text(f)
+    return None if line is None else t(line, "dim")
 
 
 class TensorList:
