@@ -282,3 +282,34 @@ def test_markdown_carries_the_terminal_screen(qwen3_8b, cli):
     labels = [line.split("  ")[0] for line in terminal.splitlines() if line[:1].islower() and "  " in line]
     missing = [label for label in labels if f"| {label} |" not in md.replace("**total**", "total")]
     assert len(labels) > 25 and missing == []
+
+
+# -- item 10: pull display -------------------------------------------------------------------------
+
+
+def test_pull_progress_counts_whole_files_in_binary_units():
+    from rich.console import Console
+
+    from mfi.render.terminal.pull import PullProgress, _Bytes
+
+    MiB = 1024 * 1024
+    out = StringIO()
+    with PullProgress(Console(file=out, width=100, color_system=None)) as p:
+        p.start("model.gguf", 100 * MiB, 40 * MiB)  # resumed: 40 MiB kept from an earlier run
+        p.start("config.json", 2048, 0)
+        p.advance("model.gguf", 10 * MiB)
+        total = p.progress.tasks[0]
+        assert (total.completed, total.total) == (50 * MiB, 100 * MiB + 2048)
+        assert str(_Bytes().render(p.progress.tasks[1])) == "50.00 MiB/100.00 MiB"
+    shown = out.getvalue()
+    assert "MB" not in shown.replace("MiB", "") and "50.00 MiB/100.00 MiB" in shown
+
+
+def test_pull_lines_count_files_in_words():
+    from types import SimpleNamespace
+
+    from mfi.render.terminal.pull import done_line, files
+
+    assert (files(1), files(3)) == ("1 file", "3 files")
+    r = SimpleNamespace(fetched=("a",), skipped=(), bytes=2048, requests=1, folder="/x")
+    assert str(done_line(SimpleNamespace(result=r))) == "1 file downloaded and verified, 0 already present; 2.00 KiB in 1 request -> /x"

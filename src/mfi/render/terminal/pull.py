@@ -6,15 +6,7 @@ import threading
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from .. import text
@@ -34,7 +26,7 @@ def plan_view(report: Any) -> Group:
         table.add_row(t(e.file.path), text.size(e.file.size), state)
     parts: list[RenderableType] = [
         table,
-        t(f"{len(p.entries)} files, {text.size(p.total)}; to download: {text.size(p.to_fetch)} into {p.snapshot}"),
+        t(f"{files(len(p.entries))}, {text.size(p.total)}; to download: {text.size(p.to_fetch)} into {p.snapshot}"),
     ]
     for name, s in report.summaries:
         parts.append(Text())
@@ -47,11 +39,32 @@ def plan_view(report: Any) -> Group:
     return Group(*parts)
 
 
+def files(n: int) -> str:
+    """``1 file``, ``3 files``."""
+    return f"{n:,} file" + ("" if n == 1 else "s")
+
+
+class _Bytes(ProgressColumn):
+    """``1.50 GiB/4.56 GiB``: binary units, as every other size mfi prints (rich's own column is decimal)."""
+
+    def render(self, task: Task) -> Text:
+        total = text.size(int(task.total)) if task.total is not None else "?"
+        return Text(f"{text.size(int(task.completed))}/{total}")
+
+
+class _Speed(ProgressColumn):
+    """``12.30 MiB/s`` in binary units."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(text.DASH if speed is None else f"{text.size(int(speed))}/s")
+
+
 def verify_view(report: Any) -> Group:
     """``--verify``: one line per problem, or that every file matches."""
     if not report.problems:
         n = len(report.plan.entries)
-        return Group(Text(f"all {n} files match the sizes and hashes the hub publishes"))
+        return Group(Text.assemble(("the file matches" if n == 1 else f"all {n} files match", "green"), " the sizes and hashes the hub publishes"))
     return Group(*(Text.assemble(("mismatch: ", "bold red"), t(path), ": ", t(problem)) for path, problem in report.problems))
 
 
@@ -59,8 +72,8 @@ def done_line(report: Any) -> Text:
     """The closing line of a pull."""
     r = report.result
     return t(
-        f"{len(r.fetched)} file(s) downloaded and verified, {len(r.skipped)} already present; "
-        f"{text.size(r.bytes)} in {r.requests} request(s) -> {r.folder}"
+        f"{files(len(r.fetched))} downloaded and verified, {len(r.skipped)} already present; "
+        f"{text.size(r.bytes)} in {r.requests} request{'' if r.requests == 1 else 's'} -> {r.folder}"
     )
 
 
@@ -70,7 +83,7 @@ class PullProgress:
     def __init__(self, console) -> None:
         # descriptions are file names from the hub: plain text, never markup
         columns = (
-            TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}", markup=False), BarColumn(), _Bytes(), _Speed(), TimeRemainingColumn(),
         )  # fmt: skip
         self.progress = Progress(*columns, console=console, transient=False)
         self.total: TaskID | None = None
@@ -91,8 +104,9 @@ class PullProgress:
                 self.progress.__enter__()
                 self.total = self.progress.add_task("total", total=0)
             self.tasks[path] = self.progress.add_task(text.clean(path), total=total, completed=done)
-            self._total += max(0, (total or 0) - done)
-            self.progress.update(self.total, total=self._total)
+            # whole files: a resumed file's kept part counts as done in the total too
+            self._total += total or done
+            self.progress.update(self.total, total=self._total, advance=done)
 
     def advance(self, path: str, n: int) -> None:
         self.progress.advance(self.tasks[path], n)
