@@ -178,7 +178,7 @@ def test_wrongly_typed_config_values_never_crash(models, tmp_path, cli, patch_co
         assert r.stderr.count("\n") == 1 and "config.json" in r.stderr
     else:
         arch = json.loads(r.stdout)["architecture"]
-        assert all(v is None or isinstance(v, (int, float, str, dict, bool)) for v in arch.values())
+        assert all(v is None or isinstance(v, (int, float, str, dict, bool, list)) for v in arch.values())
 
 
 @pytest.mark.parametrize(

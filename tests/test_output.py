@@ -313,3 +313,58 @@ def test_pull_lines_count_files_in_words():
     assert (files(1), files(3)) == ("1 file", "3 files")
     r = SimpleNamespace(fetched=("a",), skipped=(), bytes=2048, requests=1, folder="/x")
     assert str(done_line(SimpleNamespace(result=r))) == "1 file downloaded and verified, 0 already present; 2.00 KiB in 1 request -> /x"
+
+
+# -- item 7: per-layer values, sliding head size, assumed values ----------------------------------
+
+
+def _gemma4_like(path: Path) -> Path:
+    import gguf
+
+    n = 12
+    kv = [2 if i % 6 == 5 else 8 for i in range(n)]  # full layers (every 6th) have fewer KV heads
+    A = gguf.GGUFValueType.ARRAY
+    md = {
+        "gemma4.block_count": (n, gguf.GGUFValueType.UINT32),
+        "gemma4.embedding_length": (256, gguf.GGUFValueType.UINT32),
+        "gemma4.attention.head_count": (8, gguf.GGUFValueType.UINT32),
+        "gemma4.attention.head_count_kv": (kv, A),
+        "gemma4.attention.key_length": (64, gguf.GGUFValueType.UINT32),
+        "gemma4.attention.key_length_swa": (32, gguf.GGUFValueType.UINT32),
+        "gemma4.attention.sliding_window": (512, gguf.GGUFValueType.UINT32),
+        "gemma4.attention.sliding_window_pattern": ([i % 6 != 5 for i in range(n)], A),
+        "gemma4.context_length": (8192, gguf.GGUFValueType.UINT32),
+    }
+    return write_gguf(path, arch="gemma4", kv=md)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_per_layer_values_shown_by_layer_kind(tmp_path, width):
+    import mfi
+    from mfi.render.terminal.inspect import architecture_table
+
+    s = mfi.inspect(_gemma4_like(tmp_path / "g4.gguf"))
+    a = s.architecture
+    assert a.kv_heads == 8 and a.per_layer == {"kv_heads": (8, 8, 8, 8, 8, 2) * 2}
+    assert a.layer_kinds == ("sliding",) * 5 + ("full",) + ("sliding",) * 5 + ("full",) and a.sliding_head_dim == 32
+    rows = {line[:20].strip(): line[20:].strip() for line in render(architecture_table(s), width).splitlines()}
+    assert rows["KV heads"] == "8 (sliding) / 2 (full)"
+    assert rows["head dim"] == "64 (full) / 32 (sliding)"
+    assert rows["attention heads"] == "8"
+
+
+def test_assumed_values_are_marked(tmp_path, cli):
+    import json
+
+    import mfi
+
+    md = {"llama.attention.head_count": (4, __import__("gguf").GGUFValueType.UINT32),
+          "llama.embedding_length": (256, __import__("gguf").GGUFValueType.UINT32)}  # fmt: skip
+    path = write_gguf(tmp_path / "m.gguf", kv=md)
+    a = mfi.inspect(path).architecture
+    assert (a.kv_heads, a.head_dim, a.assumed) == (4, 64, ("kv_heads", "head_dim"))
+    out = cli("inspect", str(path)).stdout
+    assert "KV heads            4 (assumed)" in out and "head dim            64 (assumed)" in out
+    doc = json.loads(cli("inspect", str(path), "--json").stdout)["architecture"]
+    assert doc["kv_heads"] == 4 and doc["assumed"] == ["kv_heads", "head_dim"] and doc["per_layer"] == {}
+    assert doc["layer_kinds"] is None and doc["sliding_head_dim"] is None

@@ -93,6 +93,16 @@ class Architecture:
     tie_word_embeddings: bool | None = None
     #: Sub-models of a multimodal model (``vision``, ``audio``): their own normalised fields.
     towers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Fields the file sets per layer with differing values (``kv_heads``: Gemma 4's
+    #: ``[8, 8, 8, 8, 8, 2, ...]``); the scalar field above holds their maximum.
+    per_layer: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: ``full`` or ``sliding`` per layer, when the file says (GGUF sliding_window_pattern, config layer_types).
+    layer_kinds: tuple[str, ...] | None = None
+    #: Head size of the sliding-window layers when it differs from ``head_dim`` (GGUF key_length_swa).
+    sliding_head_dim: int | None = None
+    #: Fields mfi filled in because the file does not set them (``kv_heads`` = attention heads,
+    #: ``head_dim`` = hidden size / heads).
+    assumed: tuple[str, ...] = ()
 
     #: Field order for tables and JSON.
     FIELDS = (

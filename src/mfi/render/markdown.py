@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..records import ModelSummary
@@ -19,7 +20,7 @@ def cell(value: object) -> str:
     return s
 
 
-def _rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _rows(header: tuple[str, ...], rows: Sequence[Sequence[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
@@ -37,7 +38,7 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
         return "\n".join(lines) + "\n"
     a, q, tok = s.architecture, s.quantization, s.tokenizer
     lines = [f"**{cell(plain.overview_line(s))}**", "", "### Architecture", ""]
-    fields = [(plain.FIELD_LABELS[f], cell(text.number(getattr(a, f)))) for f in a.FIELDS if getattr(a, f) is not None or f not in plain.OPTIONAL_FIELDS]
+    fields = [(plain.FIELD_LABELS[f], cell(plain.field_text(a, f))) for f in a.FIELDS if getattr(a, f) is not None or f not in plain.OPTIONAL_FIELDS]
     fields += [(f"{cell(tower)} tower", cell(text.number(v))) for tower, v in a.towers.items()]
     lines += _rows(("field", "value"), fields)
     lines += ["", "### Quantization" if plain.quantized(q) else "### Dtypes", ""]

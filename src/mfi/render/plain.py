@@ -13,7 +13,7 @@ from typing import Any
 
 from ..compare.records import FieldRow, TensorPair
 from ..plan.records import Plan
-from ..records import Fetched, ModelSummary, Quantization
+from ..records import Architecture, Fetched, ModelSummary, Quantization
 from . import text
 
 FIELD_LABELS = {
@@ -55,6 +55,32 @@ _COUNT_ROWS = {"parameters", "matched parameters"}
 
 
 _BYTES_ROWS = {"tensor bytes", "file size"}
+
+
+def field_text(a: Architecture, f: str) -> str:
+    """An architecture field as shown: per-layer values by layer kind, assumed values marked.
+
+    ``8 (sliding) / 2 (full)`` when the file sets a field per layer and says which layers slide;
+    ``8 x30 / 2 x6`` (value x layers) when it does not; ``64 / 32 (sliding)`` for a head size of
+    the sliding layers of its own; ``8 (assumed)`` for a value the file does not set.
+    """
+    value = getattr(a, f)
+    values = a.per_layer.get(f)
+    if values:
+        kinds = a.layer_kinds if a.layer_kinds is not None and len(a.layer_kinds) == len(values) else None
+        by: dict[str, list[int]] = {}
+        for i, v in enumerate(values):
+            by.setdefault(kinds[i] if kinds else "", []).append(v)
+        if kinds and all(len(set(vs)) == 1 for vs in by.values()):
+            shown = " / ".join(f"{text.number(vs[0])} ({kind})" for kind, vs in by.items())
+        else:
+            counts = Counter(values)
+            shown = " / ".join(f"{text.number(v)} x{n}" for v, n in counts.most_common())
+    elif f == "head_dim" and a.sliding_head_dim is not None and value is not None:
+        shown = f"{text.number(value)} (full) / {text.number(a.sliding_head_dim)} (sliding)"
+    else:
+        shown = text.number(value)
+    return shown + (" (assumed)" if f in a.assumed and value is not None else "")
 
 
 def overview_parts(s: ModelSummary) -> list[str]:

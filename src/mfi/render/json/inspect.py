@@ -94,6 +94,10 @@ def inspect_dict(s: ModelSummary, *, tensors: str | None = None, metadata: bool 
     a = s.architecture
     arch = {("class" if f == "cls" else f): _finite(getattr(a, f)) for f in a.FIELDS}
     arch["towers"] = a.towers
+    arch["per_layer"] = {k: list(v) for k, v in a.per_layer.items()}
+    arch["layer_kinds"] = list(a.layer_kinds) if a.layer_kinds is not None else None
+    arch["sliding_head_dim"] = a.sliding_head_dim
+    arch["assumed"] = list(a.assumed)
     p = s.parameters
     q = s.quantization
     tok = s.tokenizer

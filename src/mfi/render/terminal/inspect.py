@@ -45,7 +45,7 @@ def architecture_table(s: ModelSummary) -> Table:
         value = getattr(a, f)
         if value is None and f in plain.OPTIONAL_FIELDS:
             continue
-        table.add_row(plain.FIELD_LABELS[f], t(text.number(value)))
+        table.add_row(plain.FIELD_LABELS[f], t(plain.field_text(a, f)))
     for tower, fields in a.towers.items():
         table.add_row(f"{tower} tower", t(text.number(fields)))
     return table

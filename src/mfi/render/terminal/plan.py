@@ -58,7 +58,7 @@ def architecture_explained(s: ModelSummary, lang: str) -> Table:
         value = getattr(a, f)
         if value is None and f in plain.OPTIONAL_FIELDS:
             continue
-        table.add_row(plain.FIELD_LABELS[f], safe_text(text.number(value)), Text(texts.get(f, ""), style="dim"))
+        table.add_row(plain.FIELD_LABELS[f], safe_text(plain.field_text(a, f)), Text(texts.get(f, ""), style="dim"))
     for tower, fields in a.towers.items():
         table.add_row(f"{tower} tower", safe_text(text.number(fields)), Text(texts.get("tower", ""), style="dim"))
     return table

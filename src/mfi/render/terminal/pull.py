@@ -34,8 +34,9 @@ def plan_view(report: Any) -> Group:
             parts.append(Text.assemble(("cannot read header: ", "yellow"), t(s)))
         else:
             parts.append(overview(s))
-    if report.fetched is not None:
-        parts += [Text(), fetched_line(report.fetched)]
+    cost = fetched_line(report.fetched)
+    if cost is not None:
+        parts += [Text(), cost]
     return Group(*parts)
 
 
