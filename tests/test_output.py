@@ -368,3 +368,72 @@ def test_assumed_values_are_marked(tmp_path, cli):
     doc = json.loads(cli("inspect", str(path), "--json").stdout)["architecture"]
     assert doc["kv_heads"] == 4 and doc["assumed"] == ["kv_heads", "head_dim"] and doc["per_layer"] == {}
     assert doc["layer_kinds"] is None and doc["sliding_head_dim"] is None
+
+
+# -- item 5: compare knows what llama.cpp's converter does -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minilm(tmp_path_factory) -> tuple[Path, Path]:
+    import bertbuild
+
+    d = tmp_path_factory.mktemp("minilm")
+    return bertbuild.write_hf(d / "all-MiniLM-like"), bertbuild.write_gguf(d / "all-MiniLM-like-f32.gguf")
+
+
+def test_a_faithful_bert_conversion_passes_fail_on_diff(minilm, cli):
+    import json
+
+    hf, gguf_path = minilm
+    r = cli("compare", str(hf), str(gguf_path), "--weights", "--fail-on-diff")
+    assert r.exit_code == 0, r.stdout
+    doc = json.loads(cli("compare", str(hf), str(gguf_path), "--weights", "--json").stdout)
+    assert doc["differences"] == [] and doc["different_models"] == []
+    assert doc["values"]["compared"] == 37 and all(p["values"]["max_abs"] == 0 for p in doc["tensors"]["pairs"])
+    reasons = {u["name"]: u["reason"] for u in doc["tensors"]["unpaired"]}
+    assert set(reasons) == {"embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias"}
+    assert "BertModel.filter_tensors" in reasons["pooler.dense.weight"]
+    fields = {f["field"]: f for f in doc["tokenizer"]["fields"] + doc["tokenizer"]["special"]}
+    assert fields["pre"]["status"] == "expected" and (fields["pre"]["left"], fields["pre"]["right"]) == ("BertPreTokenizer", "jina-v2-en")
+    assert [fields[r]["status"] for r in ("bos", "eos", "cls", "sep")] == ["expected", "expected", "expected", "equal"]
+    assert "BertModel.set_vocab" in doc["tokenizer"]["tokens_expected"] and doc["tokenizer"]["tokens_identical"] is False
+    assert len(doc["expected"]) == 8
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_faithful_conversion_screen(minilm, width):
+    import mfi
+    from mfi.render.terminal.compare import compare_view
+
+    out = render(compare_view(mfi.compare(*minilm)), width)
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert max(map(len, lines)) <= width
+    assert "Expected from conversion (not differences)" in lines
+    assert lines[-1] == "No differences (beyond what conversion changes)"
+    flat = " ".join(out.split())
+    assert "pooler.dense.bias (left only), pooler.dense.weight (left only): the pooler: llama.cpp runs BERT for embeddings only" in flat
+
+
+def test_a_real_difference_still_fails(minilm, tmp_path, cli):
+    import json
+    import shutil
+
+    hf, gguf_path = minilm
+    other = tmp_path / "hf"
+    shutil.copytree(hf, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "num_attention_heads": 8}))
+    r = cli("compare", str(other), str(gguf_path), "--fail-on-diff")
+    assert r.exit_code == 1 and "architecture: attention_heads differs" in r.stdout
+    assert "Expected from conversion (not differences)" in r.stdout  # still told apart from the real one
+
+
+def test_two_different_models_get_a_short_verdict(models, cli):
+    r = cli("compare", str(models / "gemma3-tiny-Q4_0.gguf"), str(models / "llama-tiny-Q8_0.gguf"))
+    lines = r.stdout.splitlines()
+    assert lines[5] == "Different models" and len(lines) < 45
+    flat = " ".join(r.stdout.split())
+    assert "architecture gemma3 vs llama; layers 6 vs 2; vocab size 411 vs 367; 9 of 22 tensors have a counterpart of the same shape" in flat
+    assert "Quantization by layer" not in r.stdout
+    md = cli("compare", str(models / "gemma3-tiny-Q4_0.gguf"), str(models / "llama-tiny-Q8_0.gguf"), "--markdown").stdout
+    assert "### Different models" in md and "### Tokenizer" not in md

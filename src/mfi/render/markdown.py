@@ -98,6 +98,10 @@ def compare_markdown(c: Comparison) -> str:
     )
     lines += ["", "### Totals", ""]
     lines += _rows(("", "left", "right", "difference"), [(r.field, plain.total_value(r, r.left), plain.total_value(r, r.right), plain.difference(r)) for r in c.totals])
+    if c.unrelated:
+        lines += ["", "### Different models", "", cell("; ".join(c.unrelated)) + "."]
+        lines += ["", "### Differences", ""] + [f"- {cell(d)}" for d in c.differences]
+        return "\n".join(lines) + "\n"
     lines += ["", "### Tensors", ""]
     lines.append(
         f"{len(c.pairs):,} matched, {len(c.only_left):,} only left, {len(c.only_right):,} only right, "
@@ -106,8 +110,6 @@ def compare_markdown(c: Comparison) -> str:
     for label, names in (("only left", c.only_left), ("only right", c.only_right)):
         if names:
             lines += ["", f"- {label}: " + ", ".join(f"`{text.clean(n).replace('`', '')}`" for n in names)]
-    for u in c.unpaired:
-        lines.append(f"- {u.side} only, explained: `{text.clean(u.name).replace('`', '')}`: {cell(u.reason)}")
     if c.shape_mismatch:
         lines += [""] + _rows(
             ("tensor", "left shape", "right shape"),
@@ -127,7 +129,7 @@ def compare_markdown(c: Comparison) -> str:
     if tok is not None:
         rows = [_field(r, r.field.replace("_", " ")) for r in tok.rows if r.left is not None or r.right is not None]
         rows += [_field(r, f"{r.field} token") for r in tok.special]
-        same = {True: "identical", False: "**different**", None: "not comparable"}[tok.tokens_identical]
+        same = {True: "identical", False: "expected" if tok.tokens_expected else "**different**", None: "not comparable"}[tok.tokens_identical]
         rows += [("token list", "", "", same), ("chat template", "", "", tok.chat_template)]
         lines += ["", "### Tokenizer", ""] + _rows(("field", "left", "right", "status"), rows)
         if tok.template_diff:
@@ -145,6 +147,8 @@ def compare_markdown(c: Comparison) -> str:
             ("tensor", "cosine", "rel RMS", "max abs"),
             [(cell(v.key), plain.cosine(v.cosine), plain.rel_rms(v.rel_rms), plain.max_abs(v.max_abs)) if v.skipped is None else (cell(v.key), "-", "-", cell(f"not compared: {v.skipped}")) for v in c.values],
         )
+    if c.expected:
+        lines += ["", "### Expected from conversion (not differences)", ""] + [f"- {cell(e)}" for e in c.expected]
     diffs = c.differences
     lines += ["", "### Differences" if diffs else "### No differences", ""]
     lines += [f"- {cell(d)}" for d in diffs]

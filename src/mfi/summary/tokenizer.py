@@ -23,10 +23,8 @@ def from_gguf(gguf_file) -> Tokenizer | None:
     merges = md.get(c.MERGES)
     ids = {}
     for role in _ROLES:
-        key = "tokenizer.ggml.unknown_token_id" if role == "unk" else (
-            "tokenizer.ggml.padding_token_id" if role == "pad" else f"tokenizer.ggml.{role}_token_id"
-        )
-        value = md.get(key)
+        # the gguf package's key names: UNK_ID is unknown_token_id, PAD_ID padding_token_id, SEP_ID seperator_token_id
+        value = md.get(getattr(c, f"{role.upper()}_ID"))
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             ids[role] = value
     texts = gguf_file.strings(c.LIST, list(ids.values())) if ids else {}
