@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from io import StringIO
@@ -437,3 +438,67 @@ def test_two_different_models_get_a_short_verdict(models, cli):
     assert "Quantization by layer" not in r.stdout
     md = cli("compare", str(models / "gemma3-tiny-Q4_0.gguf"), str(models / "llama-tiny-Q8_0.gguf"), "--markdown").stdout
     assert "### Different models" in md and "### Tokenizer" not in md
+
+
+# -- item 8: whole screens in Chinese ---------------------------------------------------------------
+
+
+def test_lang_zh_translates_the_whole_first_screen(qwen3_8b, cli):
+    out = cli("inspect", str(qwen3_8b), "--lang", "zh").stdout
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert lines[0] + " · " + lines[1] == "Qwen3-8B-Q4_K_M.gguf · GGUF v3 · qwen3 · 81.91 亿参数 · Q4_K_M (4.78 位/权重) · 4.56 GiB"
+    for title in ("架构", "量化", "分词器", "文件", "能否运行（详见 mfi plan）"):
+        assert title in lines
+    assert "KV 头数      8" in out and "共享嵌入     否" in out and "eos 词元   '<|im_end|>'  id 151935" in out
+    assert "显存       10.68 GiB，上下文 40,960 词元（llama.cpp，KV 缓存 f16）" in out
+    # no English label left: every row starts with Chinese (or a name: KV, RoPE, bos...)
+    english = re.compile(r"^(memory|runtimes|capabilities|field|value|total|Architecture|Tokenizer|Files|Quantization)\b")
+    assert not [line for line in lines if english.match(line)]
+    assert "token" not in out.replace("tokenizer", "")  # one term: 词元
+
+
+def test_lang_default_from_the_locale_and_unknown_is_an_error(monkeypatch, cli):
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert "能否运行" in cli("inspect", str(DEMO)).stdout
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    assert "Will it run" in cli("inspect", str(DEMO)).stdout
+    for command in (("inspect", str(DEMO)), ("plan", str(DEMO)), ("scan", str(DEMO)), ("compare", str(DEMO), str(DEMO))):
+        r = cli(*command, "--lang", "fr")
+        assert r.exit_code == 2 and r.stderr.strip() == "mfi: --lang: 'fr' is not a language mfi speaks: en, zh"
+
+
+def test_lang_zh_plan_scan_compare(minilm, cli, tmp_path):
+    plan = cli("plan", str(DEMO), "--lang", "zh", "--memory", "1GiB").stdout
+    assert "放得下的最长上下文：8,192 词元" in plan and "未计入：" in plan and "架构 llama 在 llama.cpp 的支持列表中" in " ".join(plan.split())
+    assert "显存（llama.cpp，KV 缓存 f16，上下文 8,192）" in plan
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "README.md").write_text("hi")
+    scan = " ".join(cli("scan", str(tmp_path), "--lang", "zh").stdout.split())
+    assert "2 个文件 (已检查 1 个) · 干净 (未发现问题) 未检查： README.md" in scan
+    compare = cli("compare", *map(str, minilm), "--lang", "zh").stdout
+    assert "转换造成的预期变化（不算差异）" in compare and compare.rstrip().endswith("没有差异（转换造成的预期变化除外）")
+
+
+def test_every_text_the_renderers_translate_has_a_chinese_entry():
+    import ast
+    import json
+
+    zh = json.loads((ROOT / "src" / "mfi" / "data" / "messages.zh.json").read_text(encoding="utf-8"))
+    keys = []
+    for path in (ROOT / "src" / "mfi" / "render").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            literals = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value]
+            if name == "tr":
+                keys += literals[:1]
+            elif name == "new_table":
+                keys += literals
+    from mfi.render import plain
+
+    keys += list(plain.FIELD_LABELS.values()) + ["Quantization", "Dtypes", "memory", "runtimes", "remote code", "capabilities"]
+    keys += ["yes", "no", "unknown", "convert", "remote-code", "full", "sliding", "swa", "mla", "recurrent", "chat", "base", "embedding"]
+    keys += ["weights", "config", "tokenizer", "index", "generation", "other", "code", "critical", "high", "medium", "low", "info"]
+    missing = sorted({k for k in keys if k not in zh})
+    assert missing == []

@@ -60,7 +60,7 @@ MirrorOpt = Annotated[
 ]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", help="Access token, sent only to the chosen hub.")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Say what each field means and show every formula term.")]
-LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of --explain texts: en or zh (default from LANG).")]
+LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of the screens: en or zh (default from LC_ALL / LANG).")]
 
 #: The memory options of ``inspect`` and ``plan``, declared once: name -> (annotation, default).
 #: Each is a keyword of ``api.plan`` by the same name.
@@ -75,7 +75,18 @@ PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "swa_full": (Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")], False),
 }  # fmt: skip
 #: Parameter names the library's ``UsageError`` uses, as the flags a user typed.
-_FLAGS = {name: "--" + name.replace("_", "-") for name in (*PLAN_OPTIONS, "sample", "fail_on", "allow_redirects")}
+_FLAGS = {name: "--" + name.replace("_", "-") for name in (*PLAN_OPTIONS, "sample", "fail_on", "allow_redirects", "lang")}
+
+
+def _language(lang: str | None) -> str:
+    """``en`` or ``zh`` from ``--lang`` or the locale; an unknown ``--lang`` is a usage error."""
+    from .errors import UsageError
+    from .render.i18n import LANGUAGES, resolve
+
+    code = resolve(lang)
+    if code is None:
+        raise UsageError("lang", f"{lang!r} is not a language mfi speaks: {', '.join(LANGUAGES)}")
+    return code
 
 
 def with_plan_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -131,11 +142,12 @@ def inspect(
     from .render import output
 
     opts = plan_options or {}
+    code = _language(lang)
     summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token)
     plan = api.plan(summary, **opts)
     output.emit_inspect(
         summary, as_json=json, as_markdown=markdown, tensors=(glob or "*") if tensors or glob else None,
-        metadata=metadata, plan=plan, explain=explain, lang=lang,
+        metadata=metadata, plan=plan, explain=explain, lang=code,
         plan_detail=any(opts[n] != PLAN_OPTIONS[n][1] for n in opts),
     )  # fmt: skip
     raise typer.Exit(1 if summary.problems else 0)
@@ -159,8 +171,9 @@ def plan(
     from . import api
     from .render import output
 
+    code = _language(lang)
     summary = api.inspect(target, mirror=mirror, token=token)
-    output.emit_plan(summary, api.plan(summary, **(plan_options or {})), as_json=json, explain=explain, lang=lang)
+    output.emit_plan(summary, api.plan(summary, **(plan_options or {})), as_json=json, explain=explain, lang=code)
     raise typer.Exit(1 if summary.problems else 0)
 
 
@@ -176,6 +189,7 @@ def compare(
     template_diff: Annotated[bool, typer.Option("--template-diff", help="Show a unified diff of differing chat templates.")] = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """The same model across formats and quantizations, side by side.
 
@@ -184,8 +198,9 @@ def compare(
     from . import api
     from .render import output
 
+    code = _language(lang)
     c = api.compare(left, right, weights=weights, sample=sample, template_diff=template_diff, mirror=mirror, token=token)
-    output.emit_compare(c, as_json=json, as_markdown=markdown)
+    output.emit_compare(c, as_json=json, as_markdown=markdown, lang=code)
     raise typer.Exit(1 if (fail_on_diff and c.differences) or c.left.problems or c.right.problems else 0)
 
 
@@ -204,6 +219,7 @@ def pull(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the weights' headers; download nothing.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Re-check an existing download against the hub's sizes and hashes.")] = False,
     allow_redirects: Annotated[bool, typer.Option("--allow-redirects", help="Follow a redirect off the chosen mirror (no token sent).")] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Download a repo (or some files) from Hugging Face, hf-mirror or ModelScope; resumable, verified.
 
@@ -213,13 +229,14 @@ def pull(
     from . import api
     from .render import output
 
-    with output.pull_progress(live=not (dry_run or verify)) as progress:
+    code = _language(lang)
+    with output.pull_progress(live=not (dry_run or verify), lang=code) as progress:
         report = api.pull(
             repo, [*(patterns or []), *(include or [])], mirror=mirror, revision=revision, local_dir=local_dir,
             token=token, exclude=exclude or [], quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify,
             allow_redirects=allow_redirects, progress=progress,
         )  # fmt: skip
-    output.emit_pull(report)
+    output.emit_pull(report, lang=code)
     raise typer.Exit(1 if report.problems else 0)
 
 
@@ -233,6 +250,7 @@ def scan(
     all: Annotated[bool, typer.Option("--all", help="Also list info findings (allow-listed pickles, files not checked).")] = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """Hostile content, found without running anything. Exit 0 clean, 1 findings, 2 unreadable.
 
@@ -246,8 +264,9 @@ def scan(
 
     if fail_on not in ("critical", "high", "medium", "low"):
         raise UsageError("fail_on", f"{fail_on!r} is not one of critical, high, medium, low")
+    code = _language(lang)
     report = api.scan(target, mirror=mirror, token=token)
-    output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all)
+    output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all, lang=code)
     raise typer.Exit(1 if report.fails(fail_on) else 0)
 
 

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..records import ModelSummary
+from .i18n import language
 from .json.inspect import dumps
 
 if TYPE_CHECKING:
@@ -72,24 +73,24 @@ def emit_inspect(
         from .terminal import inspect
 
         out = console()
-        if explain or plan is not None:
-            from .terminal import plan as planview
+        with language(lang or "en"):
+            if explain or plan is not None:
+                from .terminal import plan as planview
 
-            language = planview.language(lang)
-            arch = planview.architecture_explained(s, language) if explain else None
-            out.print(inspect.inspect_view(s, architecture=arch))
-            if plan is not None and (plan_detail or explain):
-                for part in planview.memory_view(plan, explain=explain, lang=language):
+                arch = planview.architecture_explained(s, lang or "en") if explain else None
+                out.print(inspect.inspect_view(s, architecture=arch))
+                if plan is not None and (plan_detail or explain):
+                    for part in planview.memory_view(plan, explain=explain, lang=lang or "en"):
+                        out.print()
+                        out.print(part)
+                elif plan is not None:
                     out.print()
-                    out.print(part)
-            elif plan is not None:
+                    out.print(planview.brief_view(plan))
+            else:
+                out.print(inspect.inspect_view(s))
+            if metadata:
                 out.print()
-                out.print(planview.brief_view(plan))
-        else:
-            out.print(inspect.inspect_view(s))
-        if metadata:
-            out.print()
-            out.print(inspect.metadata_table(s))
+                out.print(inspect.metadata_table(s))
     if s.problems:  # damage goes to stderr in every mode, so a pipe never hides it
         from .text import clean
 
@@ -109,13 +110,15 @@ def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang:
     from .terminal import plan as planview
 
     out = console()
-    language = planview.language(lang)
-    out.print(planview.plan_view(s, plan, explain=explain, lang=language))
-    if explain:
-        out.print(planview.architecture_explained(s, language))
+    code = lang or "en"
+    with language(code):
+        out.print(planview.plan_view(s, plan, explain=explain, lang=code))
+        if explain:
+            out.print()
+            out.print(planview.architecture_explained(s, code))
 
 
-def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
+def emit_compare(c, *, as_json: bool, as_markdown: bool, lang: str = "en") -> None:
     """Print a comparison (``mfi.compare_records.Comparison``) as JSON, markdown or rich tables."""
     if as_json:
         from .json.compare import compare_dict
@@ -128,7 +131,8 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
     else:
         from .terminal.compare import compare_view
 
-        console().print(compare_view(c))
+        with language(lang):
+            console().print(compare_view(c))
     from .text import clean
 
     for s in (c.left, c.right):  # damage goes to stderr in every mode, as for inspect
@@ -137,28 +141,29 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
 
 
 @contextmanager
-def pull_progress(*, live: bool) -> Iterator[Any]:
+def pull_progress(*, live: bool, lang: str = "en") -> Iterator[Any]:
     """A live progress display for a download (``live``), or ``None`` for a plan or a check."""
     if not live:
         yield None
         return
     from .terminal import pull as view
 
-    with view.PullProgress(console()) as progress:
+    with language(lang), view.PullProgress(console()) as progress:
         yield progress
 
 
-def emit_pull(report: PullReport) -> None:
+def emit_pull(report: PullReport, lang: str = "en") -> None:
     """Print what a pull did: the closing line, the plan (dry run) or the checks (verify)."""
     from .terminal import pull as view
 
-    if report.mode == "pull":
-        console().print(view.done_line(report))
-    else:
-        console().print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
+    with language(lang):
+        if report.mode == "pull":
+            console().print(view.done_line(report))
+        else:
+            console().print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
 
 
-def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:
+def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool, lang: str = "en") -> None:
     """Print a scan report as JSON (``mfi.scan/1``) or a table."""
     if as_json:
         from .json.scan import scan_dict
@@ -167,4 +172,5 @@ def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:
     else:
         from .terminal.scan import scan_view
 
-        console().print(scan_view(r, threshold=threshold, show_info=show_info))
+        with language(lang):
+            console().print(scan_view(r, threshold=threshold, show_info=show_info))

@@ -15,6 +15,7 @@ from ..compare.records import FieldRow, TensorPair
 from ..plan.records import Plan
 from ..records import Architecture, Fetched, ModelSummary, Quantization
 from . import text
+from .i18n import count, tr, yes_no
 
 FIELD_LABELS = {
     "name": "architecture",
@@ -72,15 +73,17 @@ def field_text(a: Architecture, f: str) -> str:
         for i, v in enumerate(values):
             by.setdefault(kinds[i] if kinds else "", []).append(v)
         if kinds and all(len(set(vs)) == 1 for vs in by.values()):
-            shown = " / ".join(f"{text.number(vs[0])} ({kind})" for kind, vs in by.items())
+            shown = " / ".join(f"{text.number(vs[0])} ({tr(kind)})" for kind, vs in by.items())
         else:
             counts = Counter(values)
             shown = " / ".join(f"{text.number(v)} x{n}" for v, n in counts.most_common())
     elif f == "head_dim" and a.sliding_head_dim is not None and value is not None:
-        shown = f"{text.number(value)} (full) / {text.number(a.sliding_head_dim)} (sliding)"
+        shown = f"{text.number(value)} ({tr('full')}) / {text.number(a.sliding_head_dim)} ({tr('sliding')})"
+    elif isinstance(value, bool):
+        shown = yes_no(value)
     else:
         shown = text.number(value)
-    return shown + (" (assumed)" if f in a.assumed and value is not None else "")
+    return shown + (f" ({tr('assumed')})" if f in a.assumed and value is not None else "")
 
 
 def overview_parts(s: ModelSummary) -> list[str]:
@@ -90,15 +93,15 @@ def overview_parts(s: ModelSummary) -> list[str]:
     parts = [text.clean(name), s.format.upper() + (f" v{s.format_info['version']}" if "version" in s.format_info else "")]
     if a.name:
         parts.append(text.clean(a.name))
-    params = text.count(s.parameters.total) + " params"
+    params = tr("{n} params", n=count(s.parameters.total))
     if s.parameters.experts and s.parameters.active is not None:
-        params += f" ({text.count(s.parameters.active)} active)"
+        params += " (" + tr("{n} active", n=count(s.parameters.active)) + ")"
     if s.parameters.towers:
-        params += " (" + ", ".join(f"{name} {text.count(n)}" for name, n in s.parameters.towers.items()) + ")"
+        params += " (" + ", ".join(f"{tr(name)} {count(n)}" for name, n in s.parameters.towers.items()) + ")"
     parts.append(params)
     storage = q.file_type or q.method or (q.rows[0].dtype if q.rows else None)
     if storage:
-        parts.append(f"{text.clean(storage)} ({text.bpw(q.bits_per_weight)} bpw)")
+        parts.append(f"{text.clean(storage)} " + tr("({v} bpw)", v=text.bpw(q.bits_per_weight)))
     parts.append(text.size(s.total_size))
     return parts
 
@@ -113,7 +116,9 @@ def fetched_text(f: Fetched | None) -> str | None:
     if f is None:
         return None
     host = f.endpoint.split("://", 1)[-1]
-    return f"fetched {text.size(f.bytes)} in {f.requests} request{'s' if f.requests != 1 else ''} from {host}"
+    if f.requests == 1:
+        return tr("fetched {size} in 1 request from {host}", size=text.size(f.bytes), host=host)
+    return tr("fetched {size} in {n} requests from {host}", size=text.size(f.bytes), n=f.requests, host=host)
 
 
 def field_value(v: Any) -> str:
@@ -198,18 +203,18 @@ def brief_rows(p: Plan) -> list[tuple[str, str]]:
     m, c = p.memory, p.capabilities
     if m.total is not None:
         memory = [
-            ("memory", f"{text.size(m.total)} at {m.context:,} tokens ({m.runtime}, {m.cache_type} KV cache)"),
-            ("", f"weights {text.size(m.weights.total)} + KV cache {text.size(m.kv.bytes)} + overhead ~{text.size(m.overhead)}"),
+            ("memory", tr("{total} at {ctx} tokens ({runtime}, {cache} KV cache)", total=text.size(m.total), ctx=f"{m.context:,}", runtime=m.runtime, cache=m.cache_type)),
+            ("", tr("weights {w} + KV cache {kv} + overhead ~{o}", w=text.size(m.weights.total), kv=text.size(m.kv.bytes), o=text.size(m.overhead))),
         ]
     else:
-        memory = [("memory", f"weights {text.size(m.weights.total)}; KV cache unknown: {m.kv.blocked or 'layout unknown'}")]
-    runtimes = " · ".join(f"{status}: {', '.join(names)}" for status, names in verdict_groups(p).items())
+        memory = [("memory", tr("weights {w}; KV cache unknown: {why}", w=text.size(m.weights.total), why=m.kv.blocked or tr("layout unknown")))]
+    runtimes = " · ".join(f"{tr(status)}: {', '.join(names)}" for status, names in verdict_groups(p).items())
     rc = p.runtimes.remote_code
     if rc.required:
-        names = ", ".join(f.name if not f.repo else f"{f.repo}/{f.name}" for f in rc.files) or "named in auto_map"
-        code = f"required (trust_remote_code): {names}"
+        names = ", ".join(f.name if not f.repo else f"{f.repo}/{f.name}" for f in rc.files) or tr("named in auto_map")
+        code = tr("required (trust_remote_code): {names}", names=names)
     else:
-        code = "offered in auto_map, but a built-in class loads it" if rc.offered else "not needed"
+        code = tr("offered in auto_map, but a built-in class loads it") if rc.offered else tr("not needed")
     flags = [("tools", c.tool_calling), ("reasoning", c.reasoning), ("vision", c.vision), ("audio", c.audio)]
-    caps = ", ".join([c.kind] + [name for name, on in flags if on])
+    caps = ", ".join([tr(c.kind)] + [tr(name) for name, on in flags if on])
     return [*memory, ("runtimes", runtimes), ("remote code", code), ("capabilities", caps)]

@@ -15,6 +15,7 @@ from ...compare.records import DIFFERENT, EQUAL, EXPECTED, Comparison, FieldRow,
 from .. import text
 from .. import plain
 from .inspect import new_table, overview, t
+from ..i18n import tr
 from .layout import Flow, footer, spaced
 
 STYLE = {EQUAL: "dim", DIFFERENT: "bold yellow", "missing": "dim italic", EXPECTED: "cyan"}
@@ -27,16 +28,16 @@ NAMES_SHOWN = 12
 
 def _row_cells(r: FieldRow, label: str) -> list[Text]:
     style = STYLE[r.status]
-    left = t("missing", style) if r.left is None else t(plain.field_value(r.left), style)
-    right = t("missing", style) if r.right is None else t(plain.field_value(r.right), style)
+    left = t(tr("missing"), style) if r.left is None else t(plain.field_value(r.left), style)
+    right = t(tr("missing"), style) if r.right is None else t(plain.field_value(r.right), style)
     # the note is told under the table (equal rows) or under "Expected from conversion"
-    status = r.status + ("*" if r.note is not None and r.status == EQUAL else "")
+    status = tr(r.status) + ("*" if r.note is not None and r.status == EQUAL else "")
     return [Text(label, style=style), left, right, Text(status, style=style)]
 
 
 def _notes(rows: list[tuple[str, FieldRow]]) -> RenderableType | None:
     """``* label: note`` for the equal rows whose sides are spelled differently."""
-    notes = [(f"* {label}:", r.note or "", "dim") for label, r in rows if r.note is not None and r.status == EQUAL]
+    notes = [(f"* {label}:", tr(r.note or ""), "dim") for label, r in rows if r.note is not None and r.status == EQUAL]
     return footer(notes) if notes else None
 
 
@@ -47,7 +48,7 @@ def architecture_table(c: Comparison) -> RenderableType:
     for r in c.architecture:
         if r.left is None and r.right is None:
             continue
-        label = plain.FIELD_LABELS.get(r.field, r.field)
+        label = tr(plain.FIELD_LABELS.get(r.field, r.field))
         shown.append((label, r))
         table.add_row(*_row_cells(r, label))
     notes = _notes(shown)
@@ -72,15 +73,17 @@ def _names(label: str, names: tuple[str, ...] | list[str]) -> Text:
 def tensors_summary(c: Comparison) -> Group:
     """Counts, unmatched names, shape mismatches (what conversion explains is listed under "Expected")."""
     lines: list[RenderableType] = [
-        Flow.of(
-            f"Tensors: {len(c.pairs):,} matched, {len(c.only_left):,} only left, {len(c.only_right):,} only right, "
-            f"{len(c.unpaired):,} expected from conversion, {len(c.shape_mismatch):,} shape mismatch(es); naming: {c.naming}"
-        )
+        Flow.of(tr(
+            "Tensors: {matched} matched, {left} only left, {right} only right, {expected} expected from conversion, "
+            "{shapes} shape mismatch(es); naming: {naming}",
+            matched=f"{len(c.pairs):,}", left=f"{len(c.only_left):,}", right=f"{len(c.only_right):,}",
+            expected=f"{len(c.unpaired):,}", shapes=f"{len(c.shape_mismatch):,}", naming=c.naming,
+        ))
     ]
     if c.only_left:
-        lines.append(_names("only left: ", c.only_left))
+        lines.append(_names(tr("only left") + ": ", c.only_left))
     if c.only_right:
-        lines.append(_names("only right: ", c.only_right))
+        lines.append(_names(tr("only right") + ": ", c.only_right))
     if c.shape_mismatch:
         table = new_table("Shape mismatches", "tensor", "left shape", "right shape")
         for p in c.shape_mismatch:
@@ -93,15 +96,19 @@ def expected_view(c: Comparison) -> RenderableType | None:
     """What differs because llama.cpp's converter changes it, each with the reason (not differences)."""
     by_reason: dict[str, list[str]] = {}
     for u in c.unpaired:
-        by_reason.setdefault(u.reason, []).append(f"{u.name} ({u.side} only)")
-    rows = [("tensors:", f"{', '.join(names)}: {reason}", "cyan") for reason, names in by_reason.items()]
-    for line in c.expected:
-        if not line.startswith("tensor "):
-            what, _, why = line.partition(": ")
-            rows.append((f"{what}:", why, "cyan"))
+        by_reason.setdefault(u.reason, []).append(f"{u.name} ({tr(u.side + ' only')})")
+    rows = [(tr("tensors") + ":", f"{', '.join(names)}: {tr(reason)}", "cyan") for reason, names in by_reason.items()]
+    tok = c.tokenizer
+    labelled = [(tr(plain.FIELD_LABELS.get(r.field, r.field)), r) for r in c.architecture]
+    if tok is not None:
+        labelled += [(tr({"pre": "pre-tokenizer"}.get(r.field, r.field.replace("_", " "))), r) for r in tok.rows]
+        labelled += [(tr("{role} token", role=r.field), r) for r in tok.special]
+    rows += [(label + ":", tr(r.note or ""), "cyan") for label, r in labelled if r.status == EXPECTED]
+    if tok is not None and tok.tokens_identical is False and tok.tokens_expected:
+        rows.append((tr("token list") + ":", tr(tok.tokens_expected), "cyan"))
     if not rows:
         return None
-    return Group(Text("Expected from conversion (not differences)", style="bold"), footer(rows))
+    return Group(Text(tr("Expected from conversion (not differences)"), style="bold"), footer(rows))
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -121,7 +128,7 @@ def layers_table(c: Comparison) -> Table:
 
 
 def _layer(lq: LayerQuant | ValueStats) -> str:
-    return "other" if lq.layer is None else str(lq.layer)
+    return tr("other") if lq.layer is None else str(lq.layer)
 
 
 def tokenizer_table(c: Comparison) -> RenderableType:
@@ -134,22 +141,23 @@ def tokenizer_table(c: Comparison) -> RenderableType:
     for r in tok.rows:
         if r.left is None and r.right is None:
             continue
-        label = r.field.replace("_", " ")
+        label = tr({"pre": "pre-tokenizer"}.get(r.field, r.field.replace("_", " ")))
         shown.append((label, r))
         table.add_row(*_row_cells(r, label))
     for r in tok.special:
-        shown.append((f"{r.field} token", r))
-        table.add_row(*_row_cells(r, f"{r.field} token"))
+        label = tr("{role} token", role=r.field)
+        shown.append((label, r))
+        table.add_row(*_row_cells(r, label))
     same = {True: ("identical", "dim"), False: ("different", "bold yellow"), None: ("not comparable", "dim italic")}
     word, style = same[tok.tokens_identical]
     if tok.tokens_identical is False and tok.tokens_expected:
         word, style = EXPECTED, STYLE[EXPECTED]
-    table.add_row(Text("token list", style=style), "", "", Text(word, style=style))
+    table.add_row(Text(tr("token list"), style=style), "", "", Text(tr(word), style=style))
     style = "bold yellow" if tok.chat_template == "different" else "dim"
-    table.add_row(Text("chat template", style=style), "", "", Text(tok.chat_template, style=style))
+    table.add_row(Text(tr("chat template"), style=style), "", "", Text(tr(tok.chat_template), style=style))
     notes = _notes(shown)
     if tok.tokens_identical is None:
-        notes = Group(*(n for n in (notes, Text("token list not comparable: a side lacks the full list", style="dim")) if n is not None))
+        notes = Group(*(n for n in (notes, Text(tr("token list not comparable: a side lacks the full list"), style="dim")) if n is not None))
     if tok.template_diff is None:
         return table if notes is None else Group(table, notes)
     diff = Text()
@@ -164,20 +172,20 @@ def values_tables(c: Comparison) -> list[RenderableType]:
     """``--weights``: per block, then the worst-matching tensors and any that could not be compared."""
     if c.values is None or c.layer_values is None:
         return []
-    how = f"{c.sample} sampled rows per tensor" if c.sample else "all rows"
-    by_layer = new_table(f"Values by layer ({how}, error relative to left)", "layer", "rows", "cosine", "rel RMS", "max abs", right=(1, 2, 3, 4))
+    how = tr("{n} sampled rows per tensor", n=c.sample) if c.sample else tr("all rows")
+    by_layer = new_table(tr("Values by layer ({how}, error relative to left)", how=how), "layer", "rows", "cosine", "rel RMS", "max abs", right=(1, 2, 3, 4))
     for v in c.layer_values:
         by_layer.add_row(_layer(v), f"{v.rows:,}", plain.cosine(v.cosine), plain.rel_rms(v.rel_rms), plain.max_abs(v.max_abs))
     compared = [v for v in c.values if v.skipped is None]
     worst = sorted(compared, key=lambda v: (v.cosine if v.cosine is not None else -2.0))[:WORST_SHOWN]
-    title = f"Lowest cosine ({len(worst)} of {len(compared)} tensors compared)"
+    title = tr("Lowest cosine ({n} of {total} tensors compared)", n=len(worst), total=len(compared))
     table = new_table(title, "tensor", "cosine", "rel RMS", "max abs", right=(1, 2, 3))
     for v in worst:
         table.add_row(t(v.key), plain.cosine(v.cosine), plain.rel_rms(v.rel_rms), plain.max_abs(v.max_abs))
     out: list[RenderableType] = [by_layer, table]
     for v in c.values:
         if v.skipped is not None:
-            out.append(Text.assemble(("not compared: ", "yellow"), t(v.key), ": ", t(v.skipped)))
+            out.append(Text.assemble((tr("not compared") + ": ", "yellow"), t(v.key), ": ", t(tr(v.skipped))))
     return out
 
 
@@ -185,12 +193,12 @@ def differences(c: Comparison) -> list[RenderableType]:
     """What differs, one line each, then notes and each side's own problems."""
     diffs = c.differences
     if diffs:
-        out: list[RenderableType] = [Text("Differences", style="bold")]
+        out: list[RenderableType] = [Text(tr("Differences"), style="bold")]
     else:
-        out = [Text("No differences" + (" (beyond what conversion changes)" if c.expected else ""), style="bold green")]
-    out += [Text.assemble("  ", t(d, "yellow")) for d in diffs]
-    rows = [("note:", n, "dim") for n in c.notes]
-    rows += [(f"problem ({side}):", p, "bold red") for side, s in (("left", c.left), ("right", c.right)) for p in s.problems]
+        out = [Text(tr("No differences (beyond what conversion changes)") if c.expected else tr("No differences"), style="bold green")]
+    out += [Text.assemble("  ", t(tr(d), "yellow")) for d in diffs]
+    rows = [(tr("note:"), tr(n), "dim") for n in c.notes]
+    rows += [(tr("problem ({side}):", side=tr(side)), p, "bold red") for side, s in (("left", c.left), ("right", c.right)) for p in s.problems]
     if rows:
         out.append(footer(rows))
     return out
@@ -199,14 +207,15 @@ def differences(c: Comparison) -> list[RenderableType]:
 def unrelated_view(c: Comparison) -> RenderableType:
     """The short verdict for two different models."""
     return Group(
-        Text("Different models", style="bold red"),
-        Flow.of("; ".join(c.unrelated) + ". Not one model in two formats or quantizations: tensors, layers and tokenizer are not compared here (--json has everything)."),
+        Text(tr("Different models"), style="bold red"),
+        Flow.of("; ".join(c.unrelated) + ". " + tr("Not one model in two formats or quantizations: tensors, layers and tokenizer are not compared here (--json has everything).")),
     )
 
 
 def compare_view(c: Comparison) -> Group:
     """The default ``mfi compare`` screen (two different models: a short verdict)."""
-    heads = Group(overview(c.left, lead=Text("left   ", style="bold")), overview(c.right, lead=Text("right  ", style="bold")))
+    lw = max(len(tr("left")), len(tr("right"))) + 2
+    heads = Group(overview(c.left, lead=Text(tr("left").ljust(lw), style="bold")), overview(c.right, lead=Text(tr("right").ljust(lw), style="bold")))
     if c.unrelated:
         return spaced([heads, unrelated_view(c), architecture_table(c), totals_table(c)])
     return spaced([

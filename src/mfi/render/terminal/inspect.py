@@ -13,6 +13,7 @@ from rich.text import Text
 from ...records import ArrayValue, Fetched, ModelSummary
 from .. import text
 from .. import plain
+from ..i18n import count, tr
 from .layout import Flow, footer, spaced
 from ..json.inspect import select
 
@@ -25,8 +26,9 @@ def t(value: object, style: str = "") -> Text:
 
 def new_table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
     """A plain left-titled table; ``right`` lists the right-aligned (numeric) columns."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for i, c in enumerate(columns):
+    # titles and column names are translated here (a title built with tr() passes through unchanged)
+    table = Table(title=tr(title), title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for i, c in enumerate(tr(c) if c else c for c in columns):
         # numbers keep their unit on their line: right-aligned (numeric) columns never wrap
         table.add_column(c, justify="right" if i in right else "left", overflow="fold", no_wrap=i in right)
     return table
@@ -45,9 +47,9 @@ def architecture_table(s: ModelSummary) -> Table:
         value = getattr(a, f)
         if value is None and f in plain.OPTIONAL_FIELDS:
             continue
-        table.add_row(plain.FIELD_LABELS[f], t(plain.field_text(a, f)))
+        table.add_row(tr(plain.FIELD_LABELS[f]), t(plain.field_text(a, f)))
     for tower, fields in a.towers.items():
-        table.add_row(f"{tower} tower", t(text.number(fields)))
+        table.add_row(tr(f"{tower} tower"), t(text.number(fields)))
     return table
 
 
@@ -57,16 +59,16 @@ def quant_table(s: ModelSummary) -> Table:
     title = "Quantization" if plain.quantized(q) else "Dtypes"
     table = new_table(title, "type", "tensors", "params", "bytes", "share", "bits/weight", right=(1, 2, 3, 4, 5))
     for r in q.rows:
-        table.add_row(t(r.dtype), f"{r.tensors:,}", text.count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight))
+        table.add_row(t(r.dtype), f"{r.tensors:,}", count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight))
     table.add_row(
-        Text("total", style="bold"), f"{len(s.tensors):,}", text.count(s.parameters.total),
+        Text(tr("total"), style="bold"), f"{len(s.tensors):,}", count(s.parameters.total),
         text.size(q.total_bytes), "", text.bpw(q.bits_per_weight),
     )  # fmt: skip
     if q.file_type and plain.quantized(q):
-        table.caption = t(f"file type {q.file_type}")
+        table.caption = t(tr("file type {name}", name=q.file_type))
     elif q.method:
         shown = "".join(f", {k}={text.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size"))
-        table.caption = t(f"quantization {q.method}{shown}")
+        table.caption = t(tr("quantization {name}", name=f"{q.method}{shown}"))
     return table
 
 
@@ -74,24 +76,24 @@ def tokenizer_table(s: ModelSummary) -> Table | Text:
     """Type, vocabulary, special tokens and chat template presence."""
     tok = s.tokenizer
     if tok is None:
-        return Text("Tokenizer: none found", style="dim")
+        return Text(tr("Tokenizer: none found"), style="dim")
     table = new_table("Tokenizer", "field", "value")
-    table.add_row("model", t(text.number(tok.model)))
+    table.add_row(tr("model"), t(text.number(tok.model)))
     if tok.pre:
-        table.add_row("pre-tokenizer", t(tok.pre))
-    table.add_row("vocab size", text.number(tok.vocab_size))
+        table.add_row(tr("pre-tokenizer"), t(tok.pre))
+    table.add_row(tr("vocab size"), text.number(tok.vocab_size))
     if tok.merges is not None:
-        table.add_row("merges", text.number(tok.merges))
+        table.add_row(tr("merges"), text.number(tok.merges))
     if tok.added_tokens is not None:
-        table.add_row("added tokens", text.number(tok.added_tokens))
+        table.add_row(tr("added tokens"), text.number(tok.added_tokens))
     for role, sp in tok.special.items():
         shown = repr(sp.text) if sp.text is not None else text.DASH
-        table.add_row(f"{role} token", Text.assemble(t(shown), f"  id {text.token_id(sp.id)}"))
+        table.add_row(tr("{role} token", role=role), Text.assemble(t(shown), f"  id {text.token_id(sp.id)}"))
     if tok.chat_templates:
-        names = ", ".join(f"{text.clean(n)} ({len(v):,} chars)" for n, v in tok.chat_templates.items())
-        table.add_row("chat template", t(names))
+        names = ", ".join(f"{text.clean(n)} (" + tr("{n} chars", n=f"{len(v):,}") + ")" for n, v in tok.chat_templates.items())
+        table.add_row(tr("chat template"), t(names))
     else:
-        table.add_row("chat template", "none")
+        table.add_row(tr("chat template"), tr("none"))
     return table
 
 
@@ -99,7 +101,7 @@ def files_table(s: ModelSummary) -> Table:
     """The files the model is made of."""
     table = new_table("Files", "file", "role", "size", right=(2,))
     for f in s.files:
-        table.add_row(t(Path(f.path).name), f.role, text.size(f.size))
+        table.add_row(t(Path(f.path).name), tr(f.role), text.size(f.size))
     return table
 
 
@@ -107,8 +109,8 @@ def notes(s: ModelSummary) -> RenderableType | None:
     """Warnings, one line each (problems, which mean damage, go to stderr: see render.output)."""
     rows = []
     if s.problems:
-        rows.append(("damaged:", f"{len(s.problems)} problem(s), details on stderr", "bold red"))
-    rows += [("warning:", w, "yellow") for w in s.warnings]
+        rows.append((tr("damaged:"), tr("{n} problem(s), details on stderr", n=len(s.problems)), "bold red"))
+    rows += [(tr("warning:"), w, "yellow") for w in s.warnings]
     return footer(rows) if rows else None
 
 
@@ -141,7 +143,7 @@ class TensorList:
         """The table without the ``dropped`` columns."""
         s, pattern = self.summary, self.pattern
         rows = select(s.tensors, pattern)
-        title = f"Tensors ({len(rows):,} of {len(s.tensors):,})" if pattern not in (None, "*") else f"Tensors ({len(rows):,})"
+        title = tr("Tensors ({n} of {total})", n=f"{len(rows):,}", total=f"{len(s.tensors):,}") if pattern not in (None, "*") else tr("Tensors ({n})", n=f"{len(rows):,}")
         # Split or sharded: say which weight file (as numbered in the Files table) each offset is in.
         parts = {f.path: i for i, f in enumerate((f for f in s.files if f.role == "weights"), 1)}
         several = len(parts) > 1
@@ -177,7 +179,7 @@ def tensors_table(s: ModelSummary, pattern: str | None) -> TensorList:
 
 def metadata_table(s: ModelSummary) -> Table:
     """``--metadata``: every raw key; long arrays shortened to their samples."""
-    table = new_table("Metadata", "key", "value")
+    table = new_table("Metadata", "key", "value")  # raw keys and values stay as the file has them
     for k, v in s.raw_metadata.items():
         if isinstance(v, ArrayValue):
             shown = ", ".join(repr(x) if isinstance(x, str) else text.number(x) for x in v.samples)

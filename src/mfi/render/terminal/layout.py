@@ -25,6 +25,9 @@ _GLUE = re.compile(
 )
 
 
+_CJK = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
+
+
 def words(value: str, style: str = "") -> list[Text]:
     """``value`` cut into unbreakable words (untrusted text is escaped)."""
     glued = _GLUE.sub("\x00", text.clean(value))
@@ -41,9 +44,15 @@ class Flow:
         self.indent = len(self.lead) if indent is None else indent
 
     @classmethod
-    def of(cls, value: str, style: str = "", **kw: object) -> Flow:
-        """A plain sentence (file text allowed: it is escaped)."""
-        return cls(words(value, style), **kw)  # type: ignore[arg-type]
+    def of(cls, value: str, style: str = "") -> Flow | Text:
+        """A plain sentence (file text allowed: it is escaped).
+
+        Chinese text has no spaces to break at and may break between any two characters: rich's own
+        wrapping does that, so it comes back as ``Text``.
+        """
+        if _CJK.search(value):
+            return Text(text.clean(value), style=style, overflow="fold")
+        return cls(words(value, style))
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         longest = max((len(i) for i in self.items), default=0)

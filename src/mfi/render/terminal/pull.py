@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, Tex
 from rich.text import Text
 
 from .. import text
+from ..i18n import tr
 from .inspect import fetched_line, new_table, overview, t
 
 
@@ -20,18 +21,19 @@ def plan_view(report: Any) -> Group:
     rev = listing.revision + (f" ({listing.commit[:12]})" if listing.commit else "")
     table = new_table("", "file", "size", "on disk", right=(1,))
     # a str title is markup to rich: the revision, the commit and the mirror's name arrive as Text
-    table.title = t(f"Plan: {listing.repo_id} @ {rev} from {listing.mirror.name}")
+    table.title = t(tr("Plan: {repo} @ {rev} from {mirror}", repo=listing.repo_id, rev=rev, mirror=listing.mirror.name))
     for e in p.entries:
-        state = "present" if e.present else (f"partial {text.size(e.have)}" if e.have else "-")
+        state = tr("present") if e.present else (tr("partial {size}", size=text.size(e.have)) if e.have else "-")
         table.add_row(t(e.file.path), text.size(e.file.size), state)
     parts: list[RenderableType] = [
         table,
-        t(f"{files(len(p.entries))}, {text.size(p.total)}; to download: {text.size(p.to_fetch)} into {p.snapshot}"),
-    ]
+        t(tr("{files}, {total}; to download: {fetch} into {folder}", files=files(len(p.entries)), total=text.size(p.total),
+             fetch=text.size(p.to_fetch), folder=p.snapshot)),
+    ]  # fmt: skip
     for name, s in report.summaries:
         parts.append(Text())
         if isinstance(s, str):
-            parts.append(Text.assemble(("cannot read header: ", "yellow"), t(s)))
+            parts.append(Text.assemble((tr("cannot read header") + ": ", "yellow"), t(s)))
         else:
             parts.append(overview(s))
     cost = fetched_line(report.fetched)
@@ -42,7 +44,7 @@ def plan_view(report: Any) -> Group:
 
 def files(n: int) -> str:
     """``1 file``, ``3 files``."""
-    return f"{n:,} file" + ("" if n == 1 else "s")
+    return tr("1 file") if n == 1 else tr("{n} files", n=f"{n:,}")
 
 
 class _Bytes(ProgressColumn):
@@ -65,17 +67,19 @@ def verify_view(report: Any) -> Group:
     """``--verify``: one line per problem, or that every file matches."""
     if not report.problems:
         n = len(report.plan.entries)
-        return Group(Text.assemble(("the file matches" if n == 1 else f"all {n} files match", "green"), " the sizes and hashes the hub publishes"))
-    return Group(*(Text.assemble(("mismatch: ", "bold red"), t(path), ": ", t(problem)) for path, problem in report.problems))
+        said = tr("the file matches the sizes and hashes the hub publishes") if n == 1 else tr("all {n} files match the sizes and hashes the hub publishes", n=n)
+        return Group(Text(said, style="green"))
+    return Group(*(Text.assemble((tr("mismatch") + ": ", "bold red"), t(path), ": ", t(problem)) for path, problem in report.problems))
 
 
 def done_line(report: Any) -> Text:
     """The closing line of a pull."""
     r = report.result
-    return t(
-        f"{files(len(r.fetched))} downloaded and verified, {len(r.skipped)} already present; "
-        f"{text.size(r.bytes)} in {r.requests} request{'' if r.requests == 1 else 's'} -> {r.folder}"
-    )
+    requests = tr("1 request") if r.requests == 1 else tr("{n} requests", n=r.requests)
+    return t(tr(
+        "{files} downloaded and verified, {skipped} already present; {size} in {requests} -> {folder}",
+        files=files(len(r.fetched)), skipped=len(r.skipped), size=text.size(r.bytes), requests=requests, folder=r.folder,
+    ))  # fmt: skip
 
 
 class PullProgress:
@@ -103,7 +107,7 @@ class PullProgress:
         with self._lock:
             if self.total is None:
                 self.progress.__enter__()
-                self.total = self.progress.add_task("total", total=0)
+                self.total = self.progress.add_task(tr("total"), total=0)
             self.tasks[path] = self.progress.add_task(text.clean(path), total=total, completed=done)
             # whole files: a resumed file's kept part counts as done in the total too
             self._total += total or done
@@ -117,4 +121,4 @@ class PullProgress:
         self.progress.update(self.tasks[path], visible=False)
 
     def note(self, message: str) -> None:
-        self.progress.console.print(Text.assemble(("note: ", "yellow"), t(message)))
+        self.progress.console.print(Text.assemble((tr("note:") + " ", "yellow"), t(message)))
