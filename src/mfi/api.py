@@ -98,7 +98,7 @@ def compare(
 
 
 def plan(
-    target: Target | ModelSummary, *, ctx: int | None = None, memory: int | str | None = None,
+    target: Target | ModelSummary, *, ctx: int | str | None = None, memory: int | str | None = None,
     cache_type: str | None = None, cache_type_k: str | None = None, cache_type_v: str | None = None,
     parallel: int = 1, runtime: str | None = None, swa_full: bool = False, mirror: str | None = None,
     token: str | None = None,

@@ -47,6 +47,7 @@ app = typer.Typer(
 
 Target = Annotated[str, typer.Argument(help="A .gguf or .safetensors file, an index .json, or a model folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.inspect/1, docs/json-schema.md).")]
+PlanJsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.plan/1, docs/json-schema.md).")]
 MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Markdown for an issue or a model card.")]
 MirrorOpt = Annotated[
     Optional[str],
@@ -59,8 +60,8 @@ LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of --ex
 #: The memory options of ``inspect`` and ``plan``, declared once: name -> (annotation, default).
 #: Each is a keyword of ``api.plan`` by the same name.
 PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "ctx": (Annotated[Optional[int], typer.Option("--ctx", help="Context length for the memory estimate (default: the model's maximum).")], None),
-    "memory": (Annotated[Optional[str], typer.Option("--memory", help="Memory to fit (24GiB, 16G, 8000MB): prints the largest context that fits.")], None),
+    "ctx": (Annotated[Optional[str], typer.Option("--ctx", help="Context length for the memory estimate: 32768, 32k, 128K (k = 1024; default: the model's maximum).")], None),
+    "memory": (Annotated[Optional[str], typer.Option("--memory", help="Memory to fit, with a unit: 24GiB or 24G (x 1024^3), 24GB (x 1000^3), 512MiB: prints the largest context that fits.")], None),
     "cache_type": (Annotated[Optional[str], typer.Option("--cache-type", help="KV cache type for K and V: f16, bf16, q8_0, q4_0... (vllm: auto, fp8).")], None),
     "cache_type_k": (Annotated[Optional[str], typer.Option("--cache-type-k", help="K cache type (overrides --cache-type).")], None),
     "cache_type_v": (Annotated[Optional[str], typer.Option("--cache-type-v", help="V cache type (overrides --cache-type).")], None),
@@ -134,7 +135,7 @@ def plan(
     target: Target,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
-    json: JsonOpt = False,
+    json: PlanJsonOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
     plan_options: dict[str, Any] | None = None,

@@ -9,6 +9,17 @@ from .records import Layout, Options, Plan
 from .surroundings import surroundings
 
 
+def context_warnings(lay: Layout, options: Options) -> list[str]:
+    """A context beyond the trained one, as llama.cpp warns at start-up (llama_context: "n_ctx_seq > n_ctx_train
+    -- possible training context overflow"); vLLM refuses a larger max_model_len (config/model.py _get_and_verify_max_len)."""
+    ctx, trained = options.context, lay.max_context
+    if ctx is None or not trained or ctx <= trained:
+        return []
+    return [f"context {ctx:,} is beyond the trained context of {trained:,} tokens: quality may collapse past it "
+            "(llama.cpp warns of a possible training context overflow; vLLM refuses it "
+            "unless VLLM_ALLOW_LONG_MAX_MODEL_LEN=1)"]
+
+
 def assess(s: ModelSummary, options: Options | None = None) -> Plan:
     """Memory at a context length, runtimes, remote code and capabilities for a summarised model."""
     options = options or Options()
@@ -18,6 +29,7 @@ def assess(s: ModelSummary, options: Options | None = None) -> Plan:
     except LimitError as e:  # a hostile layer count: no memory figure, but the rest of the answer stands
         warnings.append(str(e))
         lay = Layout(None, unknown=e.problem)
+    warnings += context_warnings(lay, options)
     return Plan(
         layout=lay,
         memory=memory.estimate(s, lay, options),

@@ -163,12 +163,17 @@ class Surroundings:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One runtime's answer."""
+    """One runtime's answer, for the version of the runtime its table was generated from (plan/registry.py)."""
 
     runtime: str
-    #: ``yes``, ``no``, ``convert`` (after conversion), ``remote-code``, ``unknown``.
+    #: ``yes``; ``yes with`` (``needs`` says what); ``convert first`` (to GGUF); ``no``; ``unknown``
+    #: (the files name no architecture to look up).
     status: str
     reason: str
+    #: The runtime version the answer holds for (``0.33.0``; llama.cpp: its commit and package).
+    version: str | None = None
+    #: What the user must supply or pass: flags (``--trust-remote-code``), a projector file, a conversion.
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,13 +67,11 @@ def emit_inspect(
 
 
 def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
-    """Print ``mfi plan``: memory, runtimes, capabilities (JSON: the inspect additions plus target)."""
+    """Print ``mfi plan``: memory, runtimes, capabilities (JSON: schema ``mfi.plan/1``)."""
     if as_json:
-        from .json.inspect import SCHEMA
-        from .json.plan import plan_dict
+        from .json.plan import plan_document
 
-        doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **plan_dict(plan)}
-        sys.stdout.write(dumps(doc) + "\n")
+        sys.stdout.write(dumps(plan_document(s, plan)) + "\n")
         return
     from .terminal import plan as planview
 

@@ -1,4 +1,5 @@
-"""A ``Plan`` as the JSON additions to ``mfi.inspect/1`` (no rich import: ``--json`` stays light)."""
+"""A ``Plan`` as JSON: the ``mfi.plan/1`` document of ``mfi plan --json``, and the same sections as additions
+to ``mfi.inspect/1`` (no rich import: ``--json`` stays light). Shapes: docs/json-schema.md."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ...plan.records import Plan
+    from ...records import ModelSummary
+
+#: The version of ``mfi plan --json``; fields are only added within a version.
+PLAN_SCHEMA = "mfi.plan/1"
 
 
 def _group_dict(g: Any) -> dict[str, Any]:
@@ -37,7 +42,8 @@ def plan_dict(p: Plan) -> dict[str, Any]:
             "notes": list(m.notes),
         },
         "runtimes": {
-            "verdicts": [{"runtime": v.runtime, "status": v.status, "reason": v.reason} for v in r.verdicts],
+            "verdicts": [{"runtime": v.runtime, "status": v.status, "version": v.version, "needs": list(v.needs), "reason": v.reason}
+                         for v in r.verdicts],
             "mmproj": r.mmproj or None,
             "quantization_method": r.method,
             "quantization_implications": r.quantization,
@@ -64,3 +70,8 @@ def plan_dict(p: Plan) -> dict[str, Any]:
         },
         "plan_warnings": list(p.warnings),
     }
+
+
+def plan_document(s: ModelSummary, p: Plan) -> dict[str, Any]:
+    """``mfi plan --json``: schema ``mfi.plan/1``, the target, then the plan's sections."""
+    return {"schema": PLAN_SCHEMA, "target": s.target, "format": s.format, **plan_dict(p)}

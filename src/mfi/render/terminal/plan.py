@@ -122,10 +122,11 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
 def runtimes_view(p: Plan) -> list[RenderableType]:
     """Runtime verdicts, remote code, projector files and quantization implications."""
     r = p.runtimes
-    table = new_table("Runtimes", "runtime", "verdict", "why")
+    table = new_table("Runtimes (from each runtime's own tables)", "runtime", "version", "verdict", "needs", "why")
     for v in r.verdicts:
-        style = {"yes": "green", "no": "red", "remote-code": "yellow"}.get(v.status, "")
-        table.add_row(v.runtime, Text(v.status, style=style), safe_text(v.reason))
+        style = {"yes": "green", "no": "red", "yes with": "yellow", "convert first": "yellow"}.get(v.status, "")
+        table.add_row(v.runtime, safe_text(v.version or text.DASH), Text(v.status, style=style),
+                      safe_text("; ".join(v.needs)), safe_text(v.reason))
     out: list[RenderableType] = [table]
     if r.mmproj:
         needed = {True: "needed", False: "not needed", None: "unknown"}[r.mmproj.get("needed")]
