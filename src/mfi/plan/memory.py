@@ -85,7 +85,7 @@ def parse_context(value: int | str) -> int:
 def options(
     *, ctx: int | str | None = None, memory: int | str | None = None, cache_type: str | None = None,
     cache_type_k: str | None = None, cache_type_v: str | None = None, parallel: int = 1, runtime: str | None = None,
-    swa_full: bool = False,
+    swa_full: bool = False, gpu_memory_utilization: float = 0.9, mem_fraction_static: float | None = None,
 ) -> Options:  # fmt: skip
     """Memory options from what a user asked: ``ctx`` as a number or text (``32k``), ``memory`` in bytes or as
     text (``24GiB``), ``cache_type`` for K and V.
@@ -94,9 +94,14 @@ def options(
     """
     if parallel < 1:
         raise UsageError("parallel", "must be at least 1")
+    # vllm/config/cache.py: gpu_memory_utilization in (0, 1]; SGLang's fraction is a share of the GPU as well
+    for name, share in (("gpu_memory_utilization", gpu_memory_utilization), ("mem_fraction_static", mem_fraction_static)):
+        if share is not None and not 0 < share <= 1:
+            raise UsageError(name, f"must be a share of the GPU above 0 and at most 1, not {share}")
     return Options(
         context=None if ctx is None else parse_context(ctx), parallel=parallel, runtime=runtime, memory=parse_size(memory) if isinstance(memory, str) else memory,
         cache_type_k=cache_type_k or cache_type, cache_type_v=cache_type_v or cache_type, swa_full=swa_full,
+        gpu_memory_utilization=gpu_memory_utilization, mem_fraction_static=mem_fraction_static,
     )  # fmt: skip
 
 
