@@ -124,7 +124,7 @@ def plan(
     else:
         models = _gguf_models(os.fspath(target), mirror, token)
         if models is not None:
-            return _plan_quantizations(models, opts, mirror, token)
+            return _plan_quantizations(os.fspath(target), models, opts, mirror, token)
         summary = inspect(target, mirror=mirror, token=token)
     return dataclasses.replace(assess(summary, opts), model=summary)
 
@@ -168,7 +168,7 @@ def _several(names: list[str], source: str) -> list[list[str]] | None:
     return models if len(models) > 1 else None
 
 
-def _plan_quantizations(models: list[tuple[str, list[str]]], opts: Options, mirror: str | None, token: str | None) -> Plan:
+def _plan_quantizations(source: str, models: list[tuple[str, list[str]]], opts: Options, mirror: str | None, token: str | None) -> Plan:
     """One row per GGUF model, each from its headers; the full plan of the recommended (else smallest) one."""
     from .plan import choices
     from .plan.assess import assess
@@ -180,7 +180,7 @@ def _plan_quantizations(models: list[tuple[str, list[str]]], opts: Options, mirr
         p = dataclasses.replace(assess(summary, opts), model=summary)
         plans.append(p)
         rows.append(choices.row(name, tuple(files), p, opts.memory))
-    table = choices.of_models(rows, plans[0].memory.context, opts.memory)
+    table = choices.of_models(rows, plans[0].memory.context, opts.memory, source)
     return dataclasses.replace(plans[choices.pick(table)], choices=table)
 
 

@@ -68,6 +68,8 @@ PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "parallel": (Annotated[int, typer.Option("--parallel", help="Parallel sequences sharing the context (llama.cpp -np).")], 1),
     "runtime": (Annotated[Optional[str], typer.Option("--runtime", help="llama.cpp or vllm (default: llama.cpp for GGUF, vllm for safetensors).")], None),
     "swa_full": (Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")], False),
+    "gpu_memory_utilization": (Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM's share of the GPU (default 0.9), with --memory.")], 0.9),
+    "mem_fraction_static": (Annotated[Optional[float], typer.Option("--mem-fraction-static", help="SGLang's static share of the GPU (default: SGLang's own for the memory).")], None),
 }  # fmt: skip
 #: Parameter names the library's ``UsageError`` uses, as the flags a user typed.
 _FLAGS = {name: "--" + name.replace("_", "-") for name in (*PLAN_OPTIONS, "sample", "fail_on", "allow_redirects")}
@@ -142,14 +144,15 @@ def plan(
 ) -> None:
     """Will it run, and on what: memory at a context length, runtimes, remote code, capabilities.
 
-    Examples: mfi plan model.gguf --ctx 32768 --memory 24GiB; mfi plan ./Qwen3-8B --runtime vllm --cache-type fp8
+    Examples: mfi plan model.gguf --ctx 32k --memory 24GiB; mfi plan ./Qwen3-8B --memory 24GiB --cache-type fp8;
+    mfi plan org/Model-GGUF --memory 16GiB --ctx 32768 (one row per quantization, headers only)
     """
     from . import api
     from .render import output
 
-    summary = api.inspect(target, mirror=mirror, token=token)
-    output.emit_plan(summary, api.plan(summary, **(plan_options or {})), as_json=json, explain=explain, lang=lang)
-    raise typer.Exit(1 if summary.problems else 0)
+    p = api.plan(target, mirror=mirror, token=token, **(plan_options or {}))
+    output.emit_plan(p, as_json=json, explain=explain, lang=lang)
+    raise typer.Exit(1 if p.model is not None and p.model.problems else 0)
 
 
 @app.command()

@@ -55,9 +55,9 @@ COMPUTE_NOTE = ("compute_bytes is not computed yet: each total counts the runtim
                 "(the same total as the memory section)")  # fmt: skip
 
 
-def of_models(rows: Sequence[Choice], context: int, memory_bytes: int | None) -> Choices:
-    """The quantization table of several GGUF models."""
-    return Choices(context, memory_bytes, tuple(rows), recommend(rows), "quantization", (COMPUTE_NOTE,))
+def of_models(rows: Sequence[Choice], context: int, memory_bytes: int | None, source: str) -> Choices:
+    """The quantization table of several GGUF models found in ``source`` (a folder or repo)."""
+    return Choices(context, memory_bytes, tuple(rows), recommend(rows), "quantization", (COMPUTE_NOTE,), source)
 
 
 def pick(choices: Choices) -> int:

@@ -309,6 +309,8 @@ class Choices:
     #: ``quantization`` (GGUF files) or ``dtype`` (a safetensors model under the runtime's dtype options).
     kind: str = "quantization"
     notes: tuple[str, ...] = ()
+    #: The folder or repo the rows come from (quantization choices), else empty.
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,7 @@ def transformers_table() -> dict[str, Any]:
 
 def _auto_map_refs(auto_map: Any, source: str) -> list[tuple[str, str]]:
     """(auto class, reference) pairs; tokenizer entries may be [slow, fast] lists with nulls."""
-    out = []
+    out: list[tuple[str, str]] = []
     if not isinstance(auto_map, dict):
         return out
     for key, ref in auto_map.items():

@@ -66,8 +66,9 @@ def emit_inspect(
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
 
 
-def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
-    """Print ``mfi plan``: memory, runtimes, capabilities (JSON: schema ``mfi.plan/1``)."""
+def emit_plan(plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
+    """Print ``mfi plan``: choices, memory, serving, runtimes, capabilities (JSON: schema ``mfi.plan/1``)."""
+    s = plan.model
     if as_json:
         from .json.plan import plan_document
 
