@@ -1,9 +1,10 @@
 """Which runtime can load this model, whether it needs the repo's own code, and what its
 quantization method implies.
 
-Works on records only: the caller (``plan.assess``) lists the folder and reads the small JSON files
-around the weights into a ``Surroundings``. The verdicts come from the tables generated out of the
-runtimes' own packages (plan/registry.py, data/runtimes.json): one per runtime, naming its version.
+Works on records only: the caller (``plan.assess``, through ``plan.surroundings``) lists the folder and
+reads the small JSON files around the weights into a ``Surroundings``. The verdicts come from the tables
+generated out of the runtimes' own packages (plan/registry.py, data/runtimes.json): one per runtime,
+naming its version.
 """
 
 from __future__ import annotations
