@@ -37,13 +37,16 @@ def test_plan_json_is_its_own_schema_and_inspect_json_keeps_its_own(tmp_path, cl
     path = str(_llama(tmp_path))
     doc = json.loads(cli("plan", path, "--json").stdout)
     assert doc["schema"] == "mfi.plan/1" and doc["target"] == path and doc["format"] == "gguf"
-    assert set(doc) == {"schema", "target", "format", "memory", "runtimes", "remote_code", "capabilities", "plan_warnings"}
+    assert set(doc) == {"schema", "target", "plan_of", "format", "choices", "recommended", "choices_kind", "choices_notes",
+                        "memory", "runtimes", "remote_code", "capabilities", "plan_warnings", "serving"}
+    assert (doc["choices"], doc["recommended"], doc["serving"], doc["plan_of"]) == (None, None, [], path)
     v = doc["runtimes"]["verdicts"][0]
     assert v == {"runtime": "llama.cpp", "status": "yes", "version": v["version"], "needs": [],
                  "reason": "GGUF architecture llama is known to llama.cpp"}
     assert v["version"].endswith("(llama-cpp-python 0.3.36)")
     inspect = json.loads(cli("inspect", path, "--json").stdout)
     assert inspect["schema"] == "mfi.inspect/1" and inspect["runtimes"] == doc["runtimes"] and inspect["memory"] == doc["memory"]
+    assert not {"choices", "recommended", "serving"} & set(inspect)
 
 
 def _gemma3(tmp_path, name):
