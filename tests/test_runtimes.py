@@ -273,7 +273,7 @@ def test_readme_plan_commands_run_on_the_demo(cli):
     readme = (root / "README.md").read_text()
     block = readme.split("## Will it run", 1)[1]
     commands = re.findall(r"^mfi (plan|inspect) (\S+)(.*?)(?:  #.*)?$", block.split("```", 2)[1], re.M)
-    assert len(commands) == 3
+    assert len(commands) == 4
     demo = str(root / "fixtures" / "demo" / "llama-tiny-Q4_K_M.gguf")
     for command, _target, args in commands:
         r = cli(command, demo, *args.split())

@@ -239,7 +239,8 @@ def vllm(
         Term("activation peak (estimate)", peak, peak_f + "; vLLM measures it in profile_run"),
     ]
     not_counted = ("CUDA graph memory (profile_cudagraph_memory measures it)",
-                   "non-torch memory: CUDA context, cuBLAS/NCCL workspaces")  # fmt: skip
+                   "non-torch memory: CUDA context, cuBLAS/NCCL workspaces",
+                   "kernel workspaces and compile buffers beyond the activation estimate")  # fmt: skip
     head = Serving("vllm", version, memory, max_model_len, budget, w, peak, name if cache == "auto" else cache,
                    terms=tuple(terms), not_counted=not_counted)  # fmt: skip
     groups = kv_groups(layout, cache_bytes)
