@@ -143,3 +143,19 @@ def test_plan_json_carries_the_serving_figures(tmp_path, cli):
     assert "KV cache capacity 3,764,336 tokens, maximum concurrency 919.03x for 4,096 tokens" in r.stdout
     bad = cli("plan", _model(tmp_path), "--gpu-memory-utilization", "1.5")
     assert bad.exit_code == 2 and "--gpu-memory-utilization: must be a share of the GPU" in bad.stderr
+
+
+def test_sglang_hybrid_sliding_window_pool(tmp_path):
+    s = api.inspect(_model(tmp_path))
+    lay = Layout("x", _layers(["swa"] * 5 + ["full"]).layers, max_context=32768, dtype="bfloat16")
+    got = serving.sglang(s, lay, 1 << 30, 32768, mem_fraction_static=0.5)
+    # per token and layer 1 x (256 + 256) x 2 B = 1,024; cell = 1,024 (full) + 0.8 x 5 x 1,024 (sliding) = 5,120
+    assert got.kv_available == (1 << 29) - 136_192 == 536_734_720
+    assert got.capacity_tokens == 536_734_720 // 5120 == 104_831 and got.bytes_per_block is None
+    assert {t.name: t.value for t in got.terms}["SWA pool tokens"] == int(104_831 * 0.8) == 83_864
+    assert got.error is None and got.largest_context == 32768
+    tiny = serving.sglang(s, lay, 1 << 30, 32768, mem_fraction_static=0.0007)
+    # int(1 GiB x 0.0007) = 751,619; rest 615,427 // 5,120 = 120 tokens; SWA pool int(120 x 0.8) = 96 <= 512 + 1
+    assert tiny.capacity_tokens == 120
+    assert tiny.error == ("SWA pool (96 tokens) cannot hold even one request: the prefill admission floor is "
+                          "sliding_window_size (512) + page_size (1). Increase --swa-full-tokens-ratio or the total KV budget.")

@@ -28,7 +28,8 @@ SGLang
   * ``mem_cache/kv_cache_configurator.py _profile_available_bytes``: rest = free after loading -
     total x (1 - mem_fraction_static); ``pool_configurator.py DefaultPoolConfigurator``:
     max_total_num_tokens = rest // cell_size, cell_size = kv_heads x (head_dim + v_head_dim) x layers x
-    dtype bytes (MLA: kv_lora_rank + qk_rope_head_dim per layer).
+    dtype bytes (MLA: kv_lora_rank + qk_rope_head_dim per layer); ``HybridSWAPoolConfigurator``: the
+    sliding layers' bytes count swa_full_tokens_ratio (0.8) times, and their pool holds that share of tokens.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ VLLM_BLOCK = 16
 VLLM_UTILIZATION = 0.9
 #: Bytes per element of the dtypes vLLM and SGLang load weights and keep caches in.
 _BYTES = {"float16": 2, "half": 2, "bfloat16": 2, "float32": 4, "float": 4, "fp8": 1, "fp8_e4m3": 1, "fp8_e5m2": 1}
+#: SGLang ``--swa-full-tokens-ratio`` fallback (arg_groups/fields/schedule.py): SWA-pool tokens per full-pool token.
+SWA_FULL_TOKENS_RATIO = 0.8
 #: Float tensor types a checkpoint stores; vLLM casts them to the model dtype at load.
 _FLOAT_TYPES = {"F64", "F32", "F16", "BF16"}
 _NOT_LINEAR = re.compile(r"embed|lm_head|wte|wpe|norm|(^|\.)output\.weight$", re.IGNORECASE)
@@ -329,16 +332,27 @@ def sglang(
                    not_counted=("activations and CUDA graphs: inside the 1 - mem_fraction_static SGLang reserves",
                                 "the CUDA context, which makes free memory before loading smaller than the card"))  # fmt: skip
     kinds = {spec.kind for spec in layout.layers if spec.kind != "none"}
-    if layout.no_cache or layout.unknown or not kinds or kinds - {"full", "mla"} or w is None:
+    hybrid = "swa" in kinds
+    if layout.no_cache or layout.unknown or not kinds or w is None or kinds - ({"full", "swa"} if hybrid else {"full", "mla"}):
+        odd = kinds - ({"full", "swa"} if hybrid else {"full", "mla"})
         why = ("no KV cache" if layout.no_cache else layout.unknown or
-               ("weights unknown" if w is None else f"layers of kind {', '.join(sorted(kinds - {'full', 'mla'}))}: "
-                "SGLang's hybrid (SWA / Mamba) pools are not modelled"))  # fmt: skip
+               ("weights unknown" if w is None else f"layers of kind {', '.join(sorted(odd))}{' beside sliding ones' if hybrid else ''}: "
+                "SGLang's pools for them are not modelled"))  # fmt: skip
         return replace(head, note=why)
-    cell = sum((1 if spec.kind == "mla" else spec.kv_heads) * (spec.head_dim_k + (0 if spec.kind == "mla" else spec.head_dim_v))
-               for spec in layout.layers if spec.kind in ("full", "mla")) * cache_bytes  # fmt: skip
+
+    def per_token(kind: str) -> int:
+        return sum((1 if spec.kind == "mla" else spec.kv_heads) * (spec.head_dim_k + (0 if spec.kind == "mla" else spec.head_dim_v))
+                   for spec in layout.layers if spec.kind == kind) * cache_bytes  # fmt: skip
+
+    full, swa = per_token("full") + per_token("mla"), per_token("swa")
+    # HybridSWAPoolConfigurator: a full-pool token carries swa_full_tokens_ratio SWA-pool tokens
+    cell: int | float = full + SWA_FULL_TOKENS_RATIO * swa if full and swa else full or swa
+    cell_f = (f"{full:,} (full layers) + {SWA_FULL_TOKENS_RATIO} x {swa:,} (sliding layers; swa_full_tokens_ratio) "
+              "(HybridSWAPoolConfigurator)" if full and swa else
+              "per token: kv heads x (K + V head dims) x layers x dtype bytes (DefaultPoolConfigurator)")  # fmt: skip
     rest = budget - w
     terms += [Term("rest memory", rest, f"{memory:,} x {fraction} - {w:,} (_profile_available_bytes, all memory free before loading)"),
-              Term("cell size", cell, "per token: kv heads x (K + V head dims) x layers x dtype bytes")]  # fmt: skip
+              Term("cell size", cell, cell_f)]  # fmt: skip
     if fraction <= 0:
         return replace(head, kv_available=rest, terms=tuple(terms),
                        error=f"the default mem_fraction_static is {fraction} for this memory: SGLang's reserve for "
@@ -348,12 +362,19 @@ def sglang(
         error: str | None = (f"Loaded weights leave no GPU memory for the KV cache under --mem-fraction-static={fraction}. "
                  f"Raise --mem-fraction-static above {math.ceil(minimum * 1000) / 1000:.3f}")
         return replace(head, kv_available=rest, terms=tuple(terms), error=error)
-    tokens = rest // cell
+    tokens = int(rest // cell)
     # managers/tp_worker.py: max_req_len = min(context_len - 1, max_total_num_tokens - 1); asserts it is > 0
     max_req = min(context - 1, tokens - 1)
-    terms += [Term("max_total_num_tokens", tokens, f"{rest:,} // {cell:,}"),
+    terms += [Term("max_total_num_tokens", tokens, f"int({rest:,} // {cell:,})"),
               Term("longest request", max_req, f"min({context} - 1, {tokens} - 1) (tp_worker.py)")]  # fmt: skip
     error = "Memory pool size is too small" if max_req <= 0 else None
-    return replace(head, kv_available=rest, bytes_per_block=cell, capacity_tokens=tokens, concurrency=tokens / context,
-                   largest_context=min(tokens - 1, layout.max_context or tokens) if tokens > 1 else None,
+    if full and swa:
+        swa_tokens = int(tokens * SWA_FULL_TOKENS_RATIO)
+        window = min(spec.window or 0 for spec in layout.layers if spec.kind == "swa")
+        terms.append(Term("SWA pool tokens", swa_tokens, f"int({tokens} x {SWA_FULL_TOKENS_RATIO}) (_solve_pool_sizes)"))
+        if window + 1 >= swa_tokens:  # validate_swa_pool_size, page size 1
+            error = (f"SWA pool ({swa_tokens} tokens) cannot hold even one request: the prefill admission floor is "
+                     f"sliding_window_size ({window}) + page_size (1). Increase --swa-full-tokens-ratio or the total KV budget.")
+    return replace(head, kv_available=rest, bytes_per_block=cell if isinstance(cell, int) else None, capacity_tokens=tokens,
+                   concurrency=tokens / context, largest_context=min(tokens - 1, layout.max_context or tokens) if tokens > 1 else None,
                    terms=tuple(terms), error=error)
