@@ -63,3 +63,10 @@ def test_the_repo_id_of_a_remote_target(models):
     remote = replace(s, target="hf://Qwen/Qwen3-8B-GGUF@main/Qwen3-8B-Q4_K_M.gguf", fetched=Fetched(1, 1, "x", "main", None))
     assert runtimes._repo_id(remote) == "Qwen/Qwen3-8B-GGUF"
     assert runtimes._repo_id(replace(remote, target="Qwen/Qwen3-8B")) == "Qwen/Qwen3-8B"
+
+
+def test_markdown_lists_every_verdict_with_its_version(models, cli):
+    r = cli("inspect", str(models / "qwen3-tiny"), "--markdown")
+    assert r.exit_code == 0, r.stderr
+    assert "| vllm | 0.33.0 | yes |  | Qwen3ForCausalLM is in vLLM's model registry, natively (text) |" in r.stdout
+    assert "| llama.cpp | " in r.stdout and "| convert first | convert\\_hf\\_to\\_gguf.py (writes GGUF architecture qwen3) |" in r.stdout
