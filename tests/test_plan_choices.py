@@ -101,3 +101,8 @@ def test_a_safetensors_model_gets_the_table_across_dtypes(models):
     assert c.rows[0].weights_bytes == p.memory.weights.total == 1_378_304
     assert c.rows[0].total_bytes == 1_378_304 + 2 * 4096 * 512 + (2 << 30)
     assert c.recommended == "weights as stored, cache bfloat16"
+
+
+def test_inspect_of_such_a_folder_points_at_plan(folder, cli):
+    r = cli("inspect", str(folder))
+    assert r.exit_code == 2 and "holds 2 GGUF models" in r.stderr and "(mfi plan compares them all)" in r.stderr

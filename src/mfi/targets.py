@@ -112,7 +112,7 @@ def choose_weights(names: Iterable[str], source: str, name_one: str = "name one"
         return "gguf", split_names(firsts[0], have.__contains__, source), None, []
     if len(firsts) > 1:
         shown = ", ".join(firsts[:4]) + ("..." if len(firsts) > 4 else "")
-        raise UsageError(source, f"holds {len(firsts)} GGUF models ({shown}); {name_one}")
+        raise UsageError(source, f"holds {len(firsts)} GGUF models ({shown}); {name_one} (mfi plan compares them all)")
     raise UsageError(source, "holds no .safetensors, .gguf or pytorch_model*.bin weights")
 
 
