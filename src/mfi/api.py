@@ -145,11 +145,14 @@ def _gguf_models(name: str, mirror: str | None, token: str | None) -> list[tuple
     path = Path(name)
     if not path.is_dir():
         return None
-    names = []
+    names: list[str] = []
     for entry in sorted(path.iterdir()):  # the folder and its immediate subfolders (one per quantization)
         if entry.name.startswith("."):  # .cache, .git
             continue
-        names += [f"{entry.name}/{e.name}" for e in sorted(entry.iterdir())] if entry.is_dir() else [entry.name]
+        try:
+            names += [f"{entry.name}/{e.name}" for e in sorted(entry.iterdir())] if entry.is_dir() else [entry.name]
+        except OSError:  # an unreadable subfolder holds no model we could plan
+            continue
     found = _several(names, name)
     return None if found is None else [(str(path / p[0]), p) for p in found]
 
