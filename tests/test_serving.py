@@ -159,3 +159,27 @@ def test_sglang_hybrid_sliding_window_pool(tmp_path):
     assert tiny.capacity_tokens == 120
     assert tiny.error == ("SWA pool (96 tokens) cannot hold even one request: the prefill admission floor is "
                           "sliding_window_size (512) + page_size (1). Increase --swa-full-tokens-ratio or the total KV budget.")
+
+
+def test_vllm_refuses_a_max_model_len_past_the_derived_one(tmp_path):
+    v = _by(api.plan(_model(tmp_path), memory="1GiB", ctx="8k"))["vllm"]
+    assert v.error is not None and v.error.startswith(
+        "User-specified max_model_len (8192) is greater than the derived max_model_len (max_position_embeddings=4096 "
+        "or model_max_length=None in model's config.json). To allow overriding this maximum, set the env var "
+        "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1. VLLM_ALLOW_LONG_MAX_MODEL_LEN must be used with extreme caution.")
+    assert v.capacity_tokens is not None  # the KV figures stand; vLLM stops at the length check first
+
+
+def test_derived_max_len_follows_rope_scaling_rules(tmp_path):
+    def derived(**extra):
+        folder = tmp_path / "r"
+        folder.mkdir(exist_ok=True)
+        (folder / "config.json").write_text(json.dumps({**CONFIG, **extra}))
+        save_file({"model.embed_tokens.weight": np.zeros((4, 8), np.float32)}, str(folder / "model.safetensors"))
+        return serving.derived_max_len(api.inspect(str(folder)))
+
+    assert derived() == (4096, "max_position_embeddings", None)
+    assert derived(rope_scaling={"rope_type": "dynamic", "factor": 2.0}) == (8192.0, "max_position_embeddings", None)
+    assert derived(rope_scaling={"rope_type": "yarn", "factor": 4.0})[0] == 4096  # yarn: already scaled
+    assert derived(model_type="gemma3_text", rope_scaling={"rope_type": "linear", "factor": 8.0})[0] == 4096
+    assert derived(model_max_length=2048, n_positions=1024) == (2048, "model_max_length", 2048)

@@ -20,6 +20,8 @@ vLLM
     ``_estimate_max_model_len_from_groups`` (binary search).
   * ``v1/core/kv_cache_utils.py get_kv_cache_capacity``: tokens = int(num_blocks / blocks per
     request x max_model_len), concurrency = num_blocks / blocks per request.
+  * ``config/model.py _get_and_verify_max_len``: a max_model_len above the one derived from config.json
+    is refused before any of this.
 
 SGLang
   * ``arg_groups/memory_hook.py _handle_gpu_memory_settings``: the default ``mem_fraction_static``
@@ -37,6 +39,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ..records import ModelSummary
 from ..summary.build import _EXPERT  # routed-expert tensor names, one definition
@@ -218,6 +221,56 @@ def _fits_len(groups: list[_Group], memory: int, limit: int, in_flight: int) -> 
     return best
 
 
+#: config.json keys vLLM derives the maximum length from, the smallest winning
+#: (transformers_utils/model_arch_config_convertor.py derive_max_model_len_and_key).
+_MAX_LEN_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "model_max_length",
+                 "max_target_positions", "max_sequence_length", "max_seq_length", "seq_len")  # fmt: skip
+#: RoPE types whose ``factor`` vLLM does not multiply in (max_position_embeddings is already scaled).
+_ROPE_UNSCALED = ("su", "longrope", "llama3", "yarn", "deepseek_yarn", "deepseek_llama_scaling")
+#: The caution vLLM appends to its max_model_len error (config/model.py).
+_LONG_LEN_WARNING = (
+    "VLLM_ALLOW_LONG_MAX_MODEL_LEN must be used with extreme caution. If the model uses relative position encoding "
+    "(RoPE), positions exceeding derived_max_model_len lead to nan. If the model uses absolute position encoding, "
+    "positions exceeding derived_max_model_len will cause a CUDA array out-of-bounds error."
+)
+
+
+def _positive(v: object) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+def derived_max_len(s: ModelSummary) -> tuple[int | float | None, str | None, int | None]:
+    """vLLM's derived max_model_len, the key it came from and config.json's model_max_length
+    (config/model.py ``_get_and_verify_max_len``: smallest length key, tokenizer model_max_length,
+    times the RoPE factor except for already-scaled types and Gemma 3)."""
+    config = s.config
+    nested = config.get("text_config")
+    text: dict[str, Any] = nested if isinstance(nested, dict) else config
+    derived: int | float | None = None
+    key = None
+    for k in _MAX_LEN_KEYS:
+        v = _positive(text.get(k))
+        if v is not None and (derived is None or v < derived):
+            derived, key = v, k
+    mml = _positive(text.get("model_max_length"))
+    if mml is not None:
+        derived, key = mml, "model_max_length"
+    if derived is None:
+        return None, None, None
+    tok = s.sidecars.get("tokenizer_config.json")
+    tok_max = tok.get("model_max_length") if isinstance(tok, dict) else None
+    if isinstance(tok_max, (int, float)) and not isinstance(tok_max, bool) and tok_max > 0:
+        derived = min(derived, tok_max)
+    rope = text.get("rope_parameters") or text.get("rope_scaling")
+    model_type = str(text.get("model_type") or config.get("model_type") or "")
+    if isinstance(rope, dict) and "gemma3" not in model_type:
+        rope_type = rope.get("rope_type") or rope.get("type")
+        factor = rope.get("factor")
+        if rope_type not in _ROPE_UNSCALED and isinstance(factor, (int, float)) and not isinstance(factor, bool) and factor > 0:
+            derived = derived * factor
+    return derived, key, mml
+
+
 def vllm(
     s: ModelSummary, layout: Layout, memory: int, max_model_len: int, *, utilization: float = VLLM_UTILIZATION,
     kv_cache_dtype: str = "auto", dtype: str | None = None, max_num_batched_tokens: int | None = None,
@@ -275,6 +328,11 @@ def vllm(
         error = (f"To serve at least one request with the model's max seq len ({max_model_len}), ({gib(needed)} GiB KV "
                  f"cache is needed, which is larger than the available KV cache memory ({gib(check)} GiB). {est}"
                  "Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.")
+    derived, key, mml = derived_max_len(s)
+    if derived is not None and max_model_len > derived and (mml is None or max_model_len > mml):
+        error = (f"User-specified max_model_len ({max_model_len}) is greater than the derived max_model_len ({key}="
+                 f"{derived} or model_max_length={mml} in model's config.json). To allow overriding this maximum, set "
+                 f"the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1. {_LONG_LEN_WARNING}")  # fmt: skip
     num_blocks = available // per_block
     concurrency = num_blocks / per_req
     tokens = int(concurrency * max_model_len)
