@@ -317,7 +317,10 @@ def vllm(
              f"window - 1 + {in_flight} in-flight tokens + 1 block"),
         Term("KV cache for one request", needed, f"{per_block:,} x {per_req}"),
     ]  # fmt: skip
-    largest = _fits_len(groups, check, max(max_model_len, layout.max_context or 0), in_flight) if check > 0 else 0
+    derived, key, mml = derived_max_len(s)
+    # the largest length vLLM accepts (the derived one) whose KV cache fits
+    limit = int(derived) if derived is not None else max(max_model_len, layout.max_context or 0)
+    largest = _fits_len(groups, check, limit, in_flight) if check > 0 else 0
     error = None
     if check <= 0:
         error = ("No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when "
@@ -328,7 +331,6 @@ def vllm(
         error = (f"To serve at least one request with the model's max seq len ({max_model_len}), ({gib(needed)} GiB KV "
                  f"cache is needed, which is larger than the available KV cache memory ({gib(check)} GiB). {est}"
                  "Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.")
-    derived, key, mml = derived_max_len(s)
     if derived is not None and max_model_len > derived and (mml is None or max_model_len > mml):
         error = (f"User-specified max_model_len ({max_model_len}) is greater than the derived max_model_len ({key}="
                  f"{derived} or model_max_length={mml} in model's config.json). To allow overriding this maximum, set "
