@@ -26,13 +26,14 @@ _ROLES = {
 
 def inspect(
     target: str | os.PathLike[str], *, full_metadata: bool = False, mirror: str | None = None,
-    token: str | None = None,
+    token: str | None = None, timeout: float | None = None, cache: bool = True,
 ) -> ModelSummary:  # fmt: skip
     """Read the headers of a GGUF or safetensors model (file, split set, folder or index).
 
     ``full_metadata`` materialises every GGUF metadata array instead of keeping samples.
     Remote targets (``hf://org/name[@rev][/path]``, ``ms://...``, or ``org/name`` when no such local
-    path exists) are read over HTTP Range requests from ``mirror`` (docs/hub.md).
+    path exists) are read over HTTP Range requests from ``mirror`` (docs/hub.md), within ``timeout``
+    seconds; ``cache`` reuses header bytes kept from an earlier remote inspect of the same file.
     """
     name = os.fspath(target)
     from .hub.mirrors import parse_ref
@@ -40,7 +41,7 @@ def inspect(
     if parse_ref(name) is not None:
         from .hub import remote
 
-        return remote.inspect(name, mirror=mirror, token=token, full_metadata=full_metadata)
+        return remote.inspect(name, mirror=mirror, token=token, full_metadata=full_metadata, timeout=timeout, cache=cache)
     local = targets.resolve(name)
     if local.format == "gguf":
         return _gguf(name, local, full_metadata)
@@ -51,7 +52,9 @@ def inspect(
     return _safetensors(name, local)
 
 
-def scan(target: str | os.PathLike[str], *, mirror: str | None = None, token: str | None = None) -> ScanReport:
+def scan(
+    target: str | os.PathLike[str], *, mirror: str | None = None, token: str | None = None, timeout: float | None = None,
+) -> ScanReport:  # fmt: skip
     """Check a file, folder or hub repo for hostile content; nothing in it is run or rendered.
 
     Pickle globals, chat-template injection patterns, remote code, damaged or inconsistent files,
@@ -63,7 +66,7 @@ def scan(target: str | os.PathLike[str], *, mirror: str | None = None, token: st
 
     name = os.fspath(target)
     if parse_ref(name) is not None:
-        return run.scan_remote(name, mirror=mirror, token=token)
+        return run.scan_remote(name, mirror=mirror, token=token, timeout=timeout)
     return run.scan_path(name)
 
 
@@ -144,6 +147,8 @@ def compare(
     template_diff: bool = False,
     mirror: str | None = None,
     token: str | None = None,
+    timeout: float | None = None,
+    cache: bool = True,
 ):
     """Compare two models (any formats): structure always, values too with ``weights``.
 
@@ -157,7 +162,7 @@ def compare(
 
     if sample is not None and sample < 1:
         raise UsageError("--sample", f"needs a positive number of rows, not {sample}")
-    sides = [inspect(t, mirror=mirror, token=token) for t in (left, right)]
+    sides = [inspect(t, mirror=mirror, token=token, timeout=timeout, cache=cache) for t in (left, right)]
     c = compare_mod.compare(*sides, template_diff=template_diff)
     if not weights:
         return c
@@ -185,7 +190,7 @@ def pull(repo: str, patterns: list[str] | None = None, **options: Any):
     """Download ``repo`` (or the files matching ``patterns``), or plan or verify it: see ``hub.pull.run``.
 
     Returns a ``hub.pull.PullReport``; options: mirror, revision, local_dir, token, exclude, quant,
-    max_workers, dry_run, verify, allow_redirects, retries, progress.
+    max_workers, dry_run, verify, allow_redirects, retries, progress, timeout.
     """
     from .hub import pull as hub_pull
 

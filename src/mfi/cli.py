@@ -16,17 +16,20 @@ class _Commands(TyperGroup):
     """Turns our own errors into one line on stderr and exit status 2 (``--debug``: traceback)."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
-        from .errors import MfiError
+        from .errors import Interrupted, MfiError
 
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C outside a pull (which turns it into Interrupted itself)
+            typer.echo("mfi: interrupted", err=True)
+            ctx.exit(130)
         except MfiError as e:
             if ctx.params.get("debug"):
                 raise
             from .render.fmt import clean
 
             typer.echo(f"mfi: {clean(e)}", err=True)
-            ctx.exit(2)
+            ctx.exit(130 if isinstance(e, Interrupted) else 2)
 
 
 app = typer.Typer(
@@ -55,6 +58,11 @@ MirrorOpt = Annotated[
     typer.Option("--mirror", "--source", help="Hub for remote targets: hf, hf-mirror, modelscope, auto, or a URL (docs/hub.md)."),
 ]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", help="Access token, sent only to the chosen hub.")]
+TimeoutOpt = Annotated[
+    Optional[float],
+    typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Deadline of the command's network work (default 300; pull downloads: none)."),
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Read remote headers again instead of the ones kept from an earlier inspect.")]
 CtxOpt = Annotated[Optional[int], typer.Option("--ctx", help="Context length for the memory estimate (default: the model's maximum).")]
 MemoryOpt = Annotated[Optional[str], typer.Option("--memory", help="Memory to fit (24GiB, 16G, 8000MB): prints the largest context that fits.")]
 CacheOpt = Annotated[Optional[str], typer.Option("--cache-type", help="KV cache type for K and V: f16, bf16, q8_0, q4_0... (vllm: auto, fp8).")]
@@ -85,6 +93,8 @@ def inspect(
     markdown: MarkdownOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
     ctx: CtxOpt = None,
     memory: MemoryOpt = None,
     cache_type: CacheOpt = None,
@@ -105,7 +115,7 @@ def inspect(
     from . import api
     from .render import output
 
-    summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token)
+    summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token, timeout=timeout, cache=not no_cache)
     asked = swa_full or parallel != 1 or any(v is not None for v in (ctx, memory, cache_type, cache_type_k, cache_type_v, runtime))
     plan = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full)
     output.emit_inspect(
@@ -140,6 +150,8 @@ def plan(
     json: JsonOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Will it run, and on what: memory at a context length, runtimes, remote code, capabilities.
 
@@ -148,7 +160,7 @@ def plan(
     from . import api
     from .render import output
 
-    summary = api.inspect(target, mirror=mirror, token=token)
+    summary = api.inspect(target, mirror=mirror, token=token, timeout=timeout, cache=not no_cache)
     result = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full)
     output.emit_plan(summary, result, as_json=json, explain=explain, lang=lang)
     raise typer.Exit(1 if summary.problems else 0)
@@ -166,6 +178,8 @@ def compare(
     template_diff: Annotated[bool, typer.Option("--template-diff", help="Show a unified diff of differing chat templates.")] = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The same model across formats and quantizations, side by side.
 
@@ -176,7 +190,7 @@ def compare(
 
     c = api.compare(
         left, right, weights=weights or sample is not None, sample=sample, template_diff=template_diff,
-        mirror=mirror, token=token,
+        mirror=mirror, token=token, timeout=timeout, cache=not no_cache,
     )  # fmt: skip
     output.emit_compare(c, as_json=json, as_markdown=markdown)
     raise typer.Exit(1 if (fail_on_diff and c.differences) or c.left.problems or c.right.problems else 0)
@@ -197,6 +211,7 @@ def pull(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the weights' headers; download nothing.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Re-check an existing download against the hub's sizes and hashes.")] = False,
     allow_redirects: Annotated[bool, typer.Option("--allow-redirects", help="Follow a redirect off the chosen mirror (no token sent).")] = False,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Download a repo (or some files) from Hugging Face, hf-mirror or ModelScope; resumable, verified.
 
@@ -208,7 +223,8 @@ def pull(
 
     pats = list(patterns or []) + list(include or [])
     kwargs = dict(mirror=mirror, revision=revision, local_dir=local_dir, token=token, exclude=exclude or [],
-                  quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify, allow_redirects=allow_redirects)  # fmt: skip
+                  quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify, allow_redirects=allow_redirects,
+                  timeout=timeout)  # fmt: skip
     report = output.emit_pull(lambda progress: api.pull(repo, pats, progress=progress, **kwargs), live=not (dry_run or verify))
     raise typer.Exit(1 if report.problems else 0)
 
@@ -223,7 +239,7 @@ ScanJsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schem
 @app.command()
 def scan(
     target: Target, json: ScanJsonOpt = False, fail_on: FailOnOpt = "low", all: InfoOpt = False,
-    mirror: MirrorOpt = None, token: TokenOpt = None,
+    mirror: MirrorOpt = None, token: TokenOpt = None, timeout: TimeoutOpt = None,
 ) -> None:  # fmt: skip
     """Hostile content, found without running anything. Exit 0 clean, 1 findings, 2 unreadable.
 
@@ -237,7 +253,7 @@ def scan(
 
     if fail_on not in ("critical", "high", "medium", "low"):
         raise UsageError("--fail-on", f"{fail_on!r} is not one of critical, high, medium, low")
-    report = api.scan(target, mirror=mirror, token=token)
+    report = api.scan(target, mirror=mirror, token=token, timeout=timeout)
     output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all)
     raise typer.Exit(1 if report.fails(fail_on) else 0)
 

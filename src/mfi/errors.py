@@ -39,3 +39,11 @@ class SourceError(MfiError, OSError):
 
 class UsageError(MfiError, ValueError):
     """The caller asked for something that cannot be done (bad target, bad option)."""
+
+
+class DeadlineError(SourceError):
+    """A command's network work went past its ``--timeout``."""
+
+
+class Interrupted(MfiError):
+    """The user pressed Ctrl-C; what was downloaded so far is kept (exit status 130)."""

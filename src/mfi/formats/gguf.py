@@ -20,6 +20,13 @@ from ._cursor import Cursor
 
 MAGIC = b"GGUF"
 _CHECKPOINT = 1024  # elements between remembered offsets in a walked string array
+#: A numeric array up to this size is read through rather than skipped: over HTTP a skip past the
+#: window is one more request, and token types and scores sit between the tokens and the merges.
+_READ_THROUGH = 8 << 20
+#: Bytes asked beyond the current array when a window is refilled: the next array's head and samples.
+_LOOKAHEAD = 64 << 10
+#: Bytes a tensor-table entry takes, for sizing the last window (name, dims, type, offset).
+_TENSOR_ENTRY = 96
 
 # Binary encoding of each GGUF value type (spec: gguf_metadata_value_type), by the gguf
 # package's names; ``None`` marks the variable-sized ones.
@@ -82,7 +89,7 @@ class GGUFFile:
         arr = self._arrays[key]
         wanted = sorted({i for i in (range(arr.count) if indices is None else indices) if 0 <= i < arr.count})
         out: dict[int, str] = {}
-        cur = Cursor(self._source)
+        cur = Cursor(self._source, chunk=4096)  # small reads: the bytes are the ones the walk already read
         unpack = struct.Struct(self._endian + "Q").unpack
         pos_index = -1
         for i in wanted:
@@ -114,6 +121,9 @@ class _Parser:
         self.e = "<"
         self.vtypes = _value_types()
         self.arrays: dict[str, _StringArray] = {}
+        self.kv_left = 0
+        self.n_tensors = 0
+        self.tokenizer_model: str | None = None
 
     # -- primitives ------------------------------------------------------------------
     def _u(self, code: str) -> Any:
@@ -159,7 +169,9 @@ class _Parser:
 
         metadata: dict[str, Any] = {}
         types: dict[str, str] = {}
-        for _ in range(n_kv):
+        self.n_tensors = n_tensors
+        for k in range(n_kv):
+            self.kv_left = n_kv - k - 1
             at = cur.pos
             key = self._string()
             vtype = self._u("I")
@@ -170,12 +182,15 @@ class _Parser:
                 raise FormatError(self.name, f"duplicate key {key!r}", at)
             metadata[key] = self._value(tname, key, 0)
             types[key] = tname
+            if key == "tokenizer.ggml.model" and isinstance(metadata[key], str):
+                self.tokenizer_model = metadata[key]
 
         warnings: list[str] = []
         alignment = metadata.get("general.alignment", knowledge.gguf_constants().GGUF_DEFAULT_ALIGNMENT)
         if not isinstance(alignment, int) or isinstance(alignment, bool) or alignment <= 0 or alignment & (alignment - 1):
             raise FormatError(self.name, f"general.alignment {alignment!r} is not a positive power of two")
 
+        cur.chunk = max(self._tail(), 4096)  # the rest is the tensor table: one window if it fits
         raw = [self._tensor_info() for _ in range(n_tensors)]
         header_size = cur.pos
         data_offset = -(-header_size // alignment) * alignment
@@ -215,9 +230,13 @@ class _Parser:
         keep_all = self.full or count <= limits.ARRAY_MATERIALISE
         if code is not None:
             n = count if keep_all else limits.ARRAY_SAMPLES
-            self.cur.need(n * esize)
+            span = count * esize
+            if span <= _READ_THROUGH:  # one window with what follows, instead of a skip and a new window
+                self.cur.need(span, hint=span + _LOOKAHEAD + self._tail())
+            else:
+                self.cur.need(n * esize)
             samples = struct.unpack_from(f"{self.e}{n}{code}", self.cur.buf, self.cur.p)
-            self.cur.skip(count * esize)
+            self.cur.skip(span)
             return ArrayValue(ename, count, samples)
         if ename == "STRING":
             return self._string_array(key, count, keep_all)
@@ -280,9 +299,23 @@ class _Parser:
                 raise LimitError(self.name, f"{key}[{i}]: string length {n} exceeds the {cap >> 20} MiB cap", at)
             done = i - run_i
             avg = (p - run_start) / done if done else 16
-            cur.need(8 + n, hint=int((count - i) * avg * 1.05) + 8 + n)
+            cur.need(8 + n, hint=int((count - i) * avg * 1.05) + 8 + n + self._after(key, count))
         self.arrays[key] = _StringArray(first, count, checkpoints)
         return ArrayValue("STRING", count, samples, digest.hexdigest())
+
+    def _after(self, key: str, count: int) -> int:
+        """Bytes likely to follow a string array, so one refill reaches into the next array.
+
+        llama.cpp's converters write ``tokenizer.ggml.tokens`` followed by one int32 token type per
+        token, and for SentencePiece (``llama``) models one float32 score too (convert_hf_to_gguf.py
+        ``_set_vocab_gpt2`` / ``_set_vocab_sentencepiece``).
+        """
+        per_token = 8 if self.tokenizer_model == "llama" else 4
+        return (count * per_token if key == "tokenizer.ggml.tokens" else 0) + _LOOKAHEAD + self._tail()
+
+    def _tail(self) -> int:
+        """Bytes the rest of the header may take after the arrays: small values and the tensor table."""
+        return self.kv_left * 256 + self.n_tensors * _TENSOR_ENTRY
 
     def _tensor_info(self) -> tuple[str, tuple[int, ...], int, int, int]:
         at = self.cur.pos

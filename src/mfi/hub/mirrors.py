@@ -11,12 +11,47 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..errors import SourceError, UsageError
 
 HF_URL = "https://huggingface.co"
 HF_MIRROR_URL = "https://hf-mirror.com"
 MODELSCOPE_URL = "https://www.modelscope.cn"
+#: The only hosts a saved token is sent to, compared exactly after parsing the URL (issue 10:
+#: ``https://modelscope.cn.evil.example`` and ``http://modelscope.cn@127.0.0.1`` are not ModelScope).
+HF_HOSTS = frozenset({"huggingface.co"})
+MS_HOSTS = frozenset({"www.modelscope.cn", "modelscope.cn"})
+
+
+def official(endpoint: str, hosts: frozenset[str]) -> bool:
+    """Whether ``endpoint`` is exactly ``https://HOST`` for one of ``hosts``: default port, no user info, no path."""
+    try:
+        u = urlsplit(endpoint)
+        port = u.port
+    except ValueError:  # a port that is not a number
+        return False
+    return (
+        u.scheme == "https" and "@" not in u.netloc and port in (None, 443) and u.hostname in hosts
+        and u.path.rstrip("/") == "" and not u.query and not u.fragment
+    )  # fmt: skip
+
+
+def endpoint_url(url: str, where: str) -> str:
+    """``url`` without a trailing ``/``, once it is an ``http(s)://host[:port][/path]`` URL without user info.
+
+    User info (``https://modelscope.cn@127.0.0.1``) makes a URL read as one host and reach another: refused.
+    """
+    try:
+        u = urlsplit(url.strip())
+        u.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise UsageError(where, f"{url!r} is not a valid URL") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise UsageError(where, f"{url!r} is not an http(s):// URL")
+    if "@" in u.netloc:
+        raise UsageError(where, f"{url!r} holds user info before '@', which hides the host it reaches; refused")
+    return url.strip().rstrip("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +67,12 @@ class Mirror:
     @property
     def official_hf(self) -> bool:
         """Whether this is huggingface.co itself (the only host a saved HF token is sent to)."""
-        return self.protocol == "hf" and self.endpoint.rstrip("/") == HF_URL
+        return self.protocol == "hf" and official(self.endpoint, HF_HOSTS)
+
+    @property
+    def official_ms(self) -> bool:
+        """Whether this is modelscope.cn itself (the only host a saved ModelScope token is sent to)."""
+        return self.protocol == "ms" and official(self.endpoint, MS_HOSTS)
 
     @property
     def default_revision(self) -> str:
@@ -46,7 +86,11 @@ def _named(name: str) -> Mirror:
     if name == "hf-mirror":
         return Mirror("hf-mirror", "hf", HF_MIRROR_URL, ("hf-mirror.com",))
     if name in ("modelscope", "ms"):
-        return Mirror("modelscope", "ms", MODELSCOPE_URL, ("modelscope.cn", "aliyuncs.com"))
+        # the endpoint the modelscope client uses (modelscope_hub.config.HubConfig): MODELSCOPE_ENDPOINT first
+        env = os.environ.get("MODELSCOPE_ENDPOINT", "").strip()
+        url = endpoint_url(env if "://" in env else f"https://{env}", "MODELSCOPE_ENDPOINT") if env else MODELSCOPE_URL
+        allowed = ("modelscope.cn", "aliyuncs.com") if official(url, MS_HOSTS) else ()
+        return Mirror("modelscope", "ms", url, allowed)
     raise UsageError(name, "unknown mirror; use hf, hf-mirror, modelscope, auto or a URL")
 
 
@@ -54,14 +98,13 @@ def resolve(name: str | None, protocol: str = "hf") -> Mirror:
     """The mirror for ``--mirror name`` (``None``: the environment's endpoint for ``protocol``)."""
     if name is None:
         if protocol == "ms":
-            env = os.environ.get("MODELSCOPE_ENDPOINT")
-            return Mirror(env, "ms", env.rstrip("/")) if env else _named("modelscope")
+            return _named("modelscope")
         env = os.environ.get("HF_ENDPOINT")
-        if env and env.rstrip("/") != HF_URL:
-            return Mirror(env, "hf", env.rstrip("/"))
+        if env and not official(env, HF_HOSTS):
+            return Mirror(env, "hf", endpoint_url(env, "HF_ENDPOINT"))
         return _named("hf")
     if re.match(r"^https?://", name):
-        return Mirror(name, protocol, name.rstrip("/"))
+        return Mirror(name, protocol, endpoint_url(name, "--mirror"))
     mirror = _named(name)
     if protocol == "ms" and mirror.protocol != "ms":
         raise UsageError(name, "an ms:// target needs a ModelScope endpoint (--mirror modelscope or a URL)")
@@ -148,30 +191,42 @@ def candidates(ref: RepoRef, plain: bool) -> list[Mirror]:
 
 
 def probe(ref: RepoRef, mirrors: list[Mirror], timeout: float = 5.0) -> Mirror:
-    """The mirror that answers first with the repo's listing (all asked at once)."""
+    """The mirror that answers first with the repo's listing (all asked at once, no token sent).
+
+    When none has it, the error tells "no network" (no mirror could be reached) from "no such
+    repo" (a mirror answered, without the repo), naming each mirror's answer.
+    """
     import queue
     import threading
 
     import httpx2
 
-    answers: queue.Queue = queue.Queue()
+    answers: queue.Queue[tuple[Mirror, str | None]] = queue.Queue()
 
     def ask(m: Mirror) -> None:
         path = f"/api/models/{ref.repo_id}" if m.protocol == "hf" else f"/api/v1/models/{ref.repo_id}/revisions"
         try:
-            ok = httpx2.get(m.endpoint + path, timeout=timeout).status_code == 200
-        except httpx2.HTTPError:
-            ok = False
-        answers.put((m, ok))
+            # only the status is wanted: the body is never read, so a hostile answer costs nothing
+            with httpx2.stream("GET", m.endpoint + path, timeout=httpx2.Timeout(timeout), follow_redirects=False) as r:
+                status = r.status_code
+            answers.put((m, None if status == 200 else f"HTTP {status}"))
+        except httpx2.HTTPError as e:
+            answers.put((m, f"cannot reach {urlsplit(m.endpoint).netloc}: {str(e) or type(e).__name__}"))
 
     for m in mirrors:
         threading.Thread(target=ask, args=(m,), daemon=True).start()
+    failed: list[tuple[Mirror, str]] = []
     for _ in mirrors:
         try:
-            m, ok = answers.get(timeout=timeout + 1)
+            m, problem = answers.get(timeout=timeout + 1)
         except queue.Empty:
             break
-        if ok:
+        if problem is None:
             return m
-    names = ", ".join(m.name for m in mirrors)
-    raise SourceError(ref.repo_id, f"no mirror answered with this repo (tried {names})")
+        failed.append((m, problem))
+    told = {m.name for m, _ in failed}
+    failed += [(m, f"no answer within {timeout:g} s") for m in mirrors if m.name not in told]
+    detail = "; ".join(f"{m.name}: {p}" for m, p in failed)
+    if all(p.startswith(("cannot reach", "no answer")) for _, p in failed):
+        raise SourceError(ref.repo_id, f"no mirror could be reached (no network?): {detail}")
+    raise SourceError(ref.repo_id, f"no mirror has this repo ({detail})")

@@ -10,6 +10,7 @@ from .. import targets
 from ..errors import MfiError, UsageError
 from ..paths import unsafe_reason
 from ..records import Fetched, ModelSummary
+from ..sources.http import DEFAULT_DEADLINE, Deadline
 from . import download, mirrors, remote
 from .listing import list_repo
 from .plan import PullPlan, plan, select
@@ -35,8 +36,13 @@ def run(
     local_dir: str | os.PathLike | None = None, token: str | None = None, exclude: list[str] | None = None,
     quant: str | None = None, max_workers: int = 4, dry_run: bool = False, verify: bool = False,
     allow_redirects: bool = False, retries: int = 3, progress: download.Progress | None = None,
+    timeout: float | None = None,
 ) -> PullReport:  # fmt: skip
-    """Plan a pull of ``repo`` and carry it out (or only show it, or re-check it)."""
+    """Plan a pull of ``repo`` and carry it out (or only show it, or re-check it).
+
+    ``timeout`` bounds the whole command; without it the listing and a dry run's header reads get
+    ``DEFAULT_DEADLINE`` and downloads only the idle timeout of each read (a large pull takes hours).
+    """
     ref, m = mirrors.locate(repo, mirror, remote_only=True)
     pats = list(patterns or [])
     if ref.path:
@@ -45,15 +51,17 @@ def run(
     if rev is not None and (reason := unsafe_reason(rev)) is not None:
         # the revision names refs/<revision> in the cache: checked before anything is asked or written
         raise UsageError(rev, f"revision {reason}; refused")
-    listing = list_repo(m, ref.repo_id, rev, token)
+    deadline = Deadline(timeout or DEFAULT_DEADLINE)
+    listing = list_repo(m, ref.repo_id, rev, token, deadline)
     p = plan(listing, select(listing, pats, list(exclude or []), quant), local_dir)
     if verify:
         return PullReport(p, "verify", problems=tuple(download.verify(p)))
-    with remote.session_for(m, token, allow_redirects) as session:
-        if dry_run:
+    if dry_run:
+        with remote.session_for(m, token, allow_redirects, deadline) as session:
             summaries = tuple(_summaries(p, session))
             cost = Fetched(session.requests + 1, session.bytes, m.endpoint, listing.revision, listing.commit)
-            return PullReport(p, "dry-run", summaries=summaries, fetched=cost)
+        return PullReport(p, "dry-run", summaries=summaries, fetched=cost)
+    with remote.session_for(m, token, allow_redirects, deadline if timeout else None) as session:
         result = download.pull(p, session, max_workers=max_workers, retries=retries, progress=progress)
     return PullReport(p, "pull", result=result)
 

@@ -9,28 +9,33 @@ tensor table. The summary is the one ``summary.build`` makes for local files.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
-from typing import Any
+from typing import Any, Callable
 
 from .. import limits, paths, targets
 from ..errors import FormatError, LimitError, SourceError, UsageError
 from ..records import FileEntry, Fetched, ModelSummary
-from ..sources.http import HttpSession, HttpSource
-from . import mirrors
+from ..sources.http import DEFAULT_DEADLINE, Deadline, HttpSession, HttpSource
+from . import headercache, mirrors
 from .listing import RepoListing, list_repo
 
 #: First request for a safetensors shard: the 8-byte length and, for most files, the whole header
 #: (huggingface_hub measured 97% of the top 1,000 models below 100 KB).
 SAFETENSORS_FIRST = 100_000
+#: Headers read at once (the shards of a model and its sidecars).
+PARALLEL_READS = 8
 #: Sidecars read remotely (generation_config.json and chat_template.* are not: request budget).
 REMOTE_SIDECARS = ("config.json", "tokenizer_config.json", "tokenizer.json")
 
 
 def token_for(mirror: mirrors.Mirror, token: str | None) -> str | None:
-    """The token sent to ``mirror``: ``--token`` if given, else the saved Hugging Face token for huggingface.co only.
+    """The token sent to ``mirror``: ``--token`` if given, else a saved token for the exact official host only.
 
-    The saved token is ``huggingface_hub.get_token()`` (``HF_TOKEN``, then the token file), the one the
-    listing client uses; a mirror never gets it.
+    Saved tokens: ``huggingface_hub.get_token()`` (``HF_TOKEN``, then the token file) for
+    https://huggingface.co, and the modelscope client's (``MODELSCOPE_API_TOKEN``, then its saved
+    login) for https://www.modelscope.cn; the hosts are compared exactly after parsing the URL
+    (``mirrors.official``), so a look-alike host or a mirror never gets them.
     """
     if token:
         return token
@@ -38,23 +43,36 @@ def token_for(mirror: mirrors.Mirror, token: str | None) -> str | None:
         from huggingface_hub import get_token
 
         return get_token()
+    if mirror.official_ms:
+        from modelscope_hub.config import HubConfig
+
+        return HubConfig(endpoint=mirror.endpoint).token or None
     return None
 
 
-def session_for(mirror: mirrors.Mirror, token: str | None, allow_redirects: bool = False) -> HttpSession:
+def session_for(
+    mirror: mirrors.Mirror, token: str | None, allow_redirects: bool = False, deadline: Deadline | None = None,
+) -> HttpSession:  # fmt: skip
     """An HTTP session bound to ``mirror``, carrying ``token_for(mirror, token)`` to that host only."""
-    return HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed, follow_any=allow_redirects)
+    cookie = "m_session_id" if mirror.protocol == "ms" else None
+    return HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed,
+                       follow_any=allow_redirects, deadline=deadline, cookie=cookie)  # fmt: skip
 
 
 def inspect(
     target: str, *, mirror: str | None = None, token: str | None = None, full_metadata: bool = False,
-    allow_redirects: bool = False,
+    allow_redirects: bool = False, timeout: float | None = None, cache: bool = True,
 ) -> ModelSummary:  # fmt: skip
-    """Summarise a remote model (``hf://org/name[@rev][/path]``, ``ms://...`` or plain ``org/name``)."""
+    """Summarise a remote model (``hf://org/name[@rev][/path]``, ``ms://...`` or plain ``org/name``).
+
+    ``timeout``: seconds for the whole command's network work (default ``DEFAULT_DEADLINE``);
+    ``cache``: reuse header bytes kept from an earlier inspect of the same file (``headercache``).
+    """
+    deadline = Deadline(timeout or DEFAULT_DEADLINE)
     ref, m = mirrors.locate(target, mirror)
-    listing = list_repo(m, ref.repo_id, ref.revision, token)
-    with session_for(m, token, allow_redirects) as session:
-        summary = summarize(listing, ref.path, session, target=target, full=full_metadata)
+    listing = list_repo(m, ref.repo_id, ref.revision, token, deadline)
+    with session_for(m, token, allow_redirects, deadline) as session:
+        summary = summarize(listing, ref.path, session, target=target, full=full_metadata, cache=cache)
         cost = Fetched(session.requests + 1, session.bytes, m.endpoint, listing.revision, listing.commit)
     return dataclasses.replace(summary, fetched=cost)
 
@@ -103,15 +121,67 @@ def source(listing: RepoListing, path: str, session: HttpSession, first_request:
     return HttpSource(session, listing.url(path), name=display(listing, path), size=size, first_request=first_request)
 
 
-def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, target: str, full: bool = False) -> ModelSummary:
-    """Read the chosen weights' headers and sidecars remotely and build the usual summary."""
+class _Sources:
+    """The byte sources of one summary, seeded from and saved to ``headercache`` when ``cache`` is on."""
+
+    def __init__(self, listing: RepoListing, session: HttpSession, cache: bool) -> None:
+        self.listing, self.session, self.cache = listing, session, cache
+        self.opened: list[tuple[str, HttpSource]] = []
+
+    def _key(self, path: str) -> str | None:
+        f = self.listing.get(path)
+        content = (f.etag if f is not None else None) or self.listing.commit
+        if not self.cache or f is None or f.size is None or content is None:
+            return None
+        return headercache.key(self.listing.mirror.endpoint, self.listing.repo_id, path, content)
+
+    def open(self, path: str, first_request: int = 0) -> HttpSource:
+        src = source(self.listing, path, self.session, first_request)
+        key = self._key(path)
+        if key is not None:
+            spans = headercache.load(key, src.size)
+            if spans:
+                src.preload(spans)
+            self.opened.append((key, src))
+        return src
+
+    def save(self) -> None:
+        """Keep what was fetched for next time (sources that fetched nothing new are left as they are)."""
+        for key, src in self.opened:
+            if src.requests:
+                headercache.save(key, src.size, src.spans())
+
+
+def _parallel(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run ``calls`` at once (header reads wait on the network, not the CPU); results in order."""
+    if len(calls) <= 1:
+        return [c() for c in calls]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_READS, len(calls))) as pool:
+        futures = [pool.submit(c) for c in calls]
+        return [f.result() for f in futures]
+
+
+def summarize(
+    listing: RepoListing, path: str | None, session: HttpSession, *, target: str, full: bool = False, cache: bool = False,
+) -> ModelSummary:  # fmt: skip
+    """Read the chosen weights' headers and sidecars remotely (in parallel) and build the usual summary."""
+    sources = _Sources(listing, session, cache)
+    summary = _summarize(listing, path, sources, target=target, full=full)
+    sources.save()
+    return summary
+
+
+def _summarize(listing: RepoListing, path: str | None, sources: _Sources, *, target: str, full: bool) -> ModelSummary:
     from ..formats.gguf import read_gguf
+    from ..formats.jsonfile import read_json
     from ..formats.safetensors import read_safetensors
     from ..summary import build
 
     kind, weights, index = choose(listing, path)
     if kind == "gguf":
-        shards = [read_gguf(source(listing, p, session), full=full) for p in weights]
+        shards = _parallel([functools.partial(read_gguf, sources.open(p), full=full) for p in weights])
         extra = build.split_problems(shards) if len(shards) > 1 else []
         return build.summarize_gguf(target, shards, extra_problems=extra)
 
@@ -120,7 +190,7 @@ def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, t
     total = None
     folder = posixpath.dirname(index) if index else posixpath.dirname(weights[0])
     if index is not None:
-        idx = _json(listing, index, session)
+        idx = read_json(sources.open(index))
         files.append(FileEntry(display(listing, index), listing.get(index).size or 0, "index"))  # type: ignore[union-attr]
         if not isinstance(idx, dict) or not isinstance(idx.get("weight_map"), dict):
             raise FormatError(display(listing, index), "not a safetensors index (no weight_map object)")
@@ -139,7 +209,11 @@ def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, t
             weights.append(p)
         meta = idx.get("metadata")
         total = meta.get("total_size") if isinstance(meta, dict) else None
-    shards = [read_safetensors(source(listing, p, session, SAFETENSORS_FIRST)) for p in weights]
+    sidecar_paths = [p for p in (_join(folder, n) for n in REMOTE_SIDECARS) if listing.get(p) is not None]
+    calls: list[Callable[[], Any]] = [functools.partial(read_safetensors, sources.open(p, SAFETENSORS_FIRST)) for p in weights]
+    calls += [functools.partial(read_json, sources.open(p)) for p in sidecar_paths]
+    results = _parallel(calls)
+    shards = results[: len(weights)]
     files += [FileEntry(s.name, s.file_size, "weights") for s in shards]
     problems: list[str] = []
     warnings: list[str] = []
@@ -149,16 +223,9 @@ def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, t
         if isinstance(total, int) and total != data:
             warnings.append(f"index metadata.total_size is {total} but the shards hold {data} bytes of tensors")
     sidecars: dict[str, Any] = {}
-    for name in REMOTE_SIDECARS:
-        p = posixpath.join(folder, name) if folder else name
-        if listing.get(p) is not None:
-            sidecars[name] = _json(listing, p, session)
-            role = "config" if name == "config.json" else "tokenizer"
-            files.append(FileEntry(display(listing, p), listing.get(p).size or 0, role))  # type: ignore[union-attr]
+    for p, doc in zip(sidecar_paths, results[len(weights) :]):
+        name = posixpath.basename(p)
+        sidecars[name] = doc
+        role = "config" if name == "config.json" else "tokenizer"
+        files.append(FileEntry(display(listing, p), listing.get(p).size or 0, role))  # type: ignore[union-attr]
     return build.summarize_safetensors(target, shards, sidecars, files, warnings, problems)
-
-
-def _json(listing: RepoListing, path: str, session: HttpSession) -> Any:
-    from ..formats.jsonfile import read_json
-
-    return read_json(source(listing, path, session))

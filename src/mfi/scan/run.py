@@ -280,13 +280,15 @@ class RemoteTree:
         return contextlib.nullcontext(self._hub.source(self.listing, rel, self.session))
 
 
-def scan_remote(target: str, *, mirror: str | None = None, token: str | None = None) -> ScanReport:
+def scan_remote(target: str, *, mirror: str | None = None, token: str | None = None, timeout: float | None = None) -> ScanReport:
     """Scan a hub repo without downloading it: headers, pickles and small text files by Range requests."""
     from ..hub import mirrors
     from ..hub.listing import list_repo
     from ..hub.remote import session_for
+    from ..sources.http import DEFAULT_DEADLINE, Deadline
 
+    deadline = Deadline(timeout or DEFAULT_DEADLINE)
     ref, m = mirrors.locate(target, mirror)
-    listing = list_repo(m, ref.repo_id, ref.revision, token)
-    with session_for(m, token) as session:
+    listing = list_repo(m, ref.repo_id, ref.revision, token, deadline)
+    with session_for(m, token, deadline=deadline) as session:
         return scan_tree(target, RemoteTree(listing, session, ref.path))
