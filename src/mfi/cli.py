@@ -226,7 +226,7 @@ def pull(
                   quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify, allow_redirects=allow_redirects,
                   timeout=timeout)  # fmt: skip
     report = output.emit_pull(lambda progress: api.pull(repo, pats, progress=progress, **kwargs), live=not (dry_run or verify))
-    raise typer.Exit(1 if report.problems else 0)
+    raise typer.Exit(1 if report.problems or report.refused else 0)
 
 
 FailOnOpt = Annotated[

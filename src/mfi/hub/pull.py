@@ -11,7 +11,7 @@ from ..errors import MfiError, UsageError
 from ..paths import unsafe_reason
 from ..records import Fetched, ModelSummary
 from ..sources.http import DEFAULT_DEADLINE, Deadline
-from . import download, mirrors, remote
+from . import destination, download, mirrors, remote
 from .listing import list_repo
 from .plan import PullPlan, plan, select
 
@@ -29,6 +29,8 @@ class PullReport:
     fetched: Fetched | None = None
     #: ``--verify``: (file, problem) for each missing or differing file.
     problems: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: (file, why) for each file of the listing never written: inside ``.git/`` or ``.cache/mfi/``.
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 def run(
@@ -53,17 +55,21 @@ def run(
         raise UsageError(rev, f"revision {reason}; refused")
     deadline = Deadline(timeout or DEFAULT_DEADLINE)
     listing = list_repo(m, ref.repo_id, rev, token, deadline)
-    p = plan(listing, select(listing, pats, list(exclude or []), quant), local_dir)
+    chosen = select(listing, pats, list(exclude or []), quant)
+    refused = tuple((f.path, why) for f in chosen if (why := destination.refused_reason(f.path)) is not None)
+    files = [f for f in chosen if destination.refused_reason(f.path) is None]
+    destination.check_names(listing.repo_id, [f.path for f in files])
+    p = plan(listing, files, local_dir)
     if verify:
-        return PullReport(p, "verify", problems=tuple(download.verify(p)))
+        return PullReport(p, "verify", problems=tuple(download.verify(p)), refused=refused)
     if dry_run:
         with remote.session_for(m, token, allow_redirects, deadline) as session:
             summaries = tuple(_summaries(p, session))
             cost = Fetched(session.requests + 1, session.bytes, m.endpoint, listing.revision, listing.commit)
-        return PullReport(p, "dry-run", summaries=summaries, fetched=cost)
+        return PullReport(p, "dry-run", summaries=summaries, fetched=cost, refused=refused)
     with remote.session_for(m, token, allow_redirects, deadline if timeout else None) as session:
         result = download.pull(p, session, max_workers=max_workers, retries=retries, progress=progress)
-    return PullReport(p, "pull", result=result)
+    return PullReport(p, "pull", result=result, refused=refused)
 
 
 def _summaries(p: PullPlan, session) -> list[tuple[str, ModelSummary | str]]:

@@ -109,9 +109,12 @@ def emit_pull(run, *, live: bool):
         with view.PullProgress(out) as progress:
             report = run(progress)
         out.print(view.done_line(report))
-        return report
-    report = run(None)
-    out.print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
+    else:
+        report = run(None)
+        out.print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
+    refused = view.refused_line(report)
+    if refused is not None:
+        sys.stderr.write(f"mfi: {refused}\n")
     return report
 
 
