@@ -114,11 +114,11 @@ def display(listing: RepoListing, path: str) -> str:
     return f"{listing.mirror.protocol}://{listing.repo_id}{rev}/{path}"
 
 
-def source(listing: RepoListing, path: str, session: HttpSession, first_request: int = 0) -> HttpSource:
-    """A byte source for one file of the listing (size known: no HEAD request)."""
+def source(listing: RepoListing, path: str, session: HttpSession, first_request: int = 0, budget: int | None = None) -> HttpSource:
+    """A byte source for one file of the listing (size known: no HEAD request); ``budget`` caps its bytes."""
     f = listing.get(path)
     size = f.size if f is not None else None
-    return HttpSource(session, listing.url(path), name=display(listing, path), size=size, first_request=first_request)
+    return HttpSource(session, listing.url(path), name=display(listing, path), size=size, first_request=first_request, budget=budget)
 
 
 class _Sources:

@@ -277,7 +277,7 @@ class RemoteTree:
 
     def open(self, rel: str):
         """A range-reading source for the file (nothing to close)."""
-        return contextlib.nullcontext(self._hub.source(self.listing, rel, self.session))
+        return contextlib.nullcontext(self._hub.source(self.listing, rel, self.session, budget=limits.MAX_REMOTE_READ))
 
 
 def scan_remote(target: str, *, mirror: str | None = None, token: str | None = None, timeout: float | None = None) -> ScanReport:

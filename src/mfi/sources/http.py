@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import DeadlineError, Interrupted, SourceError
+from ..errors import DeadlineError, Interrupted, LimitError, SourceError
 
 #: Bytes of fetched spans a source keeps (headers are far smaller; a 9 MB GGUF header fits).
 MAX_CACHED = 64 << 20
@@ -280,8 +280,10 @@ class HttpSource:
     """
 
     def __init__(self, session: HttpSession, url: str, *, name: str | None = None, size: int | None = None,
-                 first_request: int = 0) -> None:  # fmt: skip
+                 first_request: int = 0, budget: int | None = None) -> None:  # fmt: skip
         self.session = session
+        #: Most bytes this source may fetch (a remote scan's ``limits.MAX_REMOTE_READ``); ``None``: no cap.
+        self.budget = budget
         self.url = url
         self.name = name or url
         self._size = size
@@ -360,6 +362,9 @@ class HttpSource:
     def _fetch(self, a: int, b: int) -> None:
         """Fetch bytes ``[a, b)`` with one Range request; a server ignoring Range is cut off at ``b``."""
         s = self.session
+        if self.budget is not None and self.bytes_read + (b - a) > self.budget:
+            raise LimitError(self.name, f"reading {b - a:,} bytes from byte {a:,} would pass the {self.budget:,} bytes "
+                                        "read remotely from one file; pull it and check the local copy")  # fmt: skip
         self.requests += 1
         with s.stream("GET", self.url, self.name, {"Range": f"bytes={a}-{b - 1}"}) as r:
             if r.status_code not in (200, 206):
