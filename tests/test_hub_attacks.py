@@ -46,17 +46,17 @@ def test_official_hosts_by_exact_comparison():
 
 
 def test_saved_tokens_never_go_to_look_alike_hosts(monkeypatch):
-    from mfi.hub import mirrors, remote
+    from mfi.hub import mirrors
 
     monkeypatch.setenv("HF_TOKEN", "hf_saved")
     monkeypatch.setenv("MODELSCOPE_API_TOKEN", "ms_saved")
-    assert remote.token_for(mirrors.resolve("modelscope", "ms"), None) == "ms_saved"
-    assert remote.token_for(mirrors.resolve("hf", "hf"), None) == "hf_saved"
+    assert mirrors.token_for(mirrors.resolve("modelscope", "ms"), None) == "ms_saved"
+    assert mirrors.token_for(mirrors.resolve("hf", "hf"), None) == "hf_saved"
     for url in ("https://modelscope.cn.evil.example", "https://modelscope.cn-mirror.net", "https://huggingface.co.evil.example"):
         for proto in ("hf", "ms"):
-            assert remote.token_for(mirrors.resolve(url, proto), None) is None, (url, proto)
+            assert mirrors.token_for(mirrors.resolve(url, proto), None) is None, (url, proto)
     monkeypatch.setenv("MODELSCOPE_ENDPOINT", "https://modelscope.cn.evil.example")
-    assert remote.token_for(mirrors.resolve("modelscope", "ms"), None) is None
+    assert mirrors.token_for(mirrors.resolve("modelscope", "ms"), None) is None
 
 
 def test_endpoint_with_user_info_is_refused_before_any_request(hub, cli, monkeypatch):

@@ -16,24 +16,14 @@ import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from ..errors import Interrupted, SourceError
-from ..paths import safe_join
-from ..sources.http import HttpSession, TransferError, content_range, status_error
+from ..errors import ChecksumError, Interrupted, SourceError, TransferError
+from ..targets import safe_join
+from ..sources.http import HttpSession, content_range, status_error
 from . import destination
-from .plan import PlanEntry, PullPlan, file_digest
-
-
-class Progress(Protocol):
-    """What a download reports as it goes (the CLI renders it; the library knows no terminal)."""
-
-    def start(self, path: str, total: int | None, done: int) -> None: ...
-    def advance(self, path: str, n: int) -> None: ...
-    def finish(self, path: str) -> None: ...
-    def note(self, message: str) -> None: ...
+from .records import PlanEntry, Progress, PullPlan, PullResult
+from .selection import file_digest
 
 
 class _Silent:
@@ -48,21 +38,6 @@ class _Silent:
 
     def note(self, message: str) -> None:
         pass
-
-
-class ChecksumError(SourceError):
-    """A downloaded file's size or hash differs from what the hub publishes."""
-
-
-@dataclass(frozen=True, slots=True)
-class PullResult:
-    """What a pull did: files fetched and skipped, bytes received, and notes (resumes, guards)."""
-
-    fetched: tuple[str, ...]
-    skipped: tuple[str, ...]
-    bytes: int
-    requests: int
-    folder: Path
 
 
 def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries: int = 3,
@@ -93,8 +68,7 @@ def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries:
     if errors:
         first = errors[0]
         if len(errors) > 1:
-            # one line for all: a plain SourceError (subclasses such as OffHostRedirect take other arguments)
-            raise SourceError(first.source, f"{first.problem} (and {len(errors) - 1} more file(s) failed)") from first
+            raise type(first)(first.source, f"{first.problem} (and {len(errors) - 1} more file(s) failed)")
         raise first
     return PullResult(
         tuple(e.file.path for e in todo), tuple(e.file.path for e in plan.entries if e.present),

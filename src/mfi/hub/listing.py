@@ -13,12 +13,11 @@ fetched here; tests check the test hub against the clients so the protocol stays
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
 from ..errors import SourceError
 from ..sources.http import Deadline, HttpSession, host_of, read_body, status_error
-from .mirrors import Mirror
+from .records import Mirror, RemoteFile, RepoListing
 
 
 #: Most pages of a tree listing followed (the hub sends up to 1,000 files a page).
@@ -31,50 +30,6 @@ MAX_TREE_PAGE_BYTES = 16 << 20
 MAX_LISTING_BYTES = 32 << 20
 #: ModelScope's ``REPO_FILES_TRUNCATION_LIMIT``: a ``repo/files`` answer holds at most this many entries.
 MS_TRUNCATION = 3000
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteFile:
-    """One file of a remote repo, with what the hub publishes to check it."""
-
-    path: str
-    size: int | None
-    #: LFS sha256 (Hugging Face) or ``Sha256`` (ModelScope); ``None`` when not published.
-    sha256: str | None = None
-    #: Git blob id (sha1 of ``blob {size}\\0`` + content) for plain git files on Hugging Face.
-    git_oid: str | None = None
-
-    @property
-    def etag(self) -> str | None:
-        """The content id used to name blobs and partial files."""
-        return self.sha256 or self.git_oid
-
-
-@dataclass(frozen=True, slots=True)
-class RepoListing:
-    """A repo at one revision: its files and the commit they belong to."""
-
-    mirror: Mirror
-    repo_id: str
-    revision: str
-    #: 40-hex commit (Hugging Face); ModelScope listings give none.
-    commit: str | None
-    files: tuple[RemoteFile, ...]
-
-    def get(self, path: str) -> RemoteFile | None:
-        """The file at ``path``, if the repo has it."""
-        for f in self.files:
-            if f.path == path:
-                return f
-        return None
-
-    def url(self, path: str) -> str:
-        """Download URL of ``path`` at this listing's commit (or revision)."""
-        e = self.mirror.endpoint
-        if self.mirror.protocol == "hf":
-            rev = quote(self.commit or self.revision, safe="")
-            return f"{e}/{self.repo_id}/resolve/{rev}/{quote(path)}"
-        return f"{e}/api/v1/models/{self.repo_id}/repo?Revision={quote_plus(self.revision)}&FilePath={quote_plus(path)}"
 
 
 def list_repo(
@@ -147,7 +102,7 @@ def _hf(mirror: Mirror, repo_id: str, asked: str | None, rev: str, token: str | 
 
 def _session(mirror: Mirror, token: str | None, deadline: Deadline | None) -> HttpSession:
     """The listing's session: the token by the rule of ``token_for``, and no redirect off the mirror's origin."""
-    from .remote import token_for
+    from .mirrors import token_for
 
     cookie = "m_session_id" if mirror.protocol == "ms" else None
     return HttpSession(mirror.endpoint, token=token_for(mirror, token), cookie=cookie, deadline=deadline)

@@ -1,4 +1,4 @@
-"""Where a repo is fetched from: Hugging Face, hf-mirror, ModelScope, or any URL; and remote targets.
+"""Where a repo is fetched from: Hugging Face, hf-mirror, ModelScope, or any URL.
 
 ``--mirror`` names: ``hf`` (huggingface.co), ``hf-mirror`` (https://hf-mirror.com), ``modelscope``
 (``ms``), a URL of a server speaking the Hugging Face protocol, or ``auto``. Without ``--mirror``
@@ -10,31 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..errors import SourceError, UsageError
+from ..targets import RepoRef, parse_ref
+from ..sources.http import Deadline, HttpSession
+from .records import HF_HOSTS, HF_URL, MS_HOSTS, Mirror, official
 
-HF_URL = "https://huggingface.co"
 HF_MIRROR_URL = "https://hf-mirror.com"
 MODELSCOPE_URL = "https://www.modelscope.cn"
-#: The only hosts a saved token is sent to, compared exactly after parsing the URL (issue 10:
-#: ``https://modelscope.cn.evil.example`` and ``http://modelscope.cn@127.0.0.1`` are not ModelScope).
-HF_HOSTS = frozenset({"huggingface.co"})
-MS_HOSTS = frozenset({"www.modelscope.cn", "modelscope.cn"})
-
-
-def official(endpoint: str, hosts: frozenset[str]) -> bool:
-    """Whether ``endpoint`` is exactly ``https://HOST`` for one of ``hosts``: default port, no user info, no path."""
-    try:
-        u = urlsplit(endpoint)
-        port = u.port
-    except ValueError:  # a port that is not a number
-        return False
-    return (
-        u.scheme == "https" and "@" not in u.netloc and port in (None, 443) and u.hostname in hosts
-        and u.path.rstrip("/") == "" and not u.query and not u.fragment
-    )  # fmt: skip
 
 
 def endpoint_url(url: str, where: str) -> str:
@@ -52,32 +36,6 @@ def endpoint_url(url: str, where: str) -> str:
     if "@" in u.netloc:
         raise UsageError(where, f"{url!r} holds user info before '@', which hides the host it reaches; refused")
     return url.strip().rstrip("/")
-
-
-@dataclass(frozen=True, slots=True)
-class Mirror:
-    """A hub endpoint and the protocol it speaks (``hf`` or ``ms``)."""
-
-    name: str
-    protocol: str
-    endpoint: str
-    #: Host families a redirect may go to without leaving this hub (its own CDN hosts).
-    allowed: tuple[str, ...] = ()
-
-    @property
-    def official_hf(self) -> bool:
-        """Whether this is huggingface.co itself (the only host a saved HF token is sent to)."""
-        return self.protocol == "hf" and official(self.endpoint, HF_HOSTS)
-
-    @property
-    def official_ms(self) -> bool:
-        """Whether this is modelscope.cn itself (the only host a saved ModelScope token is sent to)."""
-        return self.protocol == "ms" and official(self.endpoint, MS_HOSTS)
-
-    @property
-    def default_revision(self) -> str:
-        """``main`` on Hugging Face, ``master`` on ModelScope."""
-        return "main" if self.protocol == "hf" else "master"
 
 
 def _named(name: str) -> Mirror:
@@ -109,50 +67,6 @@ def resolve(name: str | None, protocol: str = "hf") -> Mirror:
     if protocol == "ms" and mirror.protocol != "ms":
         raise UsageError(name, "an ms:// target needs a ModelScope endpoint (--mirror modelscope or a URL)")
     return mirror
-
-
-@dataclass(frozen=True, slots=True)
-class RepoRef:
-    """A remote target: ``hf://org/name[@rev][/path]``, ``ms://...`` or plain ``org/name``."""
-
-    protocol: str
-    repo_id: str
-    revision: str | None = None
-    path: str | None = None
-
-    def __str__(self) -> str:
-        rev = f"@{self.revision}" if self.revision else ""
-        path = f"/{self.path}" if self.path else ""
-        return f"{self.protocol}://{self.repo_id}{rev}{path}"
-
-
-_REPO = re.compile(r"^(?P<org>[A-Za-z0-9][\w.-]*)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/]+))?(?:/(?P<path>.+))?$")
-
-
-def parse_ref(target: str, *, plain: bool = True) -> RepoRef | None:
-    """The remote reference ``target`` names, or ``None`` when it is not one.
-
-    A plain ``org/name[@rev]`` counts only when ``plain`` and no such local path exists.
-    """
-    protocol = None
-    rest = target
-    for scheme, proto in (("hf://", "hf"), ("ms://", "ms"), ("modelscope://", "ms")):
-        if target.startswith(scheme):
-            protocol, rest = proto, target[len(scheme) :]
-    if protocol is None:
-        if not plain or os.path.exists(target) or target.startswith((".", "/", "~")):
-            return None
-        protocol = "hf"
-    m = _REPO.match(rest)
-    if m is None:
-        if target.startswith(("hf://", "ms://", "modelscope://")):
-            raise UsageError(target, "not a repo reference; expected hf://org/name[@revision][/path]")
-        return None
-    if not target.startswith(("hf://", "ms://", "modelscope://")) and (
-        m["path"] or m["name"].endswith((".gguf", ".safetensors", ".json"))
-    ):
-        return None  # a plain name is only ``org/name[@rev]``: a mistyped local path stays local
-    return RepoRef(protocol, f"{m['org']}/{m['name']}", m["rev"], m["path"].strip("/") if m["path"] else None)
 
 
 def locate(target: str, mirror: str | None, *, remote_only: bool = False) -> tuple[RepoRef, Mirror]:
@@ -230,3 +144,33 @@ def probe(ref: RepoRef, mirrors: list[Mirror], timeout: float = 5.0) -> Mirror:
     if all(p.startswith(("cannot reach", "no answer")) for _, p in failed):
         raise SourceError(ref.repo_id, f"no mirror could be reached (no network?): {detail}")
     raise SourceError(ref.repo_id, f"no mirror has this repo ({detail})")
+
+
+def token_for(mirror: Mirror, token: str | None) -> str | None:
+    """The token sent to ``mirror``: ``--token`` if given, else a saved token for the exact official host only.
+
+    Saved tokens: ``huggingface_hub.get_token()`` (``HF_TOKEN``, then the token file) for
+    https://huggingface.co, and the modelscope client's (``MODELSCOPE_API_TOKEN``, then its saved
+    login) for https://www.modelscope.cn; the hosts are compared exactly after parsing the URL
+    (``mirrors.official``), so a look-alike host or a mirror never gets them.
+    """
+    if token:
+        return token
+    if mirror.official_hf:
+        from huggingface_hub import get_token
+
+        return get_token()
+    if mirror.official_ms:
+        from modelscope_hub.config import HubConfig
+
+        return HubConfig(endpoint=mirror.endpoint).token or None
+    return None
+
+
+def session_for(
+    mirror: Mirror, token: str | None, allow_redirects: bool = False, deadline: Deadline | None = None,
+) -> HttpSession:  # fmt: skip
+    """An HTTP session bound to ``mirror``, carrying ``token_for(mirror, token)`` to that host only."""
+    cookie = "m_session_id" if mirror.protocol == "ms" else None
+    return HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed,
+                       follow_any=allow_redirects, deadline=deadline, cookie=cookie)  # fmt: skip

@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass, field
 
 from .. import targets
 from ..errors import MfiError, UsageError
-from ..paths import unsafe_reason
+from ..targets import unsafe_reason
 from ..records import Fetched, ModelSummary
 from ..sources.http import DEFAULT_DEADLINE, Deadline
 from . import destination, download, mirrors, remote
 from .listing import list_repo
-from .plan import PullPlan, plan, select
-
-
-@dataclass(frozen=True, slots=True)
-class PullReport:
-    """The outcome of ``mfi pull``: the plan and, by mode, the download, the summaries or the checks."""
-
-    plan: PullPlan
-    mode: str  # "pull" | "dry-run" | "verify"
-    result: download.PullResult | None = None
-    #: ``--dry-run``: (weight file, remote inspect summary or the error that stopped it).
-    summaries: tuple[tuple[str, ModelSummary | str], ...] = ()
-    #: ``--dry-run``: what reading the headers cost.
-    fetched: Fetched | None = None
-    #: ``--verify``: (file, problem) for each missing or differing file.
-    problems: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-    #: (file, why) for each file of the listing never written: inside ``.git/`` or ``.cache/mfi/``.
-    refused: tuple[tuple[str, str], ...] = ()
+from .records import PullPlan, PullReport
+from .selection import plan, select
 
 
 def run(
@@ -63,11 +46,11 @@ def run(
     if verify:
         return PullReport(p, "verify", problems=tuple(download.verify(p)), refused=refused)
     if dry_run:
-        with remote.session_for(m, token, allow_redirects, deadline) as session:
+        with mirrors.session_for(m, token, allow_redirects, deadline) as session:
             summaries = tuple(_summaries(p, session))
             cost = Fetched(session.requests + 1, session.bytes, m.endpoint, listing.revision, listing.commit)
         return PullReport(p, "dry-run", summaries=summaries, fetched=cost, refused=refused)
-    with remote.session_for(m, token, allow_redirects, deadline if timeout else None) as session:
+    with mirrors.session_for(m, token, allow_redirects, deadline if timeout else None) as session:
         result = download.pull(p, session, max_workers=max_workers, retries=retries, progress=progress)
     return PullReport(p, "pull", result=result, refused=refused)
 
