@@ -58,7 +58,8 @@ def load(name: str, size: int) -> list[tuple[int, bytes]] | None:
         st = os.fstat(fd)
         limit = len(MAGIC) + _HEAD.size + MAX_SPANS * _SPAN.size + MAX_ENTRY + 32
         if not (st.st_mode & 0o170000 == 0o100000) or st.st_size > limit:
-            return _drop(path)
+            _drop(path)
+            return None
         with os.fdopen(fd, "rb") as f:
             fd = -1
             raw = f.read(limit + 1)
@@ -66,7 +67,9 @@ def load(name: str, size: int) -> list[tuple[int, bytes]] | None:
         if fd >= 0:
             os.close(fd)
     spans = _parse(raw, size)
-    return spans if spans is not None else _drop(path)
+    if spans is None:
+        _drop(path)
+    return spans
 
 
 def _parse(raw: bytes, size: int) -> list[tuple[int, bytes]] | None:
@@ -100,7 +103,6 @@ def _drop(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
-    return None
 
 
 def save(name: str, size: int, spans: list[tuple[int, bytes]]) -> None:

@@ -150,7 +150,7 @@ class HttpSession:
         return h
 
     @contextmanager
-    def stream(self, method: str, url: str, name: str, extra: dict[str, str] | None = None) -> Iterator:
+    def stream(self, method: str, url: str, name: str, extra: dict[str, str] | None = None) -> Iterator[Any]:
         """An open response for ``url`` after on-host redirects; errors become ``SourceError``."""
         import httpx2
 
