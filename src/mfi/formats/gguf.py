@@ -190,7 +190,7 @@ class _Parser:
         if not isinstance(alignment, int) or isinstance(alignment, bool) or alignment <= 0 or alignment & (alignment - 1):
             raise FormatError(self.name, f"general.alignment {alignment!r} is not a positive power of two")
 
-        cur.chunk = max(self._tail(), 4096)  # the rest is the tensor table: one window if it fits
+        cur.chunk = min(max(self._tail(), 4096), 8 << 20)  # the rest is the tensor table: one window if it fits
         raw = [self._tensor_info() for _ in range(n_tensors)]
         header_size = cur.pos
         data_offset = -(-header_size // alignment) * alignment

@@ -51,7 +51,8 @@ def load(name: str, size: int) -> list[tuple[int, bytes]] | None:
     """The spans kept under ``name`` for a file of ``size`` bytes, or ``None`` (missing or not valid)."""
     path = folder() / name
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # no link followed, and a FIFO planted under the name cannot block the open
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
     try:
