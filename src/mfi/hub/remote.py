@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import posixpath
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from .. import limits, targets
 from ..errors import SourceError, UsageError
@@ -97,6 +99,20 @@ def source(
     size = f.size if f is not None else None
     return HttpSource(session, listing.url(path), name=display(listing, path), size=size,
                       first_request=first_request, budget=budget)  # fmt: skip
+
+
+@contextmanager
+def open_tree(target: str, *, mirror: str | None = None, token: str | None = None, timeout: float | None = None) -> Iterator[RemoteTree]:
+    """A hub repo (or the folder or file the target names in it) as a tree, its session open while in use.
+
+    For a remote scan: every file is read within ``limits.MAX_REMOTE_READ`` bytes (no whole
+    downloads), and the whole scan within ``timeout`` seconds (default ``DEFAULT_DEADLINE``).
+    """
+    deadline = Deadline(timeout or DEFAULT_DEADLINE)
+    ref, m = mirrors.locate(target, mirror)
+    listing = list_repo(m, ref.repo_id, ref.revision, token, deadline)
+    with session_for(m, token, deadline=deadline) as session:
+        yield tree(listing, session, ref.path, budget=limits.MAX_REMOTE_READ)
 
 
 def tree(
