@@ -165,15 +165,24 @@ class _Sources:
                 headercache.save(key, src.size, src.spans())
 
 
-def _parallel(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run ``calls`` at once (header reads wait on the network, not the CPU); results in order."""
+def _parallel(calls: list[Callable[[], Any]], session: HttpSession) -> list[Any]:
+    """Run ``calls`` at once (header reads wait on the network, not the CPU); results in order.
+
+    Ctrl-C shuts the session's transfers so the reads in flight stop now instead of running on.
+    """
     if len(calls) <= 1:
         return [c() for c in calls]
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_READS, len(calls))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(PARALLEL_READS, len(calls)))
+    try:
         futures = [pool.submit(c) for c in calls]
         return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        session.abort("interrupted")
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _prefetch(src: HttpSource) -> None:
@@ -198,7 +207,7 @@ def summarize(
     kind, weights, index = choose(listing, path)
     sources = _Sources(listing, session, cache)
     if kind == "gguf":
-        parts = _parallel([functools.partial(read_gguf, sources.open(p), full=full) for p in weights])
+        parts = _parallel([functools.partial(read_gguf, sources.open(p), full=full) for p in weights], session)
         extra = build.split_problems(parts) if len(parts) > 1 else []
         summary = build.summarize_gguf(target, parts, extra_problems=extra)
     else:
@@ -209,7 +218,7 @@ def summarize(
         folder = posixpath.dirname(index if index is not None else names[0])
         names += [p for p in (_join(folder, n) for n in REMOTE_SIDECARS) if listing.get(p) is not None]
         # every header and sidecar at once; the readers below then find their bytes already here
-        _parallel([functools.partial(_prefetch, sources.open(p)) for p in names])
+        _parallel([functools.partial(_prefetch, sources.open(p)) for p in names], session)
         summary = shards.read_weights(t, target, weights, index, sidecars=REMOTE_SIDECARS)
     sources.save()
     return summary
