@@ -204,3 +204,46 @@ def test_shards_and_sidecars_are_read_at_once(hub):
     hub._record = record
     s = api.inspect("hf://test/qwen3-tiny", mirror=hub.url)
     assert len(seen) == 2 and s.fetched.requests == 7
+
+
+# -- a long GGUF header over few requests ------------------------------------------------------
+def test_qwen_like_gguf_header_costs_three_range_requests(tmp_path):
+    """The listing + at most 3 Range requests, at most 1.05x the header; bos/eos texts from bytes already read."""
+    import random
+
+    import gguf
+    import numpy as np
+
+    from mfi import api
+    from mfi.formats.gguf import read_gguf
+    from mfi.sources import LocalFile
+
+    vocab = 60_000
+    rng = random.Random(1)
+    words = ["".join(rng.choice("abcdefghijĠ") for _ in range(rng.randint(1, 12))) for _ in range(vocab)]
+    path = tmp_path / "repos" / "q" / "gguf" / "model.gguf"
+    path.parent.mkdir(parents=True)
+    w = gguf.GGUFWriter(str(path), "qwen2")
+    w.add_block_count(2)
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list([f"{word}{i}" for i, word in enumerate(words)])
+    w.add_token_types([1] * vocab)
+    w.add_token_merges([f"{words[i]} {words[(i * 7) % vocab]}" for i in range(vocab)])
+    w.add_bos_token_id(vocab - 3)
+    w.add_eos_token_id(vocab - 2)
+    for i in range(40):
+        w.add_tensor(f"blk.{i}.w.weight", np.zeros((4, 8), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with LocalFile(path) as src:
+        header = read_gguf(src).header_size
+    assert header > 2 << 20
+    with HubServer(tmp_path / "repos", lifetime=30) as hub:
+        s = api.inspect("hf://q/gguf/model.gguf", mirror=hub.url, cache=False)
+        ranges = [rng for _, p, rng in hub.log if p.endswith(".gguf")]
+    assert len(ranges) <= 3 and s.fetched.requests == 1 + len(ranges)
+    assert s.fetched.bytes <= 1.05 * header
+    special = s.tokenizer.special
+    assert special["bos"].text == f"{words[vocab - 3]}{vocab - 3}" and special["eos"].text == f"{words[vocab - 2]}{vocab - 2}"
