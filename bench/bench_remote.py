@@ -3,7 +3,8 @@
     PYTHONPATH=src python bench/bench_remote.py [--delay 0.1] [--shards 8] [--vocab 151000]
 
 Builds (1) a sharded safetensors repo and (2) a GGUF whose header holds a Qwen-sized vocabulary
-(tokens of varied length, merges, token types, bos/eos ids, a chat template, 339 tensors), serves
+(tokens and merges growing longer with the id, token types, bos/eos ids, a chat template, 339
+tensors, 8 MiB of tensor data after the header), serves
 them with tests/hubserver.py on 127.0.0.1 with ``--delay`` seconds before every answer (a 100 ms
 link), and prints for each: the first inspect (empty header cache), the same inspect again (cache),
 and huggingface_hub's ``get_safetensors_metadata`` beside the safetensors one. Targets (issue 10):
@@ -56,23 +57,25 @@ def make_gguf(path: Path, vocab: int) -> int:
 
     rng = random.Random(0)
     letters = "abcdefghijklmnopqrstuvwxyzĠ"
-    words = ["".join(rng.choice(letters) for _ in range(rng.choice((1, 2, 3, 4, 5, 6, 7, 8, 10, 12)))) for _ in range(vocab)]
+    # as in a BPE vocabulary, later tokens are longer (1-4 characters first, 15-18 last)
+    words = ["".join(rng.choice(letters) for _ in range(1 + (14 * i) // vocab + rng.randint(0, 3))) for i in range(vocab)]
     path.parent.mkdir(parents=True)
     w = gguf.GGUFWriter(str(path), "qwen2")
     w.add_block_count(28)
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("qwen2")
-    w.add_token_list([f"{word}{i}" for i, word in enumerate(words)])
+    w.add_token_list(words)
     w.add_token_types([1] * vocab)
-    w.add_token_merges([f"{words[i]} {words[(i * 7) % vocab]}" for i in range(vocab)])
+    w.add_token_merges([f"{words[i // 2]} {words[i // 3]}" for i in range(vocab)])  # merges grow longer too
     w.add_bos_token_id(vocab - 293)
     w.add_eos_token_id(vocab - 291)
     w.add_chat_template("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}" * 20)
     for layer in range(28):
         for t in ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down", "attn_norm", "ffn_norm", "attn_q.bias", "attn_k.bias", "attn_v.bias"):
             w.add_tensor(f"blk.{layer}.{t}.weight", np.zeros((4, 8), np.float32))
-    for name in ("token_embd.weight", "output_norm.weight", "output.weight"):
+    for name in ("token_embd.weight", "output_norm.weight"):
         w.add_tensor(name, np.zeros((4, 8), np.float32))
+    w.add_tensor("output.weight", np.zeros((1024, 2048), np.float32))  # 8 MiB of data after the header, as in a real file
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

@@ -297,21 +297,30 @@ class _Parser:
             n = unpack(buf, p)[0] if p + 8 <= end else 0
             if n > cap:
                 raise LimitError(self.name, f"{key}[{i}]: string length {n} exceeds the {cap >> 20} MiB cap", at)
-            done = i - run_i
-            avg = (p - run_start) / done if done else 16
-            cur.need(8 + n, hint=int((count - i) * avg * 1.05) + 8 + n + self._after(key, count))
+            rest = _rest_bytes(checkpoints, first, i, at, count) if i >= 2 * _CHECKPOINT else None
+            if rest is None:
+                done = i - run_i
+                rest = int((count - i) * ((p - run_start) / done if done else 16) * 1.05)
+            cur.need(8 + n, hint=rest + 8 + n + self._after(key, count, at - first + rest))
         self.arrays[key] = _StringArray(first, count, checkpoints)
         return ArrayValue("STRING", count, samples, digest.hexdigest())
 
-    def _after(self, key: str, count: int) -> int:
-        """Bytes likely to follow a string array, so one refill reaches into the next array.
+    def _after(self, key: str, count: int, size: int) -> int:
+        """Bytes likely to follow a string array of ``size`` bytes, so one refill reaches into the next array.
 
         llama.cpp's converters write ``tokenizer.ggml.tokens`` followed by one int32 token type per
         token, and for SentencePiece (``llama``) models one float32 score too (convert_hf_to_gguf.py
-        ``_set_vocab_gpt2`` / ``_set_vocab_sentencepiece``).
+        ``_set_vocab_gpt2`` / ``_set_vocab_sentencepiece``). A BPE (``gpt2``) vocabulary is then
+        followed by its merges, which llama.cpp requires (llama-vocab.cpp) and which are about as
+        many as the tokens: half the tokens' size is asked for too, so the next refill sizes the
+        rest of the merges from many of them instead of a few.
         """
-        per_token = 8 if self.tokenizer_model == "llama" else 4
-        return (count * per_token if key == "tokenizer.ggml.tokens" else 0) + _LOOKAHEAD + self._tail()
+        extra = _LOOKAHEAD + self._tail()
+        if key == "tokenizer.ggml.tokens":
+            extra += count * (8 if self.tokenizer_model == "llama" else 4)
+            if self.tokenizer_model == "gpt2":
+                extra += size // 2
+        return extra
 
     def _tail(self) -> int:
         """Bytes the rest of the header may take after the arrays: small values and the tensor table."""
@@ -334,6 +343,23 @@ class _Parser:
         if n > limits.MAX_TENSOR_ELEMENTS:
             raise LimitError(self.name, f"tensor {name!r} claims {n} elements, above the cap of 2**53", at)
         return name, dims, type_id, offset, at
+
+
+def _rest_bytes(checkpoints: list[int], first: int, i: int, pos: int, count: int) -> int:
+    """Bytes the elements ``i..count`` of a string array likely take, from the ones read so far.
+
+    The elements of a BPE vocabulary (and its merges) grow longer with the id: the average of the
+    second half read so far, carried on with the growth from the first half to the second, predicts
+    the rest far better than the average so far (which falls short, and a short window is one more
+    request). 3% on top: a little past the array is the next array's bytes, not waste.
+    """
+    k = (i // 2) // _CHECKPOINT
+    mid_i, mid = k * _CHECKPOINT, checkpoints[k]
+    early = (mid - first) / mid_i
+    late = (pos - mid) / (i - mid_i)
+    growth = max(0.0, (late - early) / ((i - 0) / 2))  # bytes per element, per element further on
+    r = count - i
+    return int((r * (late + growth * (i - mid_i) / 2) + growth * r * r / 2) * 1.03)
 
 
 def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):
