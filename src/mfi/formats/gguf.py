@@ -357,7 +357,7 @@ def _rest_bytes(checkpoints: list[int], first: int, i: int, pos: int, count: int
     mid_i, mid = k * _CHECKPOINT, checkpoints[k]
     early = (mid - first) / mid_i
     late = (pos - mid) / (i - mid_i)
-    growth = max(0.0, (late - early) / ((i - 0) / 2))  # bytes per element, per element further on
+    growth = max(0.0, (late - early) / (i / 2))  # the halves are i/2 elements apart: bytes per element, per element
     r = count - i
     return int((r * (late + growth * (i - mid_i) / 2) + growth * r * r / 2) * 1.03)
 
