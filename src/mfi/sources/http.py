@@ -160,6 +160,9 @@ class HttpSession:
             try:
                 req = self._client.build_request(method, url, headers=self.headers(url, extra), timeout=self._timeout())
                 resp = self._client.send(req, stream=True)
+            except httpx2.ConnectTimeout:
+                self.check(name)
+                raise TransferError(name, f"cannot reach {host_of(url)}: no connection within {CONNECT_TIMEOUT:g} s (no network?)") from None
             except httpx2.TimeoutException:
                 self.check(name)
                 raise TransferError(name, f"{host_of(url)} did not answer within {self.idle:g} s") from None
