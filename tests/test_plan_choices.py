@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from mfi import api
-from mfi.plan import choices
+from mfi.plan import choices, serving
 
 #: llama-tiny: 2 layers x 2 KV heads x 64, f16 K and V: 2 x 4,096 cells x 512 B at 4,096 tokens.
 KV_4K = 2 * 4096 * 512
@@ -93,14 +93,17 @@ def test_a_safetensors_model_gets_the_table_across_dtypes(models):
     p = api.plan(str(models / "qwen3-tiny"), ctx=4096, memory="4GiB")
     c = p.choices
     assert c is not None and c.kind == "dtype"
-    assert [r.name for r in c.rows] == ["weights as stored, cache bfloat16", "weights as stored, cache fp8",
+    assert [r.name for r in c.rows] == ["weights bfloat16, cache bfloat16", "weights bfloat16, cache fp8",
                                         "weights fp8 (--quantization fp8), cache bfloat16",
                                         "weights fp8 (--quantization fp8), cache fp8"]  # fmt: skip
     # qwen3-tiny: 2 layers x 2 KV heads x 64; K and V per token 2 x 2 x 64 = 256 elements per layer, 4,096 tokens
     assert [r.kv_cache_bytes for r in c.rows] == [2 * 4096 * 256 * 2, 2 * 4096 * 256, 2 * 4096 * 256 * 2, 2 * 4096 * 256]
     assert c.rows[0].weights_bytes == p.memory.weights.total == 1_378_304
     assert c.rows[0].total_bytes == 1_378_304 + 2 * 4096 * 512 + (2 << 30)
-    assert c.recommended == "weights as stored, cache bfloat16"
+    assert c.recommended == "weights bfloat16, cache bfloat16"
+    # --quantization fp8: 2 layers x 294,912 linear elements (q, o 65,536; k, v, gate, up, down 32,768) in 1 byte,
+    # the 382 x 256 embedding and 1,536 norm elements in 2: 589,824 + 195,584 + 3,072
+    assert c.rows[2].weights_bytes == serving.fp8_online_bytes(p.model) == 788_480
 
 
 def test_inspect_of_such_a_folder_points_at_plan(folder, cli):

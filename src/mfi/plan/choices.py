@@ -70,8 +70,9 @@ def pick(choices: Choices) -> int:
 
 
 def of_dtypes(s: ModelSummary, layout: Layout, opts: Options, plan: Plan) -> Choices | None:
-    """A safetensors model across the runtime's choices: weights as stored or quantized at load
-    (vLLM ``--quantization fp8``), times the KV-cache dtypes (``auto``, ``fp8``; llama.cpp: f16, q8_0, q4_0)."""
+    """A safetensors model across the runtime's choices: weights as loaded (vLLM: in the model dtype, or its
+    quantization method) or quantized at load (``--quantization fp8``), times the KV-cache dtypes (``auto``,
+    ``fp8``; llama.cpp: f16, q8_0, q4_0, weights as stored)."""
     runtime = plan.memory.runtime
     files = tuple(f.path for f in s.files if f.role == "weights")
     stored = plan.memory.weights.total
@@ -79,7 +80,9 @@ def of_dtypes(s: ModelSummary, layout: Layout, opts: Options, plan: Plan) -> Cho
         weights_rows = [("as stored", stored)]
         caches = ["f16", "q8_0", "q4_0"]
     else:
-        weights_rows = [(f"{s.quantization.method or 'as stored'}", stored)]
+        dtype, act = serving.load_dtype(layout)
+        # as vLLM loads them: float tensors in the model dtype (float32 downcast), quantized ones as stored
+        weights_rows = [(s.quantization.method or dtype, serving.weights_loaded(s, act))]
         online = serving.fp8_online_bytes(s)
         if online is not None and not s.quantization.method:
             weights_rows.append(("fp8 (--quantization fp8)", online))
