@@ -469,7 +469,11 @@ def test_lang_default_from_the_locale_and_unknown_is_an_error(monkeypatch, cli):
 
 def test_lang_zh_plan_scan_compare(minilm, cli, tmp_path):
     plan = cli("plan", str(DEMO), "--lang", "zh", "--memory", "1GiB").stdout
-    assert "放得下的最长上下文：8,192 词元" in plan and "未计入：" in plan and "架构 llama 在 llama.cpp 的支持列表中" in " ".join(plan.split())
+    assert "放得下的最长上下文：8,192 词元" in plan and "未计入：" in plan
+    from mfi.render.i18n import language, tr
+
+    with language("zh"):  # library texts with names in them: by pattern
+        assert tr("GGUF architecture llama is known to llama.cpp") == "GGUF 架构 llama 在 llama.cpp 的支持列表中"
     assert "显存（llama.cpp，KV 缓存 f16，上下文 8,192）" in plan
     (tmp_path / "config.json").write_text("{}")
     (tmp_path / "README.md").write_text("hi")
@@ -498,7 +502,7 @@ def test_every_text_the_renderers_translate_has_a_chinese_entry():
     from mfi.render import plain
 
     keys += list(plain.FIELD_LABELS.values()) + ["Quantization", "Dtypes", "memory", "runtimes", "remote code", "capabilities"]
-    keys += ["yes", "no", "unknown", "convert", "remote-code", "full", "sliding", "swa", "mla", "recurrent", "chat", "base", "embedding"]
+    keys += ["yes", "no", "unknown", "convert", "remote-code", "yes with", "convert first", "full", "sliding", "swa", "mla", "recurrent", "chat", "base", "embedding"]
     keys += ["weights", "config", "tokenizer", "index", "generation", "other", "code", "critical", "high", "medium", "low", "info"]
     missing = sorted({k for k in keys if k not in zh})
     assert missing == []

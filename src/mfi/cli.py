@@ -20,7 +20,7 @@ class _Commands(TyperGroup):
     """Turns our own errors into one line on stderr and exit status 2 (``--debug``: traceback)."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
-        from .errors import MfiError, UsageError
+        from .errors import Interrupted, MfiError, UsageError
 
         try:
             return super().invoke(ctx)
@@ -29,6 +29,9 @@ class _Commands(TyperGroup):
 
             closed_pipe()
             ctx.exit(0)
+        except KeyboardInterrupt:  # Ctrl-C outside a download (a pull turns it into Interrupted itself)
+            typer.echo("mfi: interrupted", err=True)
+            ctx.exit(130)
         except MfiError as e:
             if ctx.params.get("debug"):
                 raise
@@ -38,7 +41,7 @@ class _Commands(TyperGroup):
             if isinstance(e, UsageError) and source in _FLAGS:  # the library names parameters; say the flag
                 source = _FLAGS[source]
             typer.echo(f"mfi: {clean(source)}: {clean(e.problem)}" + (f" at byte {e.offset}" if e.offset is not None else ""), err=True)
-            ctx.exit(2)
+            ctx.exit(130 if isinstance(e, Interrupted) else 2)
 
 
 app = typer.Typer(
@@ -53,26 +56,34 @@ app = typer.Typer(
 
 Target = Annotated[str, typer.Argument(help="A .gguf or .safetensors file, an index .json, or a model folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.inspect/1, docs/json-schema.md).")]
+PlanJsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.plan/1, docs/json-schema.md).")]
 MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Markdown for an issue or a model card.")]
 MirrorOpt = Annotated[
     Optional[str],
     typer.Option("--mirror", "--source", help="Hub for remote targets: hf, hf-mirror, modelscope, auto, or a URL (docs/hub.md)."),
 ]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", help="Access token, sent only to the chosen hub.")]
+TimeoutOpt = Annotated[
+    Optional[float],
+    typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Deadline of the command's network work (default 300; pull downloads: none)."),
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Read remote headers again, not the ones kept from an earlier inspect.")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Say what each field means and show every formula term.")]
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of the screens: en or zh (default from LC_ALL / LANG).")]
 
 #: The memory options of ``inspect`` and ``plan``, declared once: name -> (annotation, default).
 #: Each is a keyword of ``api.plan`` by the same name.
 PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "ctx": (Annotated[Optional[int], typer.Option("--ctx", help="Context length for the memory estimate (default: the model's maximum).")], None),
-    "memory": (Annotated[Optional[str], typer.Option("--memory", help="Memory to fit (24GiB, 16G, 8000MB): prints the largest context that fits.")], None),
+    "ctx": (Annotated[Optional[str], typer.Option("--ctx", help="Context length for the memory estimate: 32768, 32k, 128K (k = 1024; default: the model's maximum).")], None),
+    "memory": (Annotated[Optional[str], typer.Option("--memory", help="Memory to fit, with a unit: 24GiB or 24G (x 1024^3), 24GB (x 1000^3), 512MiB: prints the largest context that fits.")], None),
     "cache_type": (Annotated[Optional[str], typer.Option("--cache-type", help="KV cache type for K and V: f16, bf16, q8_0, q4_0... (vllm: auto, fp8).")], None),
     "cache_type_k": (Annotated[Optional[str], typer.Option("--cache-type-k", help="K cache type (overrides --cache-type).")], None),
     "cache_type_v": (Annotated[Optional[str], typer.Option("--cache-type-v", help="V cache type (overrides --cache-type).")], None),
     "parallel": (Annotated[int, typer.Option("--parallel", help="Parallel sequences sharing the context (llama.cpp -np).")], 1),
     "runtime": (Annotated[Optional[str], typer.Option("--runtime", help="llama.cpp or vllm (default: llama.cpp for GGUF, vllm for safetensors).")], None),
     "swa_full": (Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")], False),
+    "gpu_memory_utilization": (Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM's share of the GPU (default 0.9), with --memory.")], 0.9),
+    "mem_fraction_static": (Annotated[Optional[float], typer.Option("--mem-fraction-static", help="SGLang's static share of the GPU (default: SGLang's own for the memory).")], None),
 }  # fmt: skip
 #: Parameter names the library's ``UsageError`` uses, as the flags a user typed.
 _FLAGS = {name: "--" + name.replace("_", "-") for name in (*PLAN_OPTIONS, "sample", "fail_on", "allow_redirects", "lang")}
@@ -129,6 +140,8 @@ def inspect(
     markdown: MarkdownOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
     plan_options: dict[str, Any] | None = None,
@@ -143,7 +156,7 @@ def inspect(
 
     opts = plan_options or {}
     code = _language(lang)
-    summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token)
+    summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token, timeout=timeout, cache=not no_cache)
     plan = api.plan(summary, **opts)
     output.emit_inspect(
         summary, as_json=json, as_markdown=markdown, tensors=(glob or "*") if tensors or glob else None,
@@ -159,22 +172,25 @@ def plan(
     target: Target,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
-    json: JsonOpt = False,
+    json: PlanJsonOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
     plan_options: dict[str, Any] | None = None,
 ) -> None:
     """Will it run, and on what: memory at a context length, runtimes, remote code, capabilities.
 
-    Examples: mfi plan model.gguf --ctx 32768 --memory 24GiB; mfi plan ./Qwen3-8B --runtime vllm --cache-type fp8
+    Examples: mfi plan model.gguf --ctx 32k --memory 24GiB; mfi plan ./Qwen3-8B --memory 24GiB --cache-type fp8;
+    mfi plan org/Model-GGUF --memory 16GiB --ctx 32768 (one row per quantization, headers only)
     """
     from . import api
     from .render import output
 
     code = _language(lang)
-    summary = api.inspect(target, mirror=mirror, token=token)
-    output.emit_plan(summary, api.plan(summary, **(plan_options or {})), as_json=json, explain=explain, lang=code)
-    raise typer.Exit(1 if summary.problems else 0)
+    p = api.plan(target, mirror=mirror, token=token, timeout=timeout, cache=not no_cache, **(plan_options or {}))
+    output.emit_plan(p, as_json=json, explain=explain, lang=code)
+    raise typer.Exit(1 if p.model is not None and p.model.problems else 0)
 
 
 @app.command()
@@ -189,6 +205,8 @@ def compare(
     template_diff: Annotated[bool, typer.Option("--template-diff", help="Show a unified diff of differing chat templates.")] = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
     lang: LangOpt = None,
 ) -> None:
     """The same model across formats and quantizations, side by side.
@@ -199,7 +217,8 @@ def compare(
     from .render import output
 
     code = _language(lang)
-    c = api.compare(left, right, weights=weights, sample=sample, template_diff=template_diff, mirror=mirror, token=token)
+    c = api.compare(left, right, weights=weights, sample=sample, template_diff=template_diff, mirror=mirror, token=token,
+                    timeout=timeout, cache=not no_cache)  # fmt: skip
     output.emit_compare(c, as_json=json, as_markdown=markdown, lang=code)
     raise typer.Exit(1 if (fail_on_diff and c.differences) or c.left.problems or c.right.problems else 0)
 
@@ -219,6 +238,7 @@ def pull(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the weights' headers; download nothing.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Re-check an existing download against the hub's sizes and hashes.")] = False,
     allow_redirects: Annotated[bool, typer.Option("--allow-redirects", help="Follow a redirect off the chosen mirror (no token sent).")] = False,
+    timeout: TimeoutOpt = None,
     lang: LangOpt = None,
 ) -> None:
     """Download a repo (or some files) from Hugging Face, hf-mirror or ModelScope; resumable, verified.
@@ -234,10 +254,10 @@ def pull(
         report = api.pull(
             repo, [*(patterns or []), *(include or [])], mirror=mirror, revision=revision, local_dir=local_dir,
             token=token, exclude=exclude or [], quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify,
-            allow_redirects=allow_redirects, progress=progress,
+            allow_redirects=allow_redirects, progress=progress, timeout=timeout,
         )  # fmt: skip
     output.emit_pull(report, lang=code)
-    raise typer.Exit(1 if report.problems else 0)
+    raise typer.Exit(1 if report.problems or report.refused else 0)
 
 
 @app.command()
@@ -250,6 +270,7 @@ def scan(
     all: Annotated[bool, typer.Option("--all", help="Also list info findings (allow-listed pickles, files not checked).")] = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
     lang: LangOpt = None,
 ) -> None:
     """Hostile content, found without running anything. Exit 0 clean, 1 findings, 2 unreadable.
@@ -265,7 +286,7 @@ def scan(
     if fail_on not in ("critical", "high", "medium", "low"):
         raise UsageError("fail_on", f"{fail_on!r} is not one of critical, high, medium, low")
     code = _language(lang)
-    report = api.scan(target, mirror=mirror, token=token)
+    report = api.scan(target, mirror=mirror, token=token, timeout=timeout)
     output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all, lang=code)
     raise typer.Exit(1 if report.fails(fail_on) else 0)
 

@@ -70,6 +70,11 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
     lines += ["", "### Files", ""] + _rows(("file", "role", "size"), [(cell(Path(f.path).name), f.role, text.size(f.size)) for f in s.files])
     if plan is not None:
         lines += ["", "### Will it run", ""] + _rows(("", ""), [(label, cell(value)) for label, value in plain.brief_rows(plan)])
+        lines += ["", "#### Runtimes", ""] + _rows(
+            ("runtime", "version", "verdict", "needs", "why"),
+            [(cell(v.runtime), cell(v.version or text.DASH), cell(v.status), cell("; ".join(v.needs)), cell(v.reason))
+             for v in plan.runtimes.verdicts],
+        )  # fmt: skip
     fetched = plain.fetched_text(s.fetched)
     if fetched:
         lines += ["", cell(fetched)]

@@ -98,14 +98,13 @@ def emit_inspect(
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
 
 
-def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
-    """Print ``mfi plan``: memory, runtimes, capabilities (JSON: the inspect additions plus target)."""
+def emit_plan(plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
+    """Print ``mfi plan``: choices, memory, serving, runtimes, capabilities (JSON: schema ``mfi.plan/1``)."""
+    s = plan.model
     if as_json:
-        from .json.inspect import SCHEMA
-        from .json.plan import plan_dict
+        from .json.plan import plan_document
 
-        doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **plan_dict(plan)}
-        sys.stdout.write(dumps(doc) + "\n")
+        sys.stdout.write(dumps(plan_document(s, plan)) + "\n")
         return
     from .terminal import plan as planview
 
@@ -153,7 +152,7 @@ def pull_progress(*, live: bool, lang: str = "en") -> Iterator[Any]:
 
 
 def emit_pull(report: PullReport, lang: str = "en") -> None:
-    """Print what a pull did: the closing line, the plan (dry run) or the checks (verify)."""
+    """Print what a pull did: the closing line, the plan (dry run) or the checks (verify); refused names on stderr."""
     from .terminal import pull as view
 
     with language(lang):
@@ -161,6 +160,9 @@ def emit_pull(report: PullReport, lang: str = "en") -> None:
             console().print(view.done_line(report))
         else:
             console().print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
+    refused = view.refused_line(report)
+    if refused is not None:
+        sys.stderr.write(f"mfi: {refused}\n")
 
 
 def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool, lang: str = "en") -> None:

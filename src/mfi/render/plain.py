@@ -186,12 +186,17 @@ def max_abs(v: float | None) -> str:
     return text.DASH if v is None else f"{v:.3g}"
 
 
+#: Verdict groups, best first (one line each on the will-it-run block).
+_VERDICT_ORDER = ("yes", "yes with", "convert first", "remote-code", "convert", "unknown", "no")
+
+
 def verdict_groups(p: Plan) -> dict[str, list[str]]:
-    """Runtime names grouped by verdict, in the order verdicts first appear (``yes``: llama.cpp, ...)."""
+    """Runtime names grouped by verdict, best verdict first (``yes``: llama.cpp, ...)."""
     groups: dict[str, list[str]] = {}
     for v in p.runtimes.verdicts:
         groups.setdefault(v.status, []).append(v.runtime)
-    return groups
+    rank = {s: i for i, s in enumerate(_VERDICT_ORDER)}
+    return dict(sorted(groups.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
 def brief_rows(p: Plan) -> list[tuple[str, str]]:
@@ -208,7 +213,7 @@ def brief_rows(p: Plan) -> list[tuple[str, str]]:
         ]
     else:
         memory = [("memory", tr("weights {w}; KV cache unknown: {why}", w=text.size(m.weights.total), why=m.kv.blocked or tr("layout unknown")))]
-    runtimes = " · ".join(f"{tr(status)}: {', '.join(names)}" for status, names in verdict_groups(p).items())
+    runtimes = [("runtimes" if i == 0 else "", f"{tr(status)}: {', '.join(names)}") for i, (status, names) in enumerate(verdict_groups(p).items())]
     rc = p.runtimes.remote_code
     if rc.required:
         names = ", ".join(f.name if not f.repo else f"{f.repo}/{f.name}" for f in rc.files) or tr("named in auto_map")
@@ -217,4 +222,4 @@ def brief_rows(p: Plan) -> list[tuple[str, str]]:
         code = tr("offered in auto_map, but a built-in class loads it") if rc.offered else tr("not needed")
     flags = [("tools", c.tool_calling), ("reasoning", c.reasoning), ("vision", c.vision), ("audio", c.audio)]
     caps = ", ".join([tr(c.kind)] + [tr(name) for name, on in flags if on])
-    return [*memory, ("runtimes", runtimes), ("remote code", code), ("capabilities", caps)]
+    return [*memory, *runtimes, ("remote code", code), ("capabilities", caps)]
