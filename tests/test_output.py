@@ -506,3 +506,29 @@ def test_every_text_the_renderers_translate_has_a_chinese_entry():
     keys += ["weights", "config", "tokenizer", "index", "generation", "other", "code", "critical", "high", "medium", "low", "info"]
     missing = sorted({k for k in keys if k not in zh})
     assert missing == []
+
+
+# -- README shows the real screens ---------------------------------------------------------------
+
+
+def _readme_text_blocks() -> list[str]:
+    return re.findall(r"```text\n(.+?)\n```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+
+
+def _screen(*args: str) -> str:
+    from conftest import run_cli
+
+    return "\n".join(line.rstrip() for line in run_cli(*args).stdout.splitlines())
+
+
+def test_readme_screens_are_what_mfi_prints():
+    """If this fails after a change to a screen: paste the new output into README.md (80 columns)."""
+    first, tensors, zh = _readme_text_blocks()[:3]
+    assert first == _screen("inspect", str(DEMO))
+    command, _, shown = tensors.partition("\n")
+    assert command == "$ mfi inspect fixtures/demo/llama-tiny-Q4_K_M.gguf 'blk.0.attn*' --tensors"
+    assert shown == _screen("inspect", str(DEMO), "blk.0.attn*", "--tensors")
+    command, _, shown = zh.partition("\n")
+    assert command == "$ mfi inspect fixtures/demo/llama-tiny-Q4_K_M.gguf --lang zh"
+    assert _screen("inspect", str(DEMO), "--lang", "zh").startswith(shown.removesuffix("\n..."))
+    assert max(len(line) for block in (first, shown) for line in block.splitlines()) <= 80
