@@ -532,3 +532,18 @@ def test_readme_screens_are_what_mfi_prints():
     assert command == "$ mfi inspect fixtures/demo/llama-tiny-Q4_K_M.gguf --lang zh"
     assert _screen("inspect", str(DEMO), "--lang", "zh").startswith(shown.removesuffix("\n..."))
     assert max(len(line) for block in (first, shown) for line in block.splitlines()) <= 80
+
+
+def test_a_changed_wordpiece_token_is_a_difference(minilm, tmp_path, cli):
+    import json
+    import shutil
+
+    hf, gguf_path = minilm
+    other = tmp_path / "hf"
+    shutil.copytree(hf, other)
+    tj = json.loads((other / "tokenizer.json").read_text())
+    vocab = tj["model"]["vocab"]
+    vocab["ran"] = vocab.pop("run")  # same size, one word changed: the re-spelled lists no longer agree
+    (other / "tokenizer.json").write_text(json.dumps(tj))
+    r = cli("compare", str(other), str(gguf_path), "--fail-on-diff")
+    assert r.exit_code == 1 and "tokenizer: token lists differ" in r.stdout

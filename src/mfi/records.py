@@ -205,6 +205,9 @@ class Tokenizer:
     added_tokens: int | None = None
     #: sha256 over the token list in id order (GGUF: the raw array bytes), for cheap equality.
     tokens_digest: str | None = None
+    #: The same digest of the list as llama.cpp's converter re-spells it for GGUF (WordPiece:
+    #: BertModel.set_vocab), so a converted list can be checked, not assumed; ``None`` when it does not.
+    converted_digest: str | None = None
 
     @property
     def chat_template(self) -> str | None:

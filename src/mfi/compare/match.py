@@ -471,9 +471,12 @@ def tokenizer_comparison(
     da, db = ga("tokens_digest"), gb("tokens_digest")
     identical = None if da is None or db is None else da == db
     respelled = None
-    if cross_format and identical is False and ga("vocab_size") == gb("vocab_size"):
+    if cross_format and identical is False:
         g_kind, h_kind = (ga("model"), gb("model")) if left_gguf else (gb("model"), ga("model"))
-        respelled = conversion.RESPELLED.get((str(g_kind), str(h_kind)))
+        g_digest, h_converted = (da, gb("converted_digest")) if left_gguf else (db, ga("converted_digest"))
+        # expected only when the HF list, re-spelled as the converter does, is the GGUF list
+        if h_converted is not None and h_converted == g_digest:
+            respelled = conversion.RESPELLED.get((str(g_kind), str(h_kind)))
     ta = a.chat_template if a is not None else None
     tb = b.chat_template if b is not None else None
     if ta is None and tb is None:
