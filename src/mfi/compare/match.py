@@ -342,9 +342,7 @@ def _pair(le: _Entry, re_: _Entry, left: ModelSummary, right: ModelSummary, gguf
             shift = conversion.norm_shift(gguf_arch, hf_entry.infos[0].name)
             if shift:
                 notes.append(f"the converter adds {shift:g} to {gguf_arch} norm weights")
-    n = 1
-    for d in ls or ():
-        n *= d
+    n = math.prod(ls or ())
     layer = _block(le.key)
     return TensorPair(
         key=le.key, left=tuple(t.name for t in le.infos), right=tuple(t.name for t in re_.infos),

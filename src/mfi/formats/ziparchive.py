@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .. import limits
 from ..errors import FormatError, LimitError, MfiError, TruncatedError
+from ..sources import ByteSource
 
 ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -30,7 +31,7 @@ class SourceIO(io.RawIOBase):
     ``max_read`` raises ``LimitError`` instead of allocating.
     """
 
-    def __init__(self, src, start: int = 0, end: int | None = None, *, max_read: int, chunk: int = 1 << 16) -> None:
+    def __init__(self, src: ByteSource, start: int = 0, end: int | None = None, *, max_read: int, chunk: int = 1 << 16) -> None:
         super().__init__()
         self.src = src
         self.start = start
@@ -88,7 +89,7 @@ class SourceIO(io.RawIOBase):
         b[: len(data)] = data
         return len(data)
 
-    def readline(self, limit: int = -1) -> bytes:
+    def readline(self, limit: int | None = -1) -> bytes:
         """Up to and including the next newline, never more than ``max_read`` bytes."""
         limit = self.max_read if limit is None or limit < 0 else min(limit, self.max_read)
         out = bytearray()
@@ -120,7 +121,7 @@ class ZipMember:
 class ZipArchive:
     """A zip archive's member list, and capped reads of small members."""
 
-    def __init__(self, src) -> None:
+    def __init__(self, src: ByteSource) -> None:
         self.src = src
         self.name = src.name
         # The end record and (usually) the central directory sit in the last 64 KiB: one read that a

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import OffHostRedirect, SourceError, TransferError
+
+if TYPE_CHECKING:
+    import httpx2
 
 #: Bytes of fetched spans a source keeps (headers are far smaller; a 9 MB GGUF header fits).
 MAX_CACHED = 64 << 20
@@ -80,7 +84,7 @@ class HttpSession:
         return h
 
     @contextmanager
-    def stream(self, method: str, url: str, name: str, extra: dict[str, str] | None = None) -> Iterator:
+    def stream(self, method: str, url: str, name: str, extra: dict[str, str] | None = None) -> Iterator[httpx2.Response]:
         """An open response for ``url`` after on-host redirects; errors become ``SourceError``."""
         import httpx2
 
