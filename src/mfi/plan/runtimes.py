@@ -72,7 +72,7 @@ def transformers_table() -> dict[str, Any]:
 
 def _auto_map_refs(auto_map: Any, source: str) -> list[tuple[str, str]]:
     """(auto class, reference) pairs; tokenizer entries may be [slow, fast] lists with nulls."""
-    out = []
+    out: list[tuple[str, str]] = []
     if not isinstance(auto_map, dict):
         return out
     for key, ref in auto_map.items():
@@ -126,7 +126,7 @@ def _gguf(s: ModelSummary, env: Surroundings) -> Runtimes:
     verdicts.append(Verdict("transformers", "unknown", "gguf_file= dequantizes to full precision for some architectures only"))
     projectors = tuple(f for f in env.files if f.startswith("mmproj") and f.endswith(".gguf"))
     needed = True if arch in MMPROJ_ARCHS else (False if arch and arch != "clip" else None)
-    mmproj = {"needed": needed, "present": list(projectors)}
+    mmproj: dict[str, Any] = {"needed": needed, "present": list(projectors)}
     if arch == "gemma3":
         mmproj["note"] = "Gemma 3 1B is text-only; the larger sizes take images through an mmproj file"
     return Runtimes(tuple(verdicts), RemoteCode(False, False), mmproj)

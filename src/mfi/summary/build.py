@@ -17,15 +17,16 @@ from ..records import (
     TensorInfo,
 )
 from . import architecture, tokenizer
+from .fields import mapping
 
 # Input embedding and output head, in GGUF and Hugging Face naming.
 _EMBEDDING = re.compile(
     r"^(token_embd|output)\.weight$"
     r"|(^|\.)(embed_tokens|lm_head|wte|word_embeddings|embed_out|tok_embeddings)\.weight$"
 )
-# Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
-# (``shared_experts`` / ``shexp`` are always active and do not match).
-_EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
+#: Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
+#: (``shared_experts`` / ``shexp`` are always active and do not match). Also read by ``plan.memory``.
+EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
 # Sub-models of multimodal checkpoints (HF names; GGUF keeps them in a separate mmproj file).
 _TOWERS = (
     ("vision", re.compile(r"(^|\.)(visual|vision_tower|vision_model|vision_encoder|image_encoder|vpm|multi_modal_projector|mm_projector)\.")),
@@ -48,7 +49,7 @@ def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:
             towers[tower] = towers.get(tower, 0) + n
         elif _EMBEDDING.search(t.name):
             embedding += n
-        elif _EXPERT.search(t.name):
+        elif EXPERT.search(t.name):
             experts += n
     active: int | None = total
     if experts:
@@ -149,7 +150,7 @@ def summarize_safetensors(
 
     ``fmt="pytorch"``: the shards are ``formats.torch.TorchCheckpoint`` records (same tensor table).
     """
-    config = sidecars.get("config.json") if isinstance(sidecars.get("config.json"), dict) else {}
+    config = mapping(sidecars.get("config.json"))
     tensors = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_config(config) if config else Architecture()
     qc = architecture.text_config(config).get("quantization_config") or config.get("quantization_config")
