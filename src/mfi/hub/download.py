@@ -48,7 +48,7 @@ def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries:
     for e in plan.entries:  # present: the plan matched it with the listing; note that for next time
         if e.present and e.record is not None:
             _write_record(plan, e)
-    errors: list[Exception] = []
+    errors: list[SourceError] = []
     with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
         futures = [pool.submit(fetch, plan, e, session, retries, progress) for e in todo]
         for fut in futures:

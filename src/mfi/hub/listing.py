@@ -10,11 +10,16 @@ modelscope.cn even when another endpoint is given (issue 4).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..errors import SourceError
 from .records import Mirror, RemoteFile, RepoListing
 from ..sources.http import host_of
+from ..summary.fields import is_count
+
+if TYPE_CHECKING:
+    from huggingface_hub.hf_api import BlobLfsInfo
 
 
 #: Most pages of a tree listing followed (the hub sends up to 1,000 files a page).
@@ -127,7 +132,7 @@ def _hf_tree(mirror: Mirror, repo_id: str, rev: str, token: str | None) -> list[
                 raise SourceError(repo_id, f"{mirror.name} sent the next tree listing page on {host_of(url)}, off the mirror; refused")
 
 
-def _tree_page(mirror: Mirror, repo_id: str, body: bytes) -> list[RemoteFile]:
+def _tree_page(mirror: Mirror, repo_id: str, body: bytes | bytearray) -> list[RemoteFile]:
     """The files of one tree page (folders are skipped); anything not shaped like the hub's answer is refused."""
     import json
 
@@ -145,10 +150,10 @@ def _tree_page(mirror: Mirror, repo_id: str, body: bytes) -> list[RemoteFile]:
         if item.get("type") != "file":
             continue
         size, oid, lfs = item.get("size"), item.get("oid"), item.get("lfs")
-        if not _count(size) or not isinstance(oid, (str, type(None))) or not isinstance(lfs, (dict, type(None))):
+        if not is_count(size) or not isinstance(oid, (str, type(None))) or not isinstance(lfs, (dict, type(None))):
             raise bad
         if lfs is not None:
-            if not isinstance(lfs.get("oid"), str) or not _count(lfs.get("size", size)):
+            if not isinstance(lfs.get("oid"), str) or not is_count(lfs.get("size", size)):
                 raise bad
             out.append(RemoteFile(item["path"], size, lfs["oid"], None))
         else:
@@ -156,11 +161,7 @@ def _tree_page(mirror: Mirror, repo_id: str, body: bytes) -> list[RemoteFile]:
     return out
 
 
-def _count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _hf_file(path: str, size: int | None, lfs, blob_id: str | None) -> RemoteFile:
+def _hf_file(path: str, size: int | None, lfs: BlobLfsInfo | None, blob_id: str | None) -> RemoteFile:
     if lfs is not None:
         return RemoteFile(path, lfs.size if size is None else size, lfs.sha256, None)
     return RemoteFile(path, size, None, blob_id)
