@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..records import ModelSummary
 from ..compare.records import Comparison, FieldRow
 from ..plan.records import Plan
@@ -17,7 +19,7 @@ def cell(value: object) -> str:
     return s
 
 
-def _rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
+from types import TracebackType
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -67,7 +68,7 @@ def done_line(report: Any) -> Text:
 class PullProgress:
     """A rich progress display: one bar per file and a total, with bytes, speed and ETA."""
 
-    def __init__(self, console) -> None:
+    def __init__(self, console: Console) -> None:
         # descriptions are file names from the hub: plain text, never markup
         columns = (
             TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
@@ -81,9 +82,9 @@ class PullProgress:
     def __enter__(self) -> "PullProgress":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.total is not None:  # shown only once a download started
-            self.progress.__exit__(*exc)
+            self.progress.__exit__(kind, exc, tb)
 
     def start(self, path: str, total: int | None, done: int) -> None:
         with self._lock:
@@ -96,7 +97,8 @@ class PullProgress:
 
     def advance(self, path: str, n: int) -> None:
         self.progress.advance(self.tasks[path], n)
-        self.progress.advance(self.total, n)
+        if self.total is not None:  # always: start() set it before any task existed
+            self.progress.advance(self.total, n)
 
     def finish(self, path: str) -> None:
         self.progress.update(self.tasks[path], visible=False)
