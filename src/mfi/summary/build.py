@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..formats import tables
 from ..records import (
@@ -18,6 +18,9 @@ from ..records import (
 )
 from . import architecture, tokenizer
 from .fields import mapping
+
+if TYPE_CHECKING:
+    from ..formats.gguf import GGUFFile
 
 # Input embedding and output head, in GGUF and Hugging Face naming.
 _EMBEDDING = re.compile(
@@ -100,7 +103,7 @@ def _file_type_warning(file_type: str | None, rows: tuple[QuantRow, ...]) -> lis
     return []
 
 
-def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()) -> ModelSummary:
+def summarize_gguf(target: str, shards: list[GGUFFile], extra_problems: Iterable[str] = ()) -> ModelSummary:
     """One summary for a GGUF model (one file or all parts of a split model, in order)."""
     first = shards[0]
     md = first.metadata
@@ -139,7 +142,7 @@ def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()
 
 def summarize_safetensors(
     target: str,
-    shards: list,
+    shards: list[Any],  # SafetensorsFile, or TorchCheckpoint with fmt="pytorch"
     sidecars: dict[str, Any],
     files: Iterable[FileEntry],
     extra_warnings: Iterable[str] = (),
@@ -200,7 +203,7 @@ def summarize_safetensors(
     )
 
 
-def split_problems(shards: list) -> list[str]:
+def split_problems(shards: list[GGUFFile]) -> list[str]:
     """Check split.* keys against the parts found (spec: llama.cpp gguf-split)."""
     problems = []
     count = len(shards)
