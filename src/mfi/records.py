@@ -154,9 +154,8 @@ class Quantization:
     @property
     def total_bytes(self) -> int | None:
         """All tensor bytes, or ``None`` when one type's size is unknown."""
-        if any(r.bytes is None for r in self.rows):
-            return None
-        return sum(r.bytes for r in self.rows)  # type: ignore[misc]
+        sizes = [r.bytes for r in self.rows if r.bytes is not None]
+        return sum(sizes) if len(sizes) == len(self.rows) else None
 
     @property
     def bits_per_weight(self) -> float | None:

@@ -45,8 +45,10 @@ def _no_duplicates(name: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any
         out = dict(pairs)
         if len(out) != len(pairs):
             seen: set[str] = set()
-            dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-            raise FormatError(name, f"duplicate entry {dup!r} in the header")
+            for k, _ in pairs:
+                if k in seen:
+                    raise FormatError(name, f"duplicate entry {k!r} in the header")
+                seen.add(k)
         return out
 
     return hook

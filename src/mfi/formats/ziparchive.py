@@ -83,7 +83,7 @@ class SourceIO(io.RawIOBase):
         self._pos += len(data)
         return data
 
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]  # any writable buffer; typeshed's type has no slice assignment
         """``read`` into a buffer (io.RawIOBase protocol)."""
         data = self.read(len(b))
         b[: len(data)] = data

@@ -170,7 +170,7 @@ class HttpSource:
         """Size of the file (learnt from the first response when not given)."""
         if self._size is None:
             self._fetch(0, max(self._first, 1 << 16))
-        return self._size  # type: ignore[return-value]
+        return self._size  # type: ignore[return-value]  # _fetch set it; mypy keeps the narrowing to None across the call
 
     def read_at(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes from ``offset``; fetched spans are reused."""

@@ -106,8 +106,8 @@ def from_hf(
     decoder = tc.get("added_tokens_decoder")
     if not by_id and isinstance(decoder, dict):  # no tokenizer.json: tokenizer_config still names ids
         for i, a in decoder.items():
-            if str(i).isdigit() and _token_text(a):
-                by_id[int(i)] = _token_text(a)  # type: ignore[assignment]
+            if str(i).isdigit() and (content := _token_text(a)):
+                by_id[int(i)] = content
     ids_of = {t: i for i, t in by_id.items()}
     special: dict[str, SpecialToken] = {}
     for role in ("bos", "eos", "pad", "unk", "sep", "mask", "cls"):
