@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ...plan.records import Plan
+    from ...plan.records import LayerGroup, Plan
 
 
-def _group_dict(g: Any) -> dict[str, Any]:
+def _group_dict(g: LayerGroup) -> dict[str, Any]:
     return {"layers": list(g.layers), "kind": g.kind, "cells": g.cells, "k_row_bytes": g.k_row_bytes,
             "v_row_bytes": g.v_row_bytes, "bytes": g.bytes, "formula": g.formula}  # fmt: skip
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.progress import (
@@ -21,8 +21,11 @@ from rich.text import Text
 from .. import text
 from .inspect import fetched_line, new_table, overview, t
 
+if TYPE_CHECKING:
+    from ...hub.records import PullReport
 
-def plan_view(report: Any) -> Group:
+
+def plan_view(report: PullReport) -> Group:
     """``--dry-run``: files, sizes, what is present, total, and each weight file's summary."""
     p = report.plan
     listing = p.listing
@@ -48,7 +51,7 @@ def plan_view(report: Any) -> Group:
     return Group(*parts)
 
 
-def verify_view(report: Any) -> Group:
+def verify_view(report: PullReport) -> Group:
     """``--verify``: one line per problem, or that every file matches."""
     if not report.problems:
         n = len(report.plan.entries)
