@@ -44,6 +44,11 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
         lines += ["", "### Tokenizer", ""] + _rows(("field", "value"), rows)
     if plan is not None:
         lines += ["", "### Will it run", ""] + _rows(("", ""), [(label, cell(value)) for label, value in plain.brief_rows(plan)])
+        lines += ["", "#### Runtimes", ""] + _rows(
+            ("runtime", "version", "verdict", "needs", "why"),
+            [(cell(v.runtime), cell(v.version or text.DASH), cell(v.status), cell("; ".join(v.needs)), cell(v.reason))
+             for v in plan.runtimes.verdicts],
+        )  # fmt: skip
     if tensors is not None:
         lines += ["", "### Tensors", ""]
         lines += _rows(

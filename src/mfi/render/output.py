@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..records import ModelSummary
 from .json.inspect import dumps
@@ -72,14 +72,13 @@ def emit_inspect(
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
 
 
-def emit_plan(s: ModelSummary, plan: Plan, *, as_json: bool, explain: bool, lang: str | None) -> None:
-    """Print ``mfi plan``: memory, runtimes, capabilities (JSON: the inspect additions plus target)."""
+def emit_plan(plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
+    """Print ``mfi plan``: choices, memory, serving, runtimes, capabilities (JSON: schema ``mfi.plan/1``)."""
+    s = plan.model
     if as_json:
-        from .json.inspect import SCHEMA
-        from .json.plan import plan_dict
+        from .json.plan import plan_document
 
-        doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **plan_dict(plan)}
-        sys.stdout.write(dumps(doc) + "\n")
+        sys.stdout.write(dumps(plan_document(s, plan)) + "\n")
         return
     from .terminal import plan as planview
 
