@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _listing(names):
-    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.records import RemoteFile, RepoListing
     from mfi.hub.mirrors import resolve
 
     return RepoListing(resolve("hf"), "t/x", "main", "1" * 40, tuple(RemoteFile(n, 1, None, "0" * 40) for n in names))
@@ -74,7 +74,7 @@ def test_split_part_named_directly_and_pytorch_only_repos():
         choose(_listing(names[:1]), names[0])
     with pytest.raises(UsageError, match="PyTorch checkpoints only"):
         choose(_listing(["pytorch_model.bin", "config.json"]), None)
-    with pytest.raises(UsageError, match=r"holds 2 GGUF models \(a.gguf, b.gguf\); name one as hf://t/x/FILE"):
+    with pytest.raises(UsageError, match=r"holds 2 GGUF models \(a.gguf, b.gguf\); name one as hf://t/x/FILE \(mfi plan compares them all\)"):
         choose(_listing(["a.gguf", "b.gguf"]), None)
 
 

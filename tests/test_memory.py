@@ -12,8 +12,12 @@ import json
 import numpy as np
 import pytest
 
-from mfi import api, deploy
-from mfi.summary import layout, memory
+from mfi import api
+
+from mfi.plan.assess import assess
+from mfi.plan import layout
+from mfi.plan import memory
+from mfi.plan.records import Options
 
 F16 = 2  # bytes per f16 element
 K4, K32 = 4096, 32768
@@ -208,7 +212,7 @@ def test_vllm_style_cache():
 
 def test_largest_context_that_fits():
     lay = layout.from_config(QWEN3_8B)  # 147,456 B per token
-    opts = memory.Options()
+    opts = Options()
     budget = 36 * 10000 * 4096
     fits = memory.largest_context(lay, budget, opts, "llama.cpp", 40960)
     assert fits == 9984  # 39 x 256; 10240 cells would need 36 x 10240 x 4096 > budget
@@ -216,7 +220,8 @@ def test_largest_context_that_fits():
 
 
 @pytest.mark.parametrize(("text", "value"), [("24GiB", 24 << 30), ("24G", 24 << 30), ("24GB", 24 * 10**9),
-                                             ("512MiB", 512 << 20), ("1000", 1000), ("1.5GiB", 3 << 29)])  # fmt: skip
+                                             ("512MiB", 512 << 20), ("1000B", 1000), ("1.5GiB", 3 << 29),
+                                             ("2KB", 2000), ("2KiB", 2048), ("2K", 2048), ("3 MB", 3 * 10**6), ("1TiB", 1 << 40)])  # fmt: skip
 def test_parse_size(text, value):
     assert memory.parse_size(text) == value
 
@@ -226,6 +231,30 @@ def test_parse_size_refuses_nonsense():
 
     with pytest.raises(UsageError):
         memory.parse_size("lots")
+
+
+@pytest.mark.parametrize("text", ["16", " 16 ", "1.5"])
+def test_bare_number_is_not_a_size(text):
+    from mfi.errors import UsageError
+
+    with pytest.raises(UsageError, match="has no unit.*KB, MB, GB, TB = powers of 1000; KiB, MiB, GiB") as e:
+        memory.parse_size(text)
+    assert e.value.source == "memory"
+
+
+@pytest.mark.parametrize(("text", "value"), [("32768", 32768), ("32k", 32768), ("128K", 131072), (" 4k ", 4096),
+                                             ("1M", 1 << 20), ("1.5k", 1536), (4096, 4096)])  # fmt: skip
+def test_parse_context(text, value):
+    assert memory.parse_context(text) == value
+
+
+@pytest.mark.parametrize("text", ["32kb", "lots", "0", "0.3k", "-1", ""])
+def test_parse_context_refuses(text):
+    from mfi.errors import UsageError
+
+    with pytest.raises(UsageError) as e:
+        memory.parse_context(text)
+    assert e.value.source == "ctx"
 
 
 # ---- the same model as GGUF and as safetensors, through the real readers -------------------------
@@ -265,7 +294,7 @@ def test_gguf_and_safetensors_give_the_same_kv(tmp_path, name):
     for target in (folder, path):
         s = api.inspect(str(target))
         for ctx in (K4, K32):
-            p = deploy.plan(s, memory.Options(context=ctx, runtime="llama.cpp"))
+            p = assess(s, Options(context=ctx, runtime="llama.cpp"))
             figures.append(p.memory.kv.bytes)
     assert figures[:2] == figures[2:] == list(EXPECTED[name])
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from ..errors import TruncatedError
+from ..sources import ByteSource
+
+#: Largest window a size hint may ask for: a hint is an estimate from counts the file claims, and a
+#: hostile count must not turn into one huge read (over HTTP, one huge request held in memory).
+MAX_WINDOW = 32 << 20
 
 
 class Cursor:
@@ -15,7 +20,7 @@ class Cursor:
 
     __slots__ = ("src", "name", "size", "buf", "start", "p", "chunk")
 
-    def __init__(self, src, offset: int = 0, chunk: int = 1 << 20) -> None:
+    def __init__(self, src: ByteSource, offset: int = 0, chunk: int = 1 << 20) -> None:
         self.src = src
         self.name = src.name
         self.size = src.size
@@ -41,7 +46,7 @@ class Cursor:
                 self.name, f"needs {n} more bytes but the file ends at byte {self.size}", pos
             )
         rest = self.buf[self.p :]
-        want = min(max(n, hint, self.chunk), self.size - pos)
+        want = min(max(n, min(hint, MAX_WINDOW), self.chunk), self.size - pos)
         data = self.src.read_at(pos + len(rest), want - len(rest))
         self.buf = rest + data
         self.start = pos

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import targets
 from ..errors import MfiError, UsageError
-from ..paths import unsafe_reason
+from ..targets import unsafe_reason
 from ..records import Fetched, ModelSummary
-from . import download, mirrors, remote
+from ..sources.http import DEFAULT_DEADLINE, Deadline
+from . import destination, download, mirrors, remote
 from .listing import list_repo
-from .plan import PullPlan, plan, select
+from .records import PullPlan, PullReport
+from .selection import plan, select
 
-
-@dataclass(frozen=True, slots=True)
-class PullReport:
-    """The outcome of ``mfi pull``: the plan and, by mode, the download, the summaries or the checks."""
-
-    plan: PullPlan
-    mode: str  # "pull" | "dry-run" | "verify"
-    result: download.PullResult | None = None
-    #: ``--dry-run``: (weight file, remote inspect summary or the error that stopped it).
-    summaries: tuple[tuple[str, ModelSummary | str], ...] = ()
-    #: ``--dry-run``: what reading the headers cost.
-    fetched: Fetched | None = None
-    #: ``--verify``: (file, problem) for each missing or differing file.
-    problems: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+if TYPE_CHECKING:
+    from ..sources.http import HttpSession
 
 
 def run(
@@ -35,8 +25,13 @@ def run(
     local_dir: str | os.PathLike | None = None, token: str | None = None, exclude: list[str] | None = None,
     quant: str | None = None, max_workers: int = 4, dry_run: bool = False, verify: bool = False,
     allow_redirects: bool = False, retries: int = 3, progress: download.Progress | None = None,
+    timeout: float | None = None,
 ) -> PullReport:  # fmt: skip
-    """Plan a pull of ``repo`` and carry it out (or only show it, or re-check it)."""
+    """Plan a pull of ``repo`` and carry it out (or only show it, or re-check it).
+
+    ``timeout`` bounds the whole command; without it the listing and a dry run's header reads get
+    ``DEFAULT_DEADLINE`` and downloads only the idle timeout of each read (a large pull takes hours).
+    """
     ref, m = mirrors.locate(repo, mirror, remote_only=True)
     pats = list(patterns or [])
     if ref.path:
@@ -45,20 +40,26 @@ def run(
     if rev is not None and (reason := unsafe_reason(rev)) is not None:
         # the revision names refs/<revision> in the cache: checked before anything is asked or written
         raise UsageError(rev, f"revision {reason}; refused")
-    listing = list_repo(m, ref.repo_id, rev, token)
-    p = plan(listing, select(listing, pats, list(exclude or []), quant), local_dir)
+    deadline = Deadline(timeout or DEFAULT_DEADLINE)
+    listing = list_repo(m, ref.repo_id, rev, token, deadline)
+    chosen = select(listing, pats, list(exclude or []), quant)
+    refused = tuple((f.path, why) for f in chosen if (why := destination.refused_reason(f.path)) is not None)
+    files = [f for f in chosen if destination.refused_reason(f.path) is None]
+    destination.check_names(listing.repo_id, [f.path for f in files])
+    p = plan(listing, files, local_dir)
     if verify:
-        return PullReport(p, "verify", problems=tuple(download.verify(p)))
-    with remote.session_for(m, token, allow_redirects) as session:
-        if dry_run:
+        return PullReport(p, "verify", problems=tuple(download.verify(p)), refused=refused)
+    if dry_run:
+        with mirrors.session_for(m, token, allow_redirects, deadline) as session:
             summaries = tuple(_summaries(p, session))
             cost = Fetched(session.requests + 1, session.bytes, m.endpoint, listing.revision, listing.commit)
-            return PullReport(p, "dry-run", summaries=summaries, fetched=cost)
+        return PullReport(p, "dry-run", summaries=summaries, fetched=cost, refused=refused)
+    with mirrors.session_for(m, token, allow_redirects, deadline if timeout else None) as session:
         result = download.pull(p, session, max_workers=max_workers, retries=retries, progress=progress)
-    return PullReport(p, "pull", result=result)
+    return PullReport(p, "pull", result=result, refused=refused)
 
 
-def _summaries(p: PullPlan, session) -> list[tuple[str, ModelSummary | str]]:
+def _summaries(p: PullPlan, session: HttpSession) -> list[tuple[str, ModelSummary | str]]:
     """Remote inspect of each model among the planned weights (one per GGUF model, one per safetensors folder)."""
     paths = [e.file.path for e in p.entries]
     picks: list[str] = []

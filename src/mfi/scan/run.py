@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -16,41 +14,18 @@ from ..formats.jsonfile import read_json
 from ..formats.pickle import starts_like_pickle
 from ..formats.safetensors import read_safetensors
 from ..formats.ziparchive import is_zip
-from ..paths import unsafe_reason
-from ..records import SEVERITIES, FileEntry, Finding, ScanReport
-from ..sources import LocalFile
-from . import pickles, remote, templates
+from ..targets import unsafe_reason
+from ..records import FileEntry
+from .records import SEVERITIES, Finding, ScanReport
+from ..sources import ByteSource
+from ..sources.tree import LocalTree, Tree
+from . import pickles, remote_code, templates
 
 #: Suffixes whose files are walked as pickles whenever their first opcode decodes.
 _PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".zip", ".tar",
                     ".pt2", ".ptl", ".mar", ".dat"}  # fmt: skip
 #: Files read by suffix; every other file is sniffed by its first bytes (up to ``MAX_SCAN_SNIFF_FILES``).
 _CHECKED = _PICKLE_SUFFIXES | {".json", ".jinja", ".j2", ".gguf", ".safetensors"}
-_SKIP_DIRS = {".git", "__pycache__", ".cache"}
-
-
-class LocalTree:
-    """A local file or folder as relative POSIX paths, opened as ``LocalFile`` sources."""
-
-    def __init__(self, root: Path) -> None:
-        self.base = root if root.is_dir() else root.parent
-        self.paths = [p.relative_to(self.base).as_posix() for p in (_files(root) if root.is_dir() else [root])]
-
-    def display(self, rel: str) -> str:
-        """How findings name the file."""
-        return str(self.base / rel)
-
-    def exists(self, rel: str) -> bool:
-        """Whether ``rel`` is a file in the tree (index shards may be outside the scanned list)."""
-        return (self.base / rel).is_file()
-
-    def size(self, rel: str) -> int:
-        """The file's size in bytes."""
-        return _size(self.base / rel)
-
-    def open(self, rel: str):
-        """A byte source for the file (a context manager)."""
-        return LocalFile(self.base / rel)
 
 
 def scan_path(target: str) -> ScanReport:
@@ -61,8 +36,8 @@ def scan_path(target: str) -> ScanReport:
     return scan_tree(target, LocalTree(root))
 
 
-def scan_tree(target: str, tree) -> ScanReport:
-    """Scan every file of a tree (``LocalTree`` or the hub's remote tree) and sort the findings."""
+def scan_tree(target: str, tree: Tree) -> ScanReport:
+    """Scan every file of a tree (a local folder or a hub repo) and sort the findings."""
     modules = {posixpath.splitext(posixpath.basename(p))[0] for p in tree.paths if p.endswith(".py")}
     findings: list[Finding] = []
     entries: list[FileEntry] = []
@@ -97,7 +72,7 @@ def scan_tree(target: str, tree) -> ScanReport:
     return ScanReport(target, tuple(entries), tuple(findings))
 
 
-def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], sniff: bool = True) -> tuple[str, list[Finding], dict]:
+def _scan_file(tree: Tree, rel: str, modules: set[str], tensors: dict[str, set[str]], sniff: bool = True) -> tuple[str, list[Finding], dict[str, Any]]:
     """(role, findings, extras for the folder-level checks) for one file; unreadable files become findings.
 
     Known suffixes pick the reader; any other file is sniffed: zip, npy, GGUF and pickle bytes are
@@ -116,8 +91,8 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 return "tokenizer", templates.template_findings(_text(src), name, base), {}
             if suffix == ".json":
                 return _json(src, name, base, modules)
-            sniff = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))  # one read a remote source keeps
-            head = sniff[:16]
+            peek = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))  # one read a remote source keeps
+            head = peek[:16]
             if head[:4] == b"GGUF":
                 g = read_gguf(src)
                 tensors[rel] = {t.name for t in g.tensors}
@@ -131,11 +106,12 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 tensors[rel] = {t.name for t in st.tensors}
                 return "weights", [Finding("medium", "integrity", name, p) for p in st.problems], {}
             names: set[str] = set()
+            found: list[Finding] | None
             if is_zip(head):
-                found = pickles.scan_zip(name, src, names, deep=not getattr(tree, "remote", False))
+                found = pickles.scan_zip(name, src, names, deep=not tree.remote)
             elif pickles.is_npy(head):
                 found = pickles.scan_npy(name, src)
-            elif starts_like_pickle(sniff, cut=len(sniff) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
+            elif starts_like_pickle(peek, cut=len(peek) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
                 found = pickles.scan_pickle_file(name, src, names, sniffed=suffix not in _PICKLE_SUFFIXES)
                 if found is None:
                     return "other", [], {}
@@ -150,15 +126,15 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
         return "other", [Finding("medium", "unreadable", name, f"could not be read: {e.problem}", e.offset)], {}
 
 
-def _text(src) -> str:
+def _text(src: ByteSource) -> str:
     if src.size > limits.MAX_SCAN_TEXT:
         raise LimitError(src.name, f"{src.size} bytes exceed the cap of {limits.MAX_SCAN_TEXT} for a text file")
     return src.read_at(0, src.size).decode("utf-8", errors="replace")
 
 
-def _json(src, name: str, base: str, modules: set[str]) -> tuple[str, list[Finding], dict]:
+def _json(src: ByteSource, name: str, base: str, modules: set[str]) -> tuple[str, list[Finding], dict[str, Any]]:
     doc = read_json(src)
-    out, used = remote.config_findings(doc, name, modules)
+    out, used = remote_code.config_findings(doc, name, modules)
     role = "config"
     if isinstance(doc, dict):
         if isinstance(doc.get("weight_map"), dict):
@@ -175,7 +151,7 @@ def _json(src, name: str, base: str, modules: set[str]) -> tuple[str, list[Findi
     return role, out, {"modules": used}
 
 
-def _python(tree, rel: str, used: bool) -> Finding:
+def _python(tree: Tree, rel: str, used: bool) -> Finding:
     h = hashlib.sha256()
     size = 0
     module = posixpath.splitext(posixpath.basename(rel))[0]
@@ -188,10 +164,10 @@ def _python(tree, rel: str, used: bool) -> Finding:
                 h.update(src.read_at(off, 1 << 20))
     except MfiError as e:
         return Finding("medium", "unreadable", tree.display(rel), f"could not be read: {e.problem}")
-    return remote.python_finding(tree.display(rel), module, size, h.hexdigest(), used)
+    return remote_code.python_finding(tree.display(rel), module, size, h.hexdigest(), used)
 
 
-def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> list[Finding]:
+def _index_findings(tree: Tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> list[Finding]:
     """Shard names that escape the folder, shards missing, and tensors the index and shards disagree on."""
     name = tree.display(rel)
     weight_map = {str(k): v for k, v in doc["weight_map"].items()}
@@ -221,72 +197,3 @@ def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> l
                 out.append(Finding("low", "integrity", name, f"{shard} holds {len(extra)} tensor(s) the index does not list "
                                    f"(first: {min(extra)})", detail={"file": shard}))  # fmt: skip
     return out
-
-
-def _files(root: Path) -> list[Path]:
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            out.append(Path(dirpath) / name)
-            if len(out) > limits.MAX_SCAN_FILES:
-                raise LimitError(str(root), f"more than {limits.MAX_SCAN_FILES} files; scan a smaller folder")
-    return out
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-class RemoteTree:
-    """A hub repo (or a folder or file in it) as a tree: names from the listing, bytes by Range requests."""
-
-    #: Remote scans skip checks that cost a request per tensor storage.
-    remote = True
-
-    def __init__(self, listing, session, path: str | None) -> None:
-        from ..hub import remote as hub_remote
-
-        self._hub, self.listing, self.session = hub_remote, listing, session
-        prefix = (path or "").strip("/")
-        names = [f.path for f in listing.files]
-        if prefix and listing.get(prefix) is not None:
-            self.paths = [prefix]
-        else:
-            self.paths = [n for n in names if not prefix or n.startswith(prefix + "/")]
-            if not self.paths:
-                raise SourceError(f"{listing.repo_id}/{prefix}", "no such file or folder in the repo")
-        if len(self.paths) > limits.MAX_SCAN_FILES:
-            raise LimitError(listing.repo_id, f"more than {limits.MAX_SCAN_FILES} files; scan a folder of the repo")
-
-    def display(self, rel: str) -> str:
-        """``hf://org/name[@rev]/path``."""
-        return self._hub.display(self.listing, rel)
-
-    def exists(self, rel: str) -> bool:
-        """Whether the listing has the file."""
-        return self.listing.get(posixpath.normpath(rel)) is not None
-
-    def size(self, rel: str) -> int:
-        """Size the listing publishes (0 when unknown)."""
-        f = self.listing.get(rel)
-        return (f.size or 0) if f is not None else 0
-
-    def open(self, rel: str):
-        """A range-reading source for the file (nothing to close)."""
-        return contextlib.nullcontext(self._hub.source(self.listing, rel, self.session))
-
-
-def scan_remote(target: str, *, mirror: str | None = None, token: str | None = None) -> ScanReport:
-    """Scan a hub repo without downloading it: headers, pickles and small text files by Range requests."""
-    from ..hub import mirrors
-    from ..hub.listing import list_repo
-    from ..hub.remote import session_for
-
-    ref, m = mirrors.locate(target, mirror)
-    listing = list_repo(m, ref.repo_id, ref.revision, token)
-    with session_for(m, token) as session:
-        return scan_tree(target, RemoteTree(listing, session, ref.path))

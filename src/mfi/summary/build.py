@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import (
     Architecture,
     FileEntry,
@@ -18,15 +17,19 @@ from ..records import (
     TensorInfo,
 )
 from . import architecture, tokenizer
+from .fields import mapping
+
+if TYPE_CHECKING:
+    from ..formats.gguf import GGUFFile
 
 # Input embedding and output head, in GGUF and Hugging Face naming.
 _EMBEDDING = re.compile(
     r"^(token_embd|output)\.weight$"
     r"|(^|\.)(embed_tokens|lm_head|wte|word_embeddings|embed_out|tok_embeddings)\.weight$"
 )
-# Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
-# (``shared_experts`` / ``shexp`` are always active and do not match).
-_EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
+#: Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
+#: (``shared_experts`` / ``shexp`` are always active and do not match). Also read by ``plan.memory``.
+EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
 # Sub-models of multimodal checkpoints (HF names; GGUF keeps them in a separate mmproj file).
 _TOWERS = (
     ("vision", re.compile(r"(^|\.)(visual|vision_tower|vision_model|vision_encoder|image_encoder|vpm|multi_modal_projector|mm_projector)\.")),
@@ -49,7 +52,7 @@ def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:
             towers[tower] = towers.get(tower, 0) + n
         elif _EMBEDDING.search(t.name):
             embedding += n
-        elif _EXPERT.search(t.name):
+        elif EXPERT.search(t.name):
             experts += n
     active: int | None = total
     if experts:
@@ -90,7 +93,7 @@ def _file_type_warning(file_type: str | None, rows: tuple[QuantRow, ...]) -> lis
     """Warn when ``general.file_type`` names a type that no tensor uses (a mislabelled file)."""
     if not file_type or file_type.startswith(("UNKNOWN", "GUESSED")):
         return []
-    names = {n for n, *_ in knowledge.ggml_types().values()}
+    names = {n for n, *_ in tables.ggml_types().values()}
     used = {r.dtype for r in rows}
     base = file_type
     while base not in names and "_" in base:  # Q4_K_M -> Q4_K, MXFP4_MOE -> MXFP4
@@ -100,18 +103,18 @@ def _file_type_warning(file_type: str | None, rows: tuple[QuantRow, ...]) -> lis
     return []
 
 
-def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()) -> ModelSummary:
+def summarize_gguf(target: str, shards: list[GGUFFile], extra_problems: Iterable[str] = ()) -> ModelSummary:
     """One summary for a GGUF model (one file or all parts of a split model, in order)."""
     first = shards[0]
     md = first.metadata
     tensors = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_gguf(md, {t.name for t in tensors})
     rows = quant_rows(tensors)
-    ft = md.get(knowledge.gguf_constants().Keys.General.FILE_TYPE)
-    file_type = knowledge.file_type_name(ft) if isinstance(ft, int) else None
+    ft = md.get(tables.gguf_constants().Keys.General.FILE_TYPE)
+    file_type = tables.file_type_name(ft) if isinstance(ft, int) else None
     warnings = [w for s in shards for w in s.warnings]
     warnings += _file_type_warning(file_type, rows) + _layer_warning(tensors, arch)
-    if arch.name and arch.name not in knowledge.gguf_architectures():
+    if arch.name and arch.name not in tables.gguf_architectures():
         warnings.append(f"architecture {arch.name!r} is unknown to the installed gguf package (and likely to llama.cpp)")
     return ModelSummary(
         format="gguf",
@@ -139,7 +142,7 @@ def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()
 
 def summarize_safetensors(
     target: str,
-    shards: list,
+    shards: list[Any],  # SafetensorsFile, or TorchCheckpoint with fmt="pytorch"
     sidecars: dict[str, Any],
     files: Iterable[FileEntry],
     extra_warnings: Iterable[str] = (),
@@ -150,7 +153,7 @@ def summarize_safetensors(
 
     ``fmt="pytorch"``: the shards are ``formats.torch.TorchCheckpoint`` records (same tensor table).
     """
-    config = sidecars.get("config.json") if isinstance(sidecars.get("config.json"), dict) else {}
+    config = mapping(sidecars.get("config.json"))
     tensors = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_config(config) if config else Architecture()
     qc = architecture.text_config(config).get("quantization_config") or config.get("quantization_config")
@@ -166,7 +169,6 @@ def summarize_safetensors(
     metadata: dict[str, Any] = {}
     for s in shards:
         metadata.update({f"__metadata__.{k}": v for k, v in s.metadata.items()})
-    metadata.update({f"config.{k}": v for k, v in config.items()})
     if fmt == "pytorch":
         info: dict[str, Any] = {
             "layouts": sorted({s.layout for s in shards}),
@@ -201,7 +203,7 @@ def summarize_safetensors(
     )
 
 
-def split_problems(shards: list) -> list[str]:
+def split_problems(shards: list[GGUFFile]) -> list[str]:
     """Check split.* keys against the parts found (spec: llama.cpp gguf-split)."""
     problems = []
     count = len(shards)
@@ -215,20 +217,4 @@ def split_problems(shards: list) -> list[str]:
     n = sum(len(s.tensors) for s in shards)
     if isinstance(total, int) and total != n:
         problems.append(f"split.tensors.count is {total} but the parts hold {n} tensors")
-    return problems
-
-
-def index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
-    """Names the index promises that their shard lacks, and tensors the index does not list."""
-    have = set()
-    for s in shards:
-        base = Path(s.name).name
-        have.update((base, t.name) for t in s.tensors)
-    missing = [n for n, f in weight_map.items() if (f, n) not in have]
-    extra = [n for f, n in have if n not in weight_map]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} tensor(s) in the index are not in their shard (first: {missing[0]})")
-    if extra:
-        problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
     return problems
