@@ -6,6 +6,8 @@ Importing ``mfi`` costs nothing: the library's functions load on first use. ``mf
 imported (reach those with ``from mfi.plan.memory import ...``).
 """
 
+from __future__ import annotations
+
 import sys
 import types
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any, Optional
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,7 +20,7 @@ from typer.core import TyperGroup
 class _Commands(TyperGroup):
     """Turns our own errors into one line on stderr and exit status 2 (``--debug``: traceback)."""
 
-    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: click.Context) -> Any:
         from .errors import Interrupted, MfiError, UsageError
 
         try:
@@ -110,7 +111,7 @@ def with_plan_options(command: Callable[..., None]) -> Callable[..., None]:
     def run(**kwargs: Any) -> None:
         command(plan_options={n: kwargs.pop(n) for n in PLAN_OPTIONS}, **kwargs)
 
-    run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]  # typer reads it; functions take new attributes
     return run
 
 

@@ -16,7 +16,7 @@ from functools import cache
 from ..errors import UsageError
 from ..formats import tables
 from ..records import ModelSummary
-from ..summary.build import _EXPERT  # routed-expert tensor names, one definition
+from ..summary.build import EXPERT  # routed-expert tensor names, one definition
 from .records import (
     LLAMA_UBATCH, Estimate, KVCache, LayerGroup, LayerSpec, Layout, Options, Term, Weights, layer_ranges,
 )
@@ -210,7 +210,7 @@ def kv_vllm(layout: Layout, ctx: int, *, parallel: int = 1, cache_bytes: int = 2
 
 def weights(s: ModelSummary, runtime: str) -> Weights:
     """Exact weight bytes; routed-expert tensors apart, since they can be kept in CPU memory."""
-    experts = sum(t.n_bytes or 0 for t in s.tensors if _EXPERT.search(t.name))
+    experts = sum(t.n_bytes or 0 for t in s.tensors if EXPERT.search(t.name))
     if s.format == "gguf" and runtime == "llama.cpp" and isinstance(s.format_info.get("data_bytes"), int):
         total = s.format_info["data_bytes"]
         formula = "tensor-data span of the file(s): file size - data offset"

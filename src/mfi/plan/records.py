@@ -17,7 +17,7 @@ LLAMA_UBATCH = 512
 def layer_ranges(idx: tuple[int, ...]) -> str:
     """Layer indices as compact ranges: (0, 1, 2, 4) -> ``0-2,4``."""
     out, start, prev = [], idx[0], idx[0]
-    for i in idx[1:] + (None,):  # type: ignore[operator]
+    for i in idx[1:] + (None,):
         if i is not None and i == prev + 1:
             prev = i
             continue

@@ -42,7 +42,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..records import ModelSummary
-from ..summary.build import _EXPERT  # routed-expert tensor names, one definition
+from ..summary.build import EXPERT  # routed-expert tensor names, one definition
+from ..summary.fields import positive
 from .records import Layout, Serving, Term
 
 GIB = 1 << 30
@@ -110,7 +111,7 @@ def fp8_online_bytes(s: ModelSummary) -> int | None:
         if t.dtype not in _FLOAT_TYPES:
             return None
         n = math.prod(t.shape)
-        linear = t.name.endswith(".weight") and (len(t.shape) == 2 or (len(t.shape) == 3 and _EXPERT.search(t.name)))
+        linear = t.name.endswith(".weight") and (len(t.shape) == 2 or (len(t.shape) == 3 and EXPERT.search(t.name)))
         total += n if linear and not _NOT_LINEAR.search(t.name) else 2 * n
     return total
 
@@ -235,10 +236,6 @@ _LONG_LEN_WARNING = (
 )
 
 
-def _positive(v: object) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
-
-
 def derived_max_len(s: ModelSummary) -> tuple[int | float | None, str | None, int | None]:
     """vLLM's derived max_model_len, the key it came from and config.json's model_max_length
     (config/model.py ``_get_and_verify_max_len``: smallest length key, tokenizer model_max_length,
@@ -249,10 +246,10 @@ def derived_max_len(s: ModelSummary) -> tuple[int | float | None, str | None, in
     derived: int | float | None = None
     key = None
     for k in _MAX_LEN_KEYS:
-        v = _positive(text.get(k))
+        v = positive(text.get(k))
         if v is not None and (derived is None or v < derived):
             derived, key = v, k
-    mml = _positive(text.get("model_max_length"))
+    mml = positive(text.get("model_max_length"))
     if mml is not None:
         derived, key = mml, "model_max_length"
     if derived is None:

@@ -12,10 +12,16 @@ from .i18n import language
 from .json.inspect import dumps
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..compare.records import Comparison
     from ..hub.records import PullReport
+    from ..plan.records import Plan
+    from ..scan.records import ScanReport
+    from .terminal.pull import PullProgress
 
 
-def console():
+def console() -> Console:
     """The stdout console (rich is imported only when a table is printed, not for --json)."""
     from rich.console import Console
 
@@ -46,7 +52,7 @@ def closed_pipe() -> None:
 
 def emit_inspect(
     s: ModelSummary, *, as_json: bool, as_markdown: bool, tensors: str | None, metadata: bool,
-    plan: Any = None, explain: bool = False, lang: str | None = None, plan_detail: bool = False,
+    plan: Plan | None = None, explain: bool = False, lang: str | None = None, plan_detail: bool = False,
 ) -> None:  # fmt: skip
     """Print an inspect summary as JSON, markdown or rich tables; problems also go to stderr."""
     if as_json:
@@ -117,7 +123,7 @@ def emit_plan(plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> N
             out.print(planview.architecture_explained(s, code))
 
 
-def emit_compare(c, *, as_json: bool, as_markdown: bool, lang: str = "en") -> None:
+def emit_compare(c: Comparison, *, as_json: bool, as_markdown: bool, lang: str = "en") -> None:
     """Print a comparison (``mfi.compare_records.Comparison``) as JSON, markdown or rich tables."""
     if as_json:
         from .json.compare import compare_dict
@@ -140,7 +146,7 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool, lang: str = "en") -> No
 
 
 @contextmanager
-def pull_progress(*, live: bool, lang: str = "en") -> Iterator[Any]:
+def pull_progress(*, live: bool, lang: str = "en") -> Iterator[PullProgress | None]:
     """A live progress display for a download (``live``), or ``None`` for a plan or a check."""
     if not live:
         yield None
@@ -165,7 +171,7 @@ def emit_pull(report: PullReport, lang: str = "en") -> None:
         sys.stderr.write(f"mfi: {refused}\n")
 
 
-def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool, lang: str = "en") -> None:
+def emit_scan(r: ScanReport, *, as_json: bool, threshold: str, show_info: bool, lang: str = "en") -> None:
     """Print a scan report as JSON (``mfi.scan/1``) or a table."""
     if as_json:
         from .json.scan import scan_dict

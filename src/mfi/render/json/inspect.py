@@ -20,14 +20,14 @@ def select(tensors: tuple[TensorInfo, ...], pattern: str | None) -> list[TensorI
     return [t for t in tensors if fnmatch.fnmatchcase(t.name, pattern)]
 
 
-def _finite(v: Any) -> Any:
+def finite(v: Any) -> Any:
     """JSON has no NaN or infinity: they become strings, at any depth."""
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
     if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
+        return {k: finite(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_finite(x) for x in v]
+        return [finite(x) for x in v]
     return v
 
 
@@ -40,7 +40,7 @@ def dumps(doc: dict[str, Any]) -> str:
 
     Elements of an ``items`` list (the tensor rows) are written one per line.
     """
-    return _dump(_finite(doc), 0)
+    return _dump(finite(doc), 0)
 
 
 def _dump(v: Any, level: int, one_line: bool = False) -> str:
@@ -73,7 +73,7 @@ def metadata_value(v: Any) -> Any:
         return [metadata_value(x) for x in v]
     if isinstance(v, bytes):
         return v.hex()
-    return _finite(v)
+    return finite(v)
 
 
 def tensor_dict(t: TensorInfo) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def tensor_dict(t: TensorInfo) -> dict[str, Any]:
 def inspect_dict(s: ModelSummary, *, tensors: str | None = None, metadata: bool = False) -> dict[str, Any]:
     """The whole summary as ``mfi.inspect/1``; tensor rows and raw metadata only when asked."""
     a = s.architecture
-    arch = {("class" if f == "cls" else f): _finite(getattr(a, f)) for f in a.FIELDS}
+    arch = {("class" if f == "cls" else f): finite(getattr(a, f)) for f in a.FIELDS}
     arch["towers"] = a.towers
     arch["per_layer"] = {k: list(v) for k, v in a.per_layer.items()}
     arch["layer_kinds"] = list(a.layer_kinds) if a.layer_kinds is not None else None

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ...plan.records import Plan
+    from ...plan.records import LayerGroup, Plan
     from ...records import ModelSummary
 
 #: The version of ``mfi plan --json``; fields are only added within a version.
 PLAN_SCHEMA = "mfi.plan/1"
 
 
-def _group_dict(g: Any) -> dict[str, Any]:
+def _group_dict(g: LayerGroup) -> dict[str, Any]:
     return {"layers": list(g.layers), "kind": g.kind, "cells": g.cells, "k_row_bytes": g.k_row_bytes,
             "v_row_bytes": g.v_row_bytes, "bytes": g.bytes, "formula": g.formula}  # fmt: skip
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
@@ -13,8 +14,11 @@ from .. import text
 from ..i18n import tr
 from .inspect import fetched_line, new_table, overview, t
 
+if TYPE_CHECKING:
+    from ...hub.records import PullReport
 
-def plan_view(report: Any) -> Group:
+
+def plan_view(report: PullReport) -> Group:
     """``--dry-run``: files, sizes, what is present, total, and each weight file's summary."""
     p = report.plan
     listing = p.listing
@@ -63,7 +67,7 @@ class _Speed(ProgressColumn):
         return Text(text.DASH if speed is None else f"{text.size(int(speed))}/s")
 
 
-def verify_view(report: Any) -> Group:
+def verify_view(report: PullReport) -> Group:
     """``--verify``: one line per problem, or that every file matches."""
     if not report.problems:
         n = len(report.plan.entries)
@@ -93,7 +97,7 @@ def refused_line(report: Any) -> str | None:
 class PullProgress:
     """A rich progress display: one bar per file and a total, with bytes, speed and ETA."""
 
-    def __init__(self, console) -> None:
+    def __init__(self, console: Console) -> None:
         # descriptions are file names from the hub: plain text, never markup
         columns = (
             TextColumn("{task.description}", markup=False), BarColumn(), _Bytes(), _Speed(), TimeRemainingColumn(),
@@ -107,9 +111,9 @@ class PullProgress:
     def __enter__(self) -> "PullProgress":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.total is not None:  # shown only once a download started
-            self.progress.__exit__(*exc)
+            self.progress.__exit__(kind, exc, tb)
 
     def start(self, path: str, total: int | None, done: int) -> None:
         with self._lock:
@@ -123,7 +127,8 @@ class PullProgress:
 
     def advance(self, path: str, n: int) -> None:
         self.progress.advance(self.tasks[path], n)
-        self.progress.advance(self.total, n)
+        if self.total is not None:  # always: start() set it before any task existed
+            self.progress.advance(self.total, n)
 
     def finish(self, path: str) -> None:
         self.progress.update(self.tasks[path], visible=False)
