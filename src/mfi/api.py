@@ -100,20 +100,23 @@ def compare(
 def plan(
     target: Target | ModelSummary, *, ctx: int | None = None, memory: int | str | None = None,
     cache_type: str | None = None, cache_type_k: str | None = None, cache_type_v: str | None = None,
-    parallel: int = 1, runtime: str | None = None, swa_full: bool = False, mirror: str | None = None,
-    token: str | None = None,
+    parallel: int = 1, runtime: str | None = None, swa_full: bool = False, ubatch: int | None = None,
+    batch: int | None = None, flash_attn: str | None = None, mirror: str | None = None, token: str | None = None,
 ) -> Plan:  # fmt: skip
     """Will it run, and on what: memory at ``ctx`` tokens, runtimes, remote code and capabilities.
 
     ``target`` is anything ``inspect`` takes, or a summary it returned. ``memory`` is bytes or a size
     as text (``24GiB``, ``16GB``): the plan then says the largest context that fits. ``cache_type``
-    sets K and V; ``cache_type_k``/``cache_type_v`` one side each.
+    sets K and V; ``cache_type_k``/``cache_type_v`` one side each. ``ubatch``, ``batch`` and
+    ``flash_attn`` (``on``, ``off``, ``auto``) are llama.cpp's ``-ub``, ``-b`` and ``-fa``: they size
+    its compute buffer.
     """
     from .plan.assess import assess
     from .plan.memory import options
 
     opts = options(ctx=ctx, memory=memory, cache_type=cache_type, cache_type_k=cache_type_k, cache_type_v=cache_type_v,
-                   parallel=parallel, runtime=runtime, swa_full=swa_full)  # fmt: skip
+                   parallel=parallel, runtime=runtime, swa_full=swa_full, ubatch=ubatch, batch=batch,
+                   flash_attn=flash_attn)  # fmt: skip
     summary = target if isinstance(target, ModelSummary) else inspect(target, mirror=mirror, token=token)
     return assess(summary, opts)
 

@@ -139,8 +139,10 @@ def brief_rows(p: Plan) -> list[tuple[str, str]]:
     if m.total is not None:
         memory = (
             f"{text.size(m.total)} at {m.context:,} tokens: weights {text.size(m.weights.total)} + KV cache "
-            f"{text.size(m.kv.bytes)} ({m.cache_type}) + {text.size(m.overhead)} typical overhead ({m.runtime})"
-        )
+            f"{text.size(m.kv.bytes)} ({m.cache_type}) + "
+            + (f"compute {text.size(m.compute)} + output {text.size(m.output)} ({m.runtime})" if m.runtime == "llama.cpp"
+               else f"{text.size(m.overhead)} typical overhead ({m.runtime})")
+        )  # fmt: skip
     else:
         memory = f"weights {text.size(m.weights.total)}; KV cache unknown: {m.kv.blocked or 'layout unknown'}"
     runtimes = " · ".join(f"{v.runtime} {v.status}" for v in r.verdicts)

@@ -65,6 +65,7 @@ def _titled(title: Text, *columns: str, right: tuple[int, ...] = ()) -> Table:
     """``new_table`` with a ``Text`` title: titles that carry file text (quant method, dtype) are never markup."""
     table = new_table("", *columns, right=right)
     table.title = title
+    table.min_width = len(title.plain)  # a short table does not fold its title
     return table
 
 
@@ -73,7 +74,7 @@ def _size(n: int | None) -> str:
 
 
 def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[RenderableType]:
-    """Weights, KV cache, overhead and total; per-layer rows; the context table; what fits."""
+    """Weights, KV cache, compute and output buffers (or overhead) and total; per-layer rows; the context table; what fits."""
     m = p.memory
     texts = explanations(lang) if explain else {}
     # the vLLM cache type is config.json's torch_dtype: file text
@@ -83,7 +84,11 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
     if m.weights.offloadable:
         rows.append(("  of which routed experts (offloadable)", m.weights.offloadable, "experts_bytes"))
     rows.append(("KV cache" + (" + recurrent state" if any(g.kind == "recurrent" for g in m.kv.groups) else ""), m.kv.bytes, "kv_cache"))
-    rows.append(("runtime overhead (typical, not computed)", m.overhead, "overhead"))
+    if m.runtime == "llama.cpp":
+        rows.append(("compute buffer", m.compute, "compute"))
+        rows.append(("output buffer", m.output, "output"))
+    else:
+        rows.append(("runtime overhead (typical, not computed)", m.overhead, "overhead"))
     rows.append(("total", m.total, ""))
     formulas = {t.explain: t.formula for t in m.terms if t.explain}
     for label, value, key in rows:
@@ -105,10 +110,10 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
             terms.add_row(safe_text(t.name), safe_text(text.number(t.value)), safe_text(t.formula))
         out.append(terms)
     if m.table:
-        ctx = new_table("KV cache by context", "context", "KV cache", "weights + KV + overhead", right=(0, 1, 2))
-        for kv in m.table:
-            total = None if kv.bytes is None or m.weights.total is None else kv.bytes + m.weights.total + m.overhead
-            ctx.add_row(f"{kv.context:,}", _size(kv.bytes) if kv.blocked is None else "n/a", _size(total))
+        last = "weights + KV + compute + output" if m.runtime == "llama.cpp" else "weights + KV + overhead"
+        ctx = new_table("KV cache by context", "context", "KV cache", last, right=(0, 1, 2))
+        for i, kv in enumerate(m.table):
+            ctx.add_row(f"{kv.context:,}", _size(kv.bytes) if kv.blocked is None else "n/a", _size(m.total_at(i)))
         out.append(ctx)
     if m.fits is not None or m.fits_note:
         line = f"largest context that fits: {m.fits:,} tokens" if m.fits else f"largest context that fits: {text.DASH}"
