@@ -185,9 +185,18 @@ def kv_vllm(layout: Layout, ctx: int, *, parallel: int = 1, cache_bytes: int = 2
 def weights(s: ModelSummary, runtime: str) -> Weights:
     """Exact weight bytes; routed-expert tensors apart, since they can be kept in CPU memory."""
     experts = sum(t.n_bytes or 0 for t in s.tensors if _EXPERT.search(t.name))
-    if s.format == "gguf" and runtime == "llama.cpp" and isinstance(s.format_info.get("data_bytes"), int):
-        total = s.format_info["data_bytes"]
+    span = s.format_info.get("data_bytes")
+    align = s.format_info.get("alignment")
+    padded = None
+    if s.format == "gguf" and isinstance(align, int) and align > 0 and all(t.n_bytes is not None for t in s.tensors):
+        padded = sum(pad(t.n_bytes or 0, align) for t in s.tensors)
+    if s.format == "gguf" and runtime == "llama.cpp" and isinstance(span, int) and (padded is None or span >= padded):
+        total = span
         formula = "tensor-data span of the file(s): file size - data offset"
+    elif s.format == "gguf" and runtime == "llama.cpp" and padded is not None:
+        # a header-only or cut file: the span it would have, each tensor padded to general.alignment
+        total = padded
+        formula = f"sum of tensor bytes, each padded to the GGUF alignment of {align} (the file holds less)"
     else:
         total = s.quantization.total_bytes
         formula = "sum of tensor bytes from the tensor table"
