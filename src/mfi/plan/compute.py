@@ -131,11 +131,6 @@ class _Graph:
         views = [0] * len(nodes)
         where: dict[int, int] = {}  # tensor -> offset while allocated
 
-        def base(i: int) -> int:
-            while nodes[i].view_of is not None:
-                i = nodes[i].view_of  # type: ignore[assignment]
-            return i
-
         for i, n in enumerate(nodes):  # inputs first, in order ("allocate other graph inputs ... first")
             if n.input:
                 where[i] = alloc.alloc(n.nbytes)
@@ -148,15 +143,15 @@ class _Graph:
             if n.input or n.view_of is not None or n.nbytes == 0:
                 pass  # inputs are placed already; views and cache writes (set_rows) own no memory
             else:
-                reused = False
-                if n.inplace and n.srcs:
-                    p = n.srcs[0]
-                    b = base(p)
-                    if (children[p] == 1 and views[p] == 0 and nodes[b].nbytes == n.nbytes and b in where
-                            and not nodes[b].output and (b == p or (views[b] == 1 and children[b] == 0))):
-                        where[i] = where.pop(b)
-                        reused = True
-                if not reused:
+                # ggml_gallocr_allocate_node: reuse a parent in place when the op allows it, the parent is
+                # this buffer's own tensor (a view's data is unset while reserving: "external"), not a graph
+                # output, the same size, and this node is its last consumer
+                for p in n.srcs if n.inplace else ():
+                    if (p in where and nodes[p].view_of is None and not nodes[p].output and not nodes[p].input
+                            and children[p] == 1 and views[p] == 0 and nodes[p].nbytes == n.nbytes):  # fmt: skip
+                        where[i] = where.pop(p)
+                        break
+                else:
                     where[i] = alloc.alloc(n.nbytes)
             for p in n.srcs:
                 children[p] -= 1
@@ -266,107 +261,126 @@ def flash_attn_enabled(setting: str) -> bool:
     return setting != "off"
 
 
-def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: Any, n_kv: int, T: int, fa: bool,
+#: Builders that rope Q and K before the KV store and expand Q, K, V in that order (llm_build_gemma*);
+#: the others expand Q, V, K (llm_graph_context::build_attn: "expand k later to enable rope fusion").
+_QKV_ORDER = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "cohere2"})
+#: Builders that scale the embeddings and Q in place (gemma: sqrt(n_embd), query_pre_attn_scalar).
+_GEMMA = frozenset({"gemma", "gemma2", "gemma3", "gemma3n", "gemma3_text", "gemma-embedding"})
+#: Builders with a norm after attention and after the FFN (rms_norm in place on the block's output).
+_POST_NORMS = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "olmo2", "exaone4"})
+#: Builders with per-head Q/K norms (a new tensor: the norm's parent is a reshape view).
+_QK_NORM = frozenset({"qwen3", "qwen3moe", "qwen3_moe", "gemma3", "gemma3_text", "olmo2", "exaone4", "qwen3next",
+                      "qwen3_next", "falcon-h1", "falcon_h1", "llama4"})  # fmt: skip
+
+
+def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_kv: int, T: int, fa: bool,
                mask: int, encoder: bool) -> int:  # fmt: skip
-    """One attention block from its normed input to the output projection (build_qkv, build_attn_mha)."""
+    """One attention block from its normed input to the output projection (build_attn, build_attn_mha).
+
+    Q/K/V projections (bias adds in place), rope (never in place: its parent is a reshape view, whose
+    data ggml-alloc treats as external), the cache writes (views of the cache), then flash attention
+    or KQ = K x Q (F32, n_kv x T x heads), soft_max in place, KQV and a contiguous copy; then wo.
+    """
     H, Hk = d.n_head or 1, max(spec.kv_heads, 1)
-    dk, dv = spec.head_dim_k, spec.head_dim_v or spec.head_dim_k
-    if spec.kind == "mla":  # absorbed MLA: q as [kv_lora_rank + rope, H]; V is the latent (first kv_lora_rank)
-        q = g.op(H * spec.head_dim_k * T * F32, cur)
-        q = g.op(H * dk * T * F32, q, inplace=True)
-        kv = g.op(dk * T * F32, cur)
+    dk = spec.head_dim_k
+    dv = spec.head_dim_v or dk
+    if spec.kind == "mla":  # absorbed MLA (deepseek2): latent K (kv_lora_rank + rope), V = its first kv_lora_rank
         dv = d.kv_lora_rank or dk
-        k = v = -1
-        k = g.op(dk * T * F32, kv, inplace=True)
-        v = -1
+    qk_norm = d.arch in _QK_NORM
+
+    def project(width: int, rope: bool) -> int:
+        t = g.op(width * T * F32, cur)
+        if qk_norm and rope:
+            t = g.op(width * T * F32, g.view(t))  # rms_norm of the heads (new), x weight in place
+            t = g.op(width * T * F32, t, inplace=True)
+            return g.op(width * T * F32, t, inp["pos"], inplace=True) if not encoder else t
+        return g.op(width * T * F32, g.view(t), inp["pos"]) if rope and not encoder else t
+
+    q = project(H * dk, True)
+    if d.arch in _GEMMA:
+        q = g.op(H * dk * T * F32, q, inplace=True)
+    if d.arch in _QKV_ORDER or encoder:
+        k = project(Hk * dk, True)
+        v = project(Hk * dv, False) if spec.kind != "mla" else -1
     else:
-        q = g.op(H * dk * T * F32, cur)
-        k = g.op(Hk * dk * T * F32, cur)
-        v = g.op(Hk * dv * T * F32, cur)
-        q = g.op(H * dk * T * F32, g.view(q), inp["pos"], inplace=True)  # rope
-        k = g.op(Hk * dk * T * F32, g.view(k), inp["pos"], inplace=True)
-    if encoder:  # no cache: attention over the batch's own K and V (F32, cast to F16 for flash attention)
-        kk, vv = k, v
-        if fa:
-            kk = g.op(Hk * dk * T * F16, kk)
-            vv = g.op(Hk * dv * T * F16, vv)
-    else:  # ggml_set_rows into the cache: results are views of the cache, K and V read back as views
-        g.op(0, k, inp["k_idxs"])
+        v = project(Hk * dv, False) if spec.kind != "mla" else -1
+        k = project(Hk * dk, True)
+    if encoder:  # no cache: K and V of the batch itself, cast to F16 for flash attention (ggml_cast)
+        kk, vv = (g.op(Hk * dk * T * F16, g.view(k)), g.op(Hk * dv * T * F16, g.view(v))) if fa else (g.view(k), g.view(v))
+    else:  # ggml_set_rows into the cache: a view of the cache, nothing allocated
+        g.op(0, g.view(k), inp["k_idxs"])
         if v >= 0:
-            g.op(0, v, inp["v_idxs"])
+            g.op(0, g.view(v), inp["v_idxs"])
         kk = vv = -1
     if fa:
         out = g.op(dv * H * T * F32, g.view(q), kk, vv, mask)
     else:
         kq = g.op(n_kv * T * H * F32, kk, g.view(q))
-        if d.attn_soft_cap:
-            kq = g.op(n_kv * T * H * F32, kq, inplace=True)
-            kq = g.op(n_kv * T * H * F32, kq, inplace=True)
+        for _ in range(3 if d.attn_soft_cap else 0):  # scale, tanh, scale
             kq = g.op(n_kv * T * H * F32, kq, inplace=True)
         kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)  # soft_max_ext
         if encoder:
-            vv = g.op(Hk * dv * T * F32, g.view(vv))  # ggml_cont(transpose(v)): V is not transposed
+            vv = g.op(Hk * dv * T * F32, vv)  # ggml_cont(ggml_transpose(v)): no transposed cache here
         kqv = g.op(dv * T * H * F32, vv, kq)
         out = g.op(dv * H * T * F32, g.view(kqv))  # cont_2d of the permuted heads
-    if spec.kind == "mla":
-        out = g.op(spec.head_dim_v * H * T * F32 if spec.head_dim_v else H * (d.n_embd // H) * T * F32, g.view(out))
+    if spec.kind == "mla":  # decompress the latent per head (wv_b), then the heads' V
+        out = g.op((spec.head_dim_v or dk) * H * T * F32, g.view(out))
     return g.op(d.n_embd * T * F32, g.view(out))  # wo
 
 
 def _ffn(g: _Graph, cur: int, d: Dims, T: int, n_ff: int) -> int:
-    """build_ffn: with a parallel gate (SwiGLU/GeGLU) up, gate, glu (a new tensor), down; else up, act in place, down."""
-    up = g.op(n_ff * T * F32, cur)
+    """build_ffn: gated (gate, up, then swiglu/geglu as a new tensor) or sequential (up, act in place), then down."""
     if not d.gated:
+        up = g.op(n_ff * T * F32, cur)
         return g.op(d.n_embd * T * F32, g.op(n_ff * T * F32, up, inplace=True))
     gate = g.op(n_ff * T * F32, cur)
-    act = g.op(n_ff * T * F32, gate, up)
-    return g.op(d.n_embd * T * F32, act)
+    up = g.op(n_ff * T * F32, cur)
+    return g.op(d.n_embd * T * F32, g.op(n_ff * T * F32, gate, up))
 
 
 def _moe(g: _Graph, cur: int, d: Dims, T: int) -> int:
-    """build_moe_ffn: router logits, softmax, top-k, weights, mul_mat_id up/gate/down, weighted sum."""
+    """build_moe_ffn: router logits, soft_max, argsort, weights (normalised), mul_mat_id gate/up/down, weighted sum."""
     E, U = d.n_expert, max(d.n_expert_used, 1)
     ff = d.n_ff_exp or d.n_ff
-    logits = g.op(E * T * F32, cur)
-    probs = g.op(E * T * F32, logits, inplace=True)
+    probs = g.op(E * T * F32, g.op(E * T * F32, cur), inplace=True)
     order = g.op(E * T * 4, probs)  # argsort, i32
     sel = g.view(order)
-    w = g.op(U * T * F32, probs, sel)  # get_rows of the selected probabilities
-    up = g.op(ff * U * T * F32, cur, sel)
-    gate = g.op(ff * U * T * F32, cur, sel)
+    w = g.op(U * T * F32, g.view(probs), sel)  # get_rows of the selected probabilities
+    wsum = g.op(T * F32, g.op(T * F32, g.view(w)), inplace=True)  # sum_rows, clamp
+    w = g.op(U * T * F32, g.view(w), wsum)  # div: normalised weights
+    gate = g.op(ff * U * T * F32, g.view(cur), sel)
+    up = g.op(ff * U * T * F32, g.view(cur), sel)
     act = g.op(ff * U * T * F32, gate, up)
     experts = g.op(d.n_embd * U * T * F32, act, sel)
-    experts = g.op(d.n_embd * U * T * F32, experts, w, inplace=True)
+    experts = g.op(d.n_embd * U * T * F32, experts, g.view(w), inplace=True)
     out = g.op(d.n_embd * T * F32, g.view(experts), g.view(experts))
     for _ in range(U - 2):
         out = g.op(d.n_embd * T * F32, out, g.view(experts), inplace=True)
     if d.n_ff_shexp:
-        sh = _ffn(g, cur, d, T, d.n_ff_shexp)
-        out = g.op(d.n_embd * T * F32, out, sh, inplace=True)
+        out = g.op(d.n_embd * T * F32, out, _ffn(g, cur, d, T, d.n_ff_shexp), inplace=True)
     return out
 
 
 def _ssm(g: _Graph, cur: int, d: Dims, T: int, n_seq: int, inp: dict[str, int]) -> int:
-    """A Mamba block (build_mamba_layer / build_mamba2_layer): in_proj, conv, scan, gate, out_proj."""
-    di, ds, dc = d.d_inner, d.d_state, max(d.d_conv, 1)
-    groups = d.ssm_groups or 0
-    heads = d.ssm_heads or 0
-    xbc = di + 2 * groups * ds
-    zx = g.op((di + xbc + heads) * T * F32 if groups else 2 * di * T * F32, cur)  # in_proj
-    conv_state = g.op((dc - 1) * (xbc if groups else di) * n_seq * F32, inp["s_copy"])  # get_rows of the states
-    conv_x = g.op(((dc - 1) + T // max(n_seq, 1)) * (xbc if groups else di) * n_seq * F32, conv_state, g.view(zx))
-    x = g.op((xbc if groups else di) * T * F32, conv_x)  # ssm_conv
-    x = g.op((xbc if groups else di) * T * F32, x, inplace=True)  # silu
-    if groups:
-        dt = g.view(zx)
+    """A Mamba block (build_mamba_layer / build_mamba2_layer): states fetched, in_proj, conv, scan, gate, out_proj."""
+    di, ds, dc = d.d_inner, d.d_state or 16, max(d.d_conv, 2)
+    groups = d.ssm_groups
+    conv_ch = di + 2 * groups * ds if groups else di
+    r = g.op((dc - 1) * conv_ch * n_seq * F32, inp["s_copy"])  # get_rows of the conv states
+    zx = g.op(((2 * di + 2 * groups * ds + d.ssm_heads) if groups else 2 * di) * T * F32, cur)  # in_proj
+    x = g.op(((dc - 1) * n_seq + T) * conv_ch * F32, g.view(r), g.view(zx))  # concat with the conv state
+    x = g.op(conv_ch * T * F32, x)  # ssm_conv
+    x = g.op(conv_ch * T * F32, x, inplace=True)  # + bias, silu: in place
+    if groups:  # Mamba-2: dt is a slice of in_proj; B and C slices of the conv output
+        dt = g.op(d.ssm_heads * T * F32, g.view(zx), inplace=False)
     else:
-        x_db = g.op((d.ssm_heads + 2 * ds) * T * F32 if d.ssm_heads else (di // 16 + 2 * ds) * T * F32, x)
-        dt = g.op(di * T * F32, g.view(x_db))
-    ssm_state = g.op(ds * di * n_seq * F32, inp["s_copy"])
-    y_states = g.op((di * T + ds * di * n_seq) * F32, ssm_state, x, dt)  # ssm_scan
-    y = g.op(di * T * F32, g.view(y_states), x)
-    z = g.op(di * T * F32, g.view(zx))
-    y = g.op(di * T * F32, y, z, inplace=True)
+        x_db = g.op(((d.ssm_heads or max(d.n_embd // 16, 1)) + 2 * ds) * T * F32, x)
+        dt = g.op(di * T * F32, g.op((d.ssm_heads or 1) * T * F32, g.view(x_db)))
+    y = g.op((di * T + ds * di * n_seq) * F32, g.view(x), dt, inp["s_copy"])  # ssm_scan: y and the last state
+    z = g.op(di * T * F32, g.view(zx))  # ggml_cont of the z half
+    xd = g.op(conv_ch * T * F32, x, inplace=True)  # x * D
+    y = g.op(di * T * F32 if conv_ch == di else di * T * F32, g.view(y), xd, inplace=conv_ch == di)
+    y = g.op(di * T * F32, z, y)  # y * silu(z) (swiglu)
     return g.op(d.n_embd * T * F32, y)  # out_proj
 
 
@@ -376,80 +390,93 @@ def _layer_ff(d: Dims) -> int:
 
 def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: int, swa_cells: int,
                 full_cells: int, fa: bool) -> _Graph:  # fmt: skip
-    """The prompt-processing graph llama.cpp reserves, as tensor sizes in build order."""
+    """The prompt-processing graph llama.cpp reserves, as tensor sizes in build order.
+
+    Inputs first, in the order the graph meets them (inp_tokens, inp_embd, inp_pos, the cache row
+    indices, the masks, out_ids): ggml-alloc places them before any other tensor. ``inp_embd`` (the
+    embeddings-input path, E x T F32) is never consumed and so never freed.
+    """
     encoder = d.arch in ENCODERS or layout.no_cache
     T = n_ubatch if encoder else min(n_ctx, n_ubatch)
+    E = d.n_embd
     g = _Graph()
-    inp: dict[str, int] = {"tokens": g.input(T * 4)}
-    cur = g.op(d.n_embd * T * F32, inp["tokens"])  # get_rows of the token embeddings
-    if d.arch in _GELU_ARCHS:
-        cur = g.op(d.n_embd * T * F32, cur, inplace=True)  # scale by sqrt(n_embd)
-    layers = layout.layers
-    has_attn = any(sp.kind in ("full", "swa", "mla") for sp in layers) or encoder
+    ET = E * T * F32
+    layers = list(layout.layers)
+    if encoder:  # encoders keep no per-layer spec: one full attention per block
+        hd = E // max(d.n_head, 1)
+        layers = [LayerSpec(i, "full", d.n_head, hd, hd) for i in range(d.n_layer or 1)]
     has_rec = any(sp.kind == "recurrent" for sp in layers)
-    inp["pos"] = g.input(T * 4)
-    mask_bytes = F16 if fa else F32
+    mask_b = F16 if fa else F32
+    inp: dict[str, int] = {"tokens": g.input(T * 4), "embd_in": g.input(ET)}
+    if any(sp.kind != "recurrent" for sp in layers) or encoder:
+        inp["pos"] = g.input(T * 4)
     masks: dict[str, int] = {}
     if encoder:
-        masks["full"] = g.input(T * T * mask_bytes)
-    elif has_attn:
-        if any(sp.kind in ("full", "mla") for sp in layers):
-            masks["full"] = g.input(full_cells * T * mask_bytes)
-        if any(sp.kind == "swa" for sp in layers):
-            masks["swa"] = g.input(swa_cells * T * mask_bytes)
-        inp["k_idxs"] = g.input(T * 8)
-        v_width = max((sp.head_dim_v * sp.kv_heads for sp in layers if sp.kind in ("full", "swa")), default=0)
-        inp["v_idxs"] = g.input(T * 8 if fa else T * max(v_width, 1) * 8)
+        masks["full"] = g.input(T * T * mask_b)
+    else:
+        first = next((sp.kind for sp in layers if sp.kind in ("full", "swa", "mla")), None)
+        kinds = ["swa", "full"] if first == "swa" else ["full", "swa"]
+        v_width = max((sp.head_dim_v * sp.kv_heads for sp in layers if sp.kind in ("full", "swa")), default=1)
+        for kind in kinds:
+            if any((sp.kind == "swa") == (kind == "swa") and sp.kind != "recurrent" for sp in layers):
+                inp["k_idxs"] = g.input(T * 8)
+                inp["v_idxs"] = g.input(T * 8 if fa else T * v_width * 8)
+                masks[kind] = g.input((swa_cells if kind == "swa" else full_cells) * T * mask_b)
     if has_rec:
         inp["s_copy"] = g.input(n_seq * 4)
     out_ids = g.input(T * 4)
-    specs = list(layers) if not encoder else []
-    if encoder:  # encoders keep no per-layer spec: one full attention per block
-        n_layer = d.n_layer or 1
-        hd = d.n_embd // max(d.n_head, 1)
-        specs = [LayerSpec(i, "full", d.n_head, hd, hd) for i in range(n_layer)]
-    by_index: dict[int, list[Any]] = {}
-    for sp in specs:
+    mean = g.input(T * n_seq * F32) if encoder else -1
+    cur = g.op(ET, inp["tokens"])  # get_rows of the token embeddings
+    if encoder:  # + position and token-type embeddings, then LayerNorm (ggml_norm: never in place)
+        cur = g.op(ET, g.op(ET, cur, inplace=True), g.op(ET, inp["pos"]), inplace=True)
+        cur = g.op(ET, g.op(ET, cur), inplace=True)
+    elif d.arch in _GEMMA:
+        cur = g.op(ET, cur, inplace=True)  # scale by sqrt(n_embd)
+    by_index: dict[int, list[LayerSpec]] = {}
+    for sp in layers:
         by_index.setdefault(sp.index, []).append(sp)
     last = max(by_index) if by_index else -1
     for il in sorted(by_index):
         res = cur
-        normed = g.op(d.n_embd * T * F32, cur)  # rms_norm (the residual keeps the input alive)
-        normed = g.op(d.n_embd * T * F32, normed, inplace=True)  # x norm weight
+        normed = cur if encoder else g.op(ET, g.op(ET, cur), inplace=True)  # attn_norm: new, x weight in place
         block = -1
         for sp in by_index[il]:
+            if sp.kind == "none":
+                continue
             if sp.kind == "recurrent":
                 out = _ssm(g, normed, d, T, n_seq, inp)
-            elif sp.kind == "none":
-                continue
             else:
-                m = masks["swa"] if sp.kind == "swa" else masks["full"]
                 n_kv = T if encoder else (swa_cells if sp.kind == "swa" else full_cells)
-                out = _attention(g, normed, inp, d, sp, n_kv, T, fa, m, encoder)
-            block = out if block < 0 else g.op(d.n_embd * T * F32, block, out, inplace=True)
+                out = _attention(g, normed, inp, d, sp, n_kv, T, fa, masks["swa" if sp.kind == "swa" else "full"], encoder)
+            block = out if block < 0 else g.op(ET, block, out, inplace=True)
         if block < 0:
             block = normed
-        if il == last:  # get_rows(cur, out_ids) and of the residual: n_outputs = n_tokens rows
-            block = g.op(d.n_embd * T * F32, block, out_ids)
-            res = g.op(d.n_embd * T * F32, res, out_ids)
-        cur = g.op(d.n_embd * T * F32, block, res, inplace=True)  # residual add
+        if d.arch in _POST_NORMS:
+            block = g.op(ET, g.op(ET, block, inplace=True), inplace=True)
+        if il == last and not encoder:  # get_rows(cur, out_ids), get_rows(residual, out_ids): n_outputs rows
+            block = g.op(ET, block, out_ids)
+            res = g.op(ET, res, out_ids)
+        cur = g.op(ET, block, res, inplace=True)  # residual add
+        if encoder:  # post-norm: LayerNorm (new) after each residual
+            cur = g.op(ET, g.op(ET, cur), inplace=True)
         if d.arch in ("mamba", "mamba2"):
             continue  # the Mamba block has no FFN
         ffn_res = cur
-        normed = g.op(d.n_embd * T * F32, cur)
-        normed = g.op(d.n_embd * T * F32, normed, inplace=True)
-        if d.n_expert and d.n_expert_used:
-            f = _moe(g, normed, d, T)
-        else:
-            f = _ffn(g, normed, d, T, _layer_ff(d))
-        cur = g.op(d.n_embd * T * F32, f, ffn_res, inplace=True)
-    normed = g.op(d.n_embd * T * F32, cur)  # output norm
-    normed = g.op(d.n_embd * T * F32, normed, inplace=True, output=True)  # result_norm (t_embd)
-    if encoder:
-        mean = g.input(T * T * F32)  # build_inp_mean: pooling = mean
-        g.op(d.n_embd * n_seq * F32, g.view(normed), mean, output=True)
-    else:
-        g.op(d.n_vocab * T * F32, normed, output=True)  # result_output: the logits of every token
+        normed = cur if encoder else g.op(ET, g.op(ET, cur), inplace=True)
+        f = _moe(g, normed, d, T) if d.n_expert and d.n_expert_used else _ffn(g, normed, d, T, _layer_ff(d))
+        if d.arch in _POST_NORMS:
+            f = g.op(ET, g.op(ET, f, inplace=True), inplace=True)
+        cur = g.op(ET, f, ffn_res, inplace=True)
+        if encoder:
+            cur = g.op(ET, g.op(ET, cur), inplace=True)
+    if encoder:  # mean pooling: transpose made contiguous, times the [T, n_seq] mean matrix
+        g.op(E * n_seq * F32, g.op(ET, g.view(cur)), mean, output=True)
+        return g
+    normed = g.op(ET, g.op(ET, cur, inplace=True), inplace=True, output=True)  # result_norm (t_embd)
+    capped = d.attn_soft_cap and d.arch == "gemma2"  # final logit soft-cap: scale, tanh, scale in place
+    logits = g.op(d.n_vocab * T * F32, normed, output=not capped)  # result_output: every token's logits
+    for i in range(3 if capped else 0):
+        logits = g.op(d.n_vocab * T * F32, logits, inplace=True, output=i == 2)
     return g
 
 
