@@ -177,19 +177,26 @@ class Dims:
     n_vocab: int
     n_ff: int
     n_head: int
-    #: Routed experts, experts per token, and their FFN width (n_expert, n_expert_used, n_ff_exp).
+    #: Routed experts, experts per token, their FFN width, the shared experts' width (n_ff_shexp).
     n_expert: int = 0
     n_expert_used: int = 0
     n_ff_exp: int = 0
     n_ff_shexp: int = 0
-    #: Mamba: d_inner, d_state, conv kernel, SSM heads and groups (ssm.* keys).
+    #: Leading dense layers (n_layer_dense_lead) and the MoE interleave step (n_moe_layer_step).
+    n_dense_lead: int = 0
+    moe_every: int = 0
+    #: Mamba: d_inner, d_state, conv kernel, dt rank / SSM heads and groups (ssm.* keys).
     d_inner: int = 0
     d_state: int = 0
     d_conv: int = 0
     ssm_heads: int = 0
     ssm_groups: int = 0
-    #: MLA: kv_lora_rank and the rope part of the key (n_lora_kv, n_rot).
+    #: MLA: n_lora_kv, n_lora_q, rope dims (n_rot), the per-head query/key and value widths before absorption.
     kv_lora_rank: int = 0
+    q_lora_rank: int = 0
+    n_rot: int = 0
+    mla_k: int = 0
+    mla_v: int = 0
     #: Gemma-style logit soft-capping of attention (tanh, two scales, all in place).
     attn_soft_cap: bool = False
     #: The FFN has a gate (SwiGLU/GeGLU: up, gate and their product live at once), else up -> act -> down.
@@ -204,6 +211,12 @@ def _pos(v: Any) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
 
 
+#: config.json model types under the GGUF architecture names the builders above use.
+_HF_ARCH = {"qwen3_moe": "qwen3moe", "qwen2_moe": "qwen2moe", "gemma3_text": "gemma3", "deepseek_v2": "deepseek2",
+            "deepseek_v3": "deepseek2", "gpt_oss": "gpt-oss", "falcon_h1": "falcon-h1", "llama4_text": "llama4",
+            "granitemoehybrid": "granitehybrid", "qwen3_next": "qwen3next"}  # fmt: skip
+
+
 def dims(s: ModelSummary, layout: Layout) -> Dims | None:
     """Dimensions from GGUF keys (``{arch}.*``) or config.json; ``None`` when the widths are unknown."""
     a = s.architecture
@@ -215,30 +228,42 @@ def dims(s: ModelSummary, layout: Layout) -> Dims | None:
 
         tokens = md.get("tokenizer.ggml.tokens")
         n_vocab = _pos(getattr(tokens, "count", None)) or k("vocab_size") or (a.vocab_size or 0)
-        gated = any(".ffn_gate" in t.name for t in s.tensors[:4096])
+        n_ff_exp = k("expert_feed_forward_length")
         d = Dims(
             arch, k("block_count"), k("embedding_length"), n_vocab, k("feed_forward_length"), k("attention.head_count"),
-            k("expert_count"), k("expert_used_count"), k("expert_feed_forward_length"),
-            k("expert_shared_feed_forward_length"), k("ssm.inner_size"), k("ssm.state_size"), k("ssm.conv_kernel"),
-            k("ssm.time_step_rank"), k("ssm.group_count"), k("attention.kv_lora_rank"),
-            bool(md.get(f"{arch}.attn_logit_softcapping")), gated,
+            n_expert=k("expert_count"), n_expert_used=k("expert_used_count"), n_ff_exp=n_ff_exp,
+            # llama4 always has one shared expert of the routed width (llama_model_llama4::load_arch_tensors)
+            n_ff_shexp=k("expert_shared_feed_forward_length") or n_ff_exp * (k("expert_shared_count") or (arch == "llama4")),
+            n_dense_lead=k("leading_dense_block_count"), moe_every=k("interleave_moe_layer_step"),
+            d_inner=k("ssm.inner_size"), d_state=k("ssm.state_size"), d_conv=k("ssm.conv_kernel"),
+            ssm_heads=k("ssm.time_step_rank"), ssm_groups=k("ssm.group_count"),
+            kv_lora_rank=k("attention.kv_lora_rank"), q_lora_rank=k("attention.q_lora_rank"), n_rot=k("rope.dimension_count"),
+            mla_k=k("attention.key_length_mla"), mla_v=k("attention.value_length_mla"),
+            attn_soft_cap=bool(md.get(f"{arch}.attn_logit_softcapping")),
+            gated=any(".ffn_gate" in t.name for t in s.tensors[:4096]),
         )  # fmt: skip
     else:
         c = s.config or {}
         text = c.get("text_config") if isinstance(c.get("text_config"), dict) else c
         assert isinstance(text, dict)
+        arch = _HF_ARCH.get(arch, arch)
         hidden = a.hidden_size or 0
-        expand = _pos(text.get("mamba_expand", text.get("expand")))
-        d_inner = _pos(text.get("mamba_d_ssm")) or (expand * hidden)
-        gated = any(g in t.name for t in s.tensors[:4096] for g in ("gate_proj", "gate_up_proj", ".w1.", "w3"))
+        expand = _pos(text.get("mamba_expand", text.get("expand"))) or 2
+        n_ff_exp = a.expert_intermediate_size or 0
+        nope, rope = _pos(text.get("qk_nope_head_dim")), _pos(text.get("qk_rope_head_dim"))
         d = Dims(
             arch, a.layers or 0, hidden, a.vocab_size or 0, _pos(text.get("intermediate_size")) or a.intermediate_size or 0,
-            a.attention_heads or 0, a.experts or 0, a.experts_used or 0, a.expert_intermediate_size or 0,
-            _pos(text.get("shared_expert_intermediate_size", text.get("shared_intermediate_size"))),
-            d_inner, _pos(text.get("mamba_d_state", text.get("state_size"))),
-            _pos(text.get("mamba_d_conv", text.get("conv_kernel"))),
-            _pos(text.get("mamba_n_heads", text.get("num_heads"))), _pos(text.get("mamba_n_groups", text.get("n_groups"))),
-            _pos(text.get("kv_lora_rank")), bool(text.get("attn_logit_softcapping")), gated,
+            a.attention_heads or 0, n_expert=a.experts or 0, n_expert_used=a.experts_used or 0, n_ff_exp=n_ff_exp,
+            n_ff_shexp=_pos(text.get("shared_expert_intermediate_size", text.get("shared_intermediate_size")))
+            or n_ff_exp * _pos(text.get("n_shared_experts")),
+            n_dense_lead=_pos(text.get("first_k_dense_replace")), moe_every=_pos(text.get("interleave_moe_layer_step")),
+            d_inner=_pos(text.get("mamba_d_ssm")) or expand * hidden, d_state=_pos(text.get("mamba_d_state", text.get("state_size"))),
+            d_conv=_pos(text.get("mamba_d_conv", text.get("conv_kernel"))),
+            ssm_heads=_pos(text.get("mamba_n_heads", text.get("num_heads"))), ssm_groups=_pos(text.get("mamba_n_groups", text.get("n_groups"))),
+            kv_lora_rank=_pos(text.get("kv_lora_rank")), q_lora_rank=_pos(text.get("q_lora_rank")), n_rot=rope,
+            mla_k=nope + rope, mla_v=_pos(text.get("v_head_dim")),
+            attn_soft_cap=bool(text.get("attn_logit_softcapping")),
+            gated=any(g in t.name for t in s.tensors[:4096] for g in ("gate_proj", "gate_up_proj", ".w1.", "w3")),
         )  # fmt: skip
     if not d.n_embd or not d.n_vocab:
         return None
@@ -263,14 +288,18 @@ def flash_attn_enabled(setting: str) -> bool:
 
 #: Builders that rope Q and K before the KV store and expand Q, K, V in that order (llm_build_gemma*);
 #: the others expand Q, V, K (llm_graph_context::build_attn: "expand k later to enable rope fusion").
-_QKV_ORDER = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "cohere2"})
+_QKV_ORDER = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "cohere2", "llama4"})
 #: Builders that scale the embeddings and Q in place (gemma: sqrt(n_embd), query_pre_attn_scalar).
 _GEMMA = frozenset({"gemma", "gemma2", "gemma3", "gemma3n", "gemma3_text", "gemma-embedding"})
 #: Builders with a norm after attention and after the FFN (rms_norm in place on the block's output).
 _POST_NORMS = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "olmo2", "exaone4"})
+#: Builders with norms after attention and FFN only (no pre-norm: llm_build_olmo2, llm_build_exaone4).
+_NO_PRE_NORM = frozenset({"olmo2", "exaone4"})
 #: Builders with per-head Q/K norms (a new tensor: the norm's parent is a reshape view).
 _QK_NORM = frozenset({"qwen3", "qwen3moe", "qwen3_moe", "gemma3", "gemma3_text", "olmo2", "exaone4", "qwen3next",
-                      "qwen3_next", "falcon-h1", "falcon_h1", "llama4"})  # fmt: skip
+                      "qwen3_next", "falcon-h1", "falcon_h1"})  # fmt: skip
+#: Builders that L2-normalise Q and K in place after rope (llm_build_llama4, its use_kq_norm layers).
+_QK_L2 = frozenset({"llama4"})
 
 
 def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_kv: int, T: int, fa: bool,
@@ -284,17 +313,25 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
     H, Hk = d.n_head or 1, max(spec.kv_heads, 1)
     dk = spec.head_dim_k
     dv = spec.head_dim_v or dk
-    if spec.kind == "mla":  # absorbed MLA (deepseek2): latent K (kv_lora_rank + rope), V = its first kv_lora_rank
-        dv = d.kv_lora_rank or dk
+    if spec.kind == "mla":
+        return _mla(g, cur, inp, d, spec, n_kv, T, fa, mask)
     qk_norm = d.arch in _QK_NORM
+
+    # llama4: every 4th layer has no rope (n_no_rope_layer_step); its Q is scaled by inp_attn_scale instead
+    no_rope = d.arch == "llama4" and (spec.index + 1) % 4 == 0
 
     def project(width: int, rope: bool) -> int:
         t = g.op(width * T * F32, cur)
+        if no_rope:
+            return g.op(width * T * F32, g.view(t), inp["attn_scale"]) if width == H * dk and rope else t
         if qk_norm and rope:
             t = g.op(width * T * F32, g.view(t))  # rms_norm of the heads (new), x weight in place
             t = g.op(width * T * F32, t, inplace=True)
             return g.op(width * T * F32, t, inp["pos"], inplace=True) if not encoder else t
-        return g.op(width * T * F32, g.view(t), inp["pos"]) if rope and not encoder else t
+        if rope and not encoder:
+            t = g.op(width * T * F32, g.view(t), inp["pos"])
+            return g.op(width * T * F32, t, inplace=True) if d.arch in _QK_L2 else t
+        return t
 
     q = project(H * dk, True)
     if d.arch in _GEMMA:
@@ -323,8 +360,39 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
             vv = g.op(Hk * dv * T * F32, vv)  # ggml_cont(ggml_transpose(v)): no transposed cache here
         kqv = g.op(dv * T * H * F32, vv, kq)
         out = g.op(dv * H * T * F32, g.view(kqv))  # cont_2d of the permuted heads
-    if spec.kind == "mla":  # decompress the latent per head (wv_b), then the heads' V
-        out = g.op((spec.head_dim_v or dk) * H * T * F32, g.view(out))
+    return g.op(d.n_embd * T * F32, g.view(out))  # wo
+
+
+def _mla(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_kv: int, T: int, fa: bool,
+         mask: int) -> int:  # fmt: skip
+    """Absorbed multi-head latent attention (llm_build_deepseek2): the cache holds the latent and the rope part."""
+    H, rank = d.n_head or 1, d.kv_lora_rank or spec.head_dim_k
+    rope = d.n_rot or max(spec.head_dim_k - rank, 0)
+    qk = d.mla_k or (rank + rope)
+    v_head = d.mla_v or rank
+    if d.q_lora_rank:  # q_a, its norm and weight in place, then q_b
+        q = g.op(d.q_lora_rank * T * F32, cur)
+        q = g.op(d.q_lora_rank * T * F32, g.op(d.q_lora_rank * T * F32, q, inplace=True), inplace=True)
+        q = g.op(H * qk * T * F32, q)
+    else:
+        q = g.op(H * qk * T * F32, cur)
+    q_nope = g.op(rank * T * H * F32, g.view(q))  # q_nope absorbed by wk_b
+    q_pe = g.op(rope * H * T * F32, g.view(q), inp["pos"])  # rope of a view: a new tensor
+    q = g.op((rank + rope) * H * T * F32, g.view(q_nope), q_pe)  # concat
+    kv = g.op((rank + rope) * T * F32, cur)  # kv_a_mqa: latent and rope part
+    k_lat = g.op(rank * T * F32, g.op(rank * T * F32, g.view(kv)), inplace=True)  # kv_a_norm of the latent
+    k_pe = g.op(rope * T * F32, g.view(kv), inp["pos"])
+    k = g.op((rank + rope) * T * F32, g.view(k_lat), k_pe)  # concat
+    g.op(0, g.view(k), inp["k_idxs"])  # the cache write
+    if fa:
+        out = g.op(rank * H * T * F32, g.view(q), mask)
+        out = g.op(v_head * H * T * F32, g.view(out))  # x wv_b
+        out = g.op(v_head * H * T * F32, g.view(out))  # cont
+    else:
+        kq = g.op(n_kv * T * H * F32, g.view(q))
+        kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)
+        kqv = g.op(v_head * T * H * F32, g.op(rank * T * H * F32, kq))  # x latent V, then wv_b
+        out = g.op(v_head * H * T * F32, g.view(kqv))
     return g.op(d.n_embd * T * F32, g.view(out))  # wo
 
 
@@ -339,25 +407,41 @@ def _ffn(g: _Graph, cur: int, d: Dims, T: int, n_ff: int) -> int:
 
 
 def _moe(g: _Graph, cur: int, d: Dims, T: int) -> int:
-    """build_moe_ffn: router logits, soft_max, argsort, weights (normalised), mul_mat_id gate/up/down, weighted sum."""
+    """build_moe_ffn: router logits, soft_max (sigmoid for llama4), argsort, weights (normalised), mul_mat_id
+    gate/up/down, weighted sum of the experts, shared experts added. llama4 weights the input, not the output."""
     E, U = d.n_expert, max(d.n_expert_used, 1)
     ff = d.n_ff_exp or d.n_ff
-    probs = g.op(E * T * F32, g.op(E * T * F32, cur), inplace=True)
-    order = g.op(E * T * 4, probs)  # argsort, i32
+    ET = d.n_embd * T * F32
+    logits = g.op(E * T * F32, cur)
+    before = d.arch == "llama4"
+    if before:  # sigmoid of the logits (new: the logits also feed the argsort)
+        probs = g.op(E * T * F32, logits)
+        order = g.op(E * T * 4, logits)
+    else:
+        probs = g.op(E * T * F32, logits, inplace=True)
+        order = g.op(E * T * 4, probs)  # argsort, i32
     sel = g.view(order)
     w = g.op(U * T * F32, g.view(probs), sel)  # get_rows of the selected probabilities
-    wsum = g.op(T * F32, g.op(T * F32, g.view(w)), inplace=True)  # sum_rows, clamp
-    w = g.op(U * T * F32, g.view(w), wsum)  # div: normalised weights
-    gate = g.op(ff * U * T * F32, g.view(cur), sel)
-    up = g.op(ff * U * T * F32, g.view(cur), sel)
+    if before:
+        x = g.op(d.n_embd * U * T * F32, g.op(d.n_embd * U * T * F32, g.view(cur)), w, inplace=True)  # repeat, x weights
+    else:
+        x = g.view(cur)
+    if not before and U > 1:
+        wsum = g.op(T * F32, g.op(T * F32, g.view(w)), inplace=True)  # sum_rows, clamp
+        w = g.op(U * T * F32, g.view(w), wsum)  # div: normalised weights
+    gate = g.op(ff * U * T * F32, x, sel)
+    up = g.op(ff * U * T * F32, x, sel)
     act = g.op(ff * U * T * F32, gate, up)
     experts = g.op(d.n_embd * U * T * F32, act, sel)
-    experts = g.op(d.n_embd * U * T * F32, experts, g.view(w), inplace=True)
-    out = g.op(d.n_embd * T * F32, g.view(experts), g.view(experts))
-    for _ in range(U - 2):
-        out = g.op(d.n_embd * T * F32, out, g.view(experts), inplace=True)
+    if before:
+        out = g.op(ET, g.view(experts))  # ggml_cont of the single expert's view
+    else:
+        experts = g.op(d.n_embd * U * T * F32, experts, g.view(w), inplace=True)
+        out = g.op(ET, g.view(experts), g.view(experts)) if U > 1 else g.op(ET, g.view(experts))
+        for _ in range(U - 2):
+            out = g.op(ET, out, g.view(experts), inplace=True)
     if d.n_ff_shexp:
-        out = g.op(d.n_embd * T * F32, out, _ffn(g, cur, d, T, d.n_ff_shexp), inplace=True)
+        out = g.op(ET, out, _ffn(g, cur, d, T, d.n_ff_shexp), inplace=True)
     return out
 
 
@@ -386,6 +470,13 @@ def _ssm(g: _Graph, cur: int, d: Dims, T: int, n_seq: int, inp: dict[str, int]) 
 
 def _layer_ff(d: Dims) -> int:
     return d.n_ff or 4 * d.n_embd
+
+
+def _is_moe(d: Dims, il: int) -> bool:
+    """Routed experts in this layer: past the leading dense layers, on the interleave step (llama4)."""
+    if not d.n_expert or not d.n_expert_used or il < d.n_dense_lead:
+        return False
+    return not d.moe_every or (il + 1) % d.moe_every == 0
 
 
 def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: int, swa_cells: int,
@@ -422,6 +513,8 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
                 inp["k_idxs"] = g.input(T * 8)
                 inp["v_idxs"] = g.input(T * 8 if fa else T * v_width * 8)
                 masks[kind] = g.input((swa_cells if kind == "swa" else full_cells) * T * mask_b)
+                if kind == "swa" and d.arch == "llama4":
+                    inp["attn_scale"] = g.input(T * F32)  # inp_attn_scale: temperature of the no-rope layers
     if has_rec:
         inp["s_copy"] = g.input(n_seq * 4)
     out_ids = g.input(T * 4)
@@ -438,7 +531,8 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     last = max(by_index) if by_index else -1
     for il in sorted(by_index):
         res = cur
-        normed = cur if encoder else g.op(ET, g.op(ET, cur), inplace=True)  # attn_norm: new, x weight in place
+        pre = not encoder and d.arch not in _NO_PRE_NORM
+        normed = g.op(ET, g.op(ET, cur), inplace=True) if pre else cur  # attn_norm: new, x weight in place
         block = -1
         for sp in by_index[il]:
             if sp.kind == "none":
@@ -462,8 +556,8 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         if d.arch in ("mamba", "mamba2"):
             continue  # the Mamba block has no FFN
         ffn_res = cur
-        normed = cur if encoder else g.op(ET, g.op(ET, cur), inplace=True)
-        f = _moe(g, normed, d, T) if d.n_expert and d.n_expert_used else _ffn(g, normed, d, T, _layer_ff(d))
+        normed = g.op(ET, g.op(ET, cur), inplace=True) if pre else cur
+        f = _moe(g, normed, d, T) if _is_moe(d, il) else _ffn(g, normed, d, T, _layer_ff(d))
         if d.arch in _POST_NORMS:
             f = g.op(ET, g.op(ET, f, inplace=True), inplace=True)
         cur = g.op(ET, f, ffn_res, inplace=True)
