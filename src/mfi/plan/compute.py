@@ -23,6 +23,7 @@ encoders and T5), ``n_outputs_max = n_seq_max``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,6 +192,8 @@ class Dims:
     d_conv: int = 0
     ssm_heads: int = 0
     ssm_groups: int = 0
+    #: Mamba-2 with a grouped rms_norm before out_proj (an ssm_norm tensor).
+    ssm_norm: bool = False
     #: MLA: n_lora_kv, n_lora_q, rope dims (n_rot), the per-head query/key and value widths before absorption.
     kv_lora_rank: int = 0
     q_lora_rank: int = 0
@@ -237,6 +240,7 @@ def dims(s: ModelSummary, layout: Layout) -> Dims | None:
             n_dense_lead=k("leading_dense_block_count"), moe_every=k("interleave_moe_layer_step"),
             d_inner=k("ssm.inner_size"), d_state=k("ssm.state_size"), d_conv=k("ssm.conv_kernel"),
             ssm_heads=k("ssm.time_step_rank"), ssm_groups=k("ssm.group_count"),
+            ssm_norm=any(t.name.endswith("ssm_norm.weight") for t in s.tensors[:4096]),
             kv_lora_rank=k("attention.kv_lora_rank"), q_lora_rank=k("attention.q_lora_rank"), n_rot=k("rope.dimension_count"),
             mla_k=k("attention.key_length_mla"), mla_v=k("attention.value_length_mla"),
             attn_soft_cap=bool(md.get(f"{arch}.attn_logit_softcapping")),
@@ -260,6 +264,7 @@ def dims(s: ModelSummary, layout: Layout) -> Dims | None:
             d_inner=_pos(text.get("mamba_d_ssm")) or expand * hidden, d_state=_pos(text.get("mamba_d_state", text.get("state_size"))),
             d_conv=_pos(text.get("mamba_d_conv", text.get("conv_kernel"))),
             ssm_heads=_pos(text.get("mamba_n_heads", text.get("num_heads"))), ssm_groups=_pos(text.get("mamba_n_groups", text.get("n_groups"))),
+            ssm_norm=bool(text.get("mamba_rms_norm", arch == "mamba2")),
             kv_lora_rank=_pos(text.get("kv_lora_rank")), q_lora_rank=_pos(text.get("q_lora_rank")), n_rot=rope,
             mla_k=nope + rope, mla_v=_pos(text.get("v_head_dim")),
             attn_soft_cap=bool(text.get("attn_logit_softcapping")),
@@ -293,17 +298,19 @@ _QKV_ORDER = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "cohere2",
 _GEMMA = frozenset({"gemma", "gemma2", "gemma3", "gemma3n", "gemma3_text", "gemma-embedding"})
 #: Builders with a norm after attention and after the FFN (rms_norm in place on the block's output).
 _POST_NORMS = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "olmo2", "exaone4"})
+#: Builders that pick the output rows after the residual add, once (llm_build_falcon_h1).
+_ROWS_AFTER_ADD = frozenset({"falcon-h1"})
 #: Builders with norms after attention and FFN only (no pre-norm: llm_build_olmo2, llm_build_exaone4).
 _NO_PRE_NORM = frozenset({"olmo2", "exaone4"})
 #: Builders with per-head Q/K norms (a new tensor: the norm's parent is a reshape view).
 _QK_NORM = frozenset({"qwen3", "qwen3moe", "qwen3_moe", "gemma3", "gemma3_text", "olmo2", "exaone4", "qwen3next",
-                      "qwen3_next", "falcon-h1", "falcon_h1"})  # fmt: skip
+                      "qwen3_next"})  # fmt: skip
 #: Builders that L2-normalise Q and K in place after rope (llm_build_llama4, its use_kq_norm layers).
 _QK_L2 = frozenset({"llama4"})
 
 
 def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_kv: int, T: int, fa: bool,
-               mask: int, encoder: bool) -> int:  # fmt: skip
+               mask: int, encoder: bool, wo: bool = True) -> int:  # fmt: skip
     """One attention block from its normed input to the output projection (build_attn, build_attn_mha).
 
     Q/K/V projections (bias adds in place), rope (never in place: its parent is a reshape view, whose
@@ -360,7 +367,7 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
             vv = g.op(Hk * dv * T * F32, vv)  # ggml_cont(ggml_transpose(v)): no transposed cache here
         kqv = g.op(dv * T * H * F32, vv, kq)
         out = g.op(dv * H * T * F32, g.view(kqv))  # cont_2d of the permuted heads
-    return g.op(d.n_embd * T * F32, g.view(out))  # wo
+    return g.op(d.n_embd * T * F32, g.view(out)) if wo else out  # wo
 
 
 def _mla(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_kv: int, T: int, fa: bool,
@@ -445,27 +452,39 @@ def _moe(g: _Graph, cur: int, d: Dims, T: int) -> int:
     return out
 
 
-def _ssm(g: _Graph, cur: int, d: Dims, T: int, n_seq: int, inp: dict[str, int]) -> int:
-    """A Mamba block (build_mamba_layer / build_mamba2_layer): states fetched, in_proj, conv, scan, gate, out_proj."""
+def _ssm(g: _Graph, cur: int, d: Dims, T: int, n_seq: int, inp: dict[str, int],
+         after_scan: Callable[[], None] | None = None) -> int:  # fmt: skip
+    """A Mamba block (llm_build_mamba_base::build_mamba_layer / build_mamba2_layer) on the residual ``cur``.
+
+    The conv state fetched (before the block's norm, in graph order), the norm, in_proj (z, x and for Mamba-2 B, C, dt), the conv state fetched and concatenated, ssm_conv, bias and
+    silu in place, dt, ssm_scan (y and the last state), z made contiguous, y + x*D, y*silu(z) (swiglu);
+    Mamba-2 adds a grouped rms_norm (a new tensor) before out_proj.
+    """
     di, ds, dc = d.d_inner, d.d_state or 16, max(d.d_conv, 2)
-    groups = d.ssm_groups
-    conv_ch = di + 2 * groups * ds if groups else di
+    m2 = d.ssm_groups > 0
+    conv_ch = di + 2 * d.ssm_groups * ds if m2 else di
     r = g.op((dc - 1) * conv_ch * n_seq * F32, inp["s_copy"])  # get_rows of the conv states
-    zx = g.op(((2 * di + 2 * groups * ds + d.ssm_heads) if groups else 2 * di) * T * F32, cur)  # in_proj
+    cur = g.op(d.n_embd * T * F32, g.op(d.n_embd * T * F32, cur), inplace=True)  # the block's rms_norm x weight
+    zx = g.op(((2 * di + 2 * d.ssm_groups * ds + d.ssm_heads) if m2 else 2 * di) * T * F32, cur)  # in_proj
     x = g.op(((dc - 1) * n_seq + T) * conv_ch * F32, g.view(r), g.view(zx))  # concat with the conv state
     x = g.op(conv_ch * T * F32, x)  # ssm_conv
-    x = g.op(conv_ch * T * F32, x, inplace=True)  # + bias, silu: in place
-    if groups:  # Mamba-2: dt is a slice of in_proj; B and C slices of the conv output
-        dt = g.op(d.ssm_heads * T * F32, g.view(zx), inplace=False)
-    else:
-        x_db = g.op(((d.ssm_heads or max(d.n_embd // 16, 1)) + 2 * ds) * T * F32, x)
-        dt = g.op(di * T * F32, g.op((d.ssm_heads or 1) * T * F32, g.view(x_db)))
+    x = g.op(conv_ch * T * F32, g.op(conv_ch * T * F32, x, inplace=True), inplace=True)  # + bias, silu
+    dt_rank = d.ssm_heads or max(d.n_embd // 16, 1)
+    if m2:  # dt is a slice of in_proj, made contiguous, + bias in place
+        dt = g.op(dt_rank * T * F32, g.op(dt_rank * T * F32, g.view(zx)), inplace=True)
+    else:  # x_proj -> dt, B, C; dt_proj of dt (contiguous) + bias in place
+        x_db = g.op((dt_rank + 2 * ds) * T * F32, x)
+        dt = g.op(di * T * F32, g.op(di * T * F32, g.op(dt_rank * T * F32, g.view(x_db))), inplace=True)
     y = g.op((di * T + ds * di * n_seq) * F32, g.view(x), dt, inp["s_copy"])  # ssm_scan: y and the last state
-    z = g.op(di * T * F32, g.view(zx))  # ggml_cont of the z half
-    xd = g.op(conv_ch * T * F32, x, inplace=True)  # x * D
-    y = g.op(di * T * F32 if conv_ch == di else di * T * F32, g.view(y), xd, inplace=conv_ch == di)
+    if after_scan is not None:  # falcon-h1: the attention's wo comes next in graph order
+        after_scan()
+    z = g.op(di * T * F32, g.view(zx))  # ggml_cont of the z part
+    xd = g.op(di * T * F32, g.view(x) if m2 else x, inplace=not m2)  # x * D (Mamba-2: x is a view: new)
+    y = g.op(di * T * F32, g.view(y), xd, inplace=True)  # y + x*D
     y = g.op(di * T * F32, z, y)  # y * silu(z) (swiglu)
-    return g.op(d.n_embd * T * F32, y)  # out_proj
+    if m2 and d.ssm_norm:
+        y = g.op(di * T * F32, g.op(di * T * F32, g.view(y)), inplace=True)  # grouped rms_norm x weight
+    return g.op(d.n_embd * T * F32, g.view(y) if m2 else y)  # out_proj
 
 
 def _layer_ff(d: Dims) -> int:
@@ -532,25 +551,34 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     for il in sorted(by_index):
         res = cur
         pre = not encoder and d.arch not in _NO_PRE_NORM
-        normed = g.op(ET, g.op(ET, cur), inplace=True) if pre else cur  # attn_norm: new, x weight in place
+        attn = any(sp.kind not in ("recurrent", "none") for sp in by_index[il])
+        normed = g.op(ET, g.op(ET, cur), inplace=True) if pre and attn else cur  # attn_norm: new, x weight in place
         block = -1
-        for sp in by_index[il]:
+        both = len(by_index[il]) > 1  # falcon-h1: attention, then an SSM on its own norm of the input, summed
+        for sp in sorted(by_index[il], key=lambda sp: sp.kind == "recurrent"):
             if sp.kind == "none":
                 continue
             if sp.kind == "recurrent":
-                out = _ssm(g, normed, d, T, n_seq, inp)
+                wo: list[int] = []
+                pre_wo = block
+                out = _ssm(g, res, d, T, n_seq, inp, (lambda: wo.append(g.op(ET, g.view(pre_wo)))) if block >= 0 else None)
+                block = wo[0] if wo else block  # the attention's wo, made right after the scan; summed below
             else:
                 n_kv = T if encoder else (swa_cells if sp.kind == "swa" else full_cells)
-                out = _attention(g, normed, inp, d, sp, n_kv, T, fa, masks["swa" if sp.kind == "swa" else "full"], encoder)
+                out = _attention(g, normed, inp, d, sp, n_kv, T, fa, masks["swa" if sp.kind == "swa" else "full"], encoder,
+                                 wo=not both)  # fmt: skip
             block = out if block < 0 else g.op(ET, block, out, inplace=True)
         if block < 0:
             block = normed
         if d.arch in _POST_NORMS:
             block = g.op(ET, g.op(ET, block, inplace=True), inplace=True)
-        if il == last and not encoder:  # get_rows(cur, out_ids), get_rows(residual, out_ids): n_outputs rows
+        late_rows = d.arch in _ROWS_AFTER_ADD
+        if il == last and not encoder and not late_rows:  # get_rows(cur, out_ids), get_rows(residual, out_ids)
             block = g.op(ET, block, out_ids)
             res = g.op(ET, res, out_ids)
         cur = g.op(ET, block, res, inplace=True)  # residual add
+        if il == last and late_rows:
+            cur = g.op(ET, cur, out_ids)
         if encoder:  # post-norm: LayerNorm (new) after each residual
             cur = g.op(ET, g.op(ET, cur), inplace=True)
         if d.arch in ("mamba", "mamba2"):
