@@ -241,10 +241,11 @@ def _gguf_swa(arch: str, n: int, raw_window: Any, pattern: Any) -> tuple[int | N
             return None, [False] * n, []
         if flags_from_key is not None:
             return window, flags_from_key, [f"sliding layers from {arch}.attention.sliding_window_pattern (window {window})"]
-        p, first = (_int(pattern) or rule.pattern), rule.dense_first
-        swa = [i % p != 0 for i in range(n)] if first else [i % p < p - 1 for i in range(n)]
+        n_pat: int = _int(pattern) or rule.pattern
+        first = rule.dense_first
+        swa = [i % n_pat != 0 for i in range(n)] if first else [i % n_pat < n_pat - 1 for i in range(n)]
         kind = "chunked" if arch == "llama4" else "sliding"
-        rule_text = f"layer % {p} != 0" if first else f"layer % {p} < {p - 1}"
+        rule_text = f"layer % {n_pat} != 0" if first else f"layer % {n_pat} < {n_pat - 1}"
         return window, swa, [f"{kind} iff {rule_text}, window {window} (llama.cpp {arch} load_arch_hparams)"]
     if not window:
         return None, [False] * n, []
@@ -252,9 +253,8 @@ def _gguf_swa(arch: str, n: int, raw_window: Any, pattern: Any) -> tuple[int | N
         return window, flags_from_key, [f"sliding layers from {arch}.attention.sliding_window_pattern"]
     if arch in SWA_ARRAY_GGUF:
         return window, [False] * n, [f"{arch}: no per-layer sliding_window_pattern array: all layers counted as full"]
-    if pattern is not None and _int(pattern):
-        p = _int(pattern)
-        assert p is not None
+    p = _int(pattern)
+    if p:
         return window, [i % p < p - 1 for i in range(n)], [f"sliding iff layer % {p} < {p - 1} ({arch}.attention.sliding_window_pattern)"]
     return None, [False] * n, [f"sliding_window {window} is not used by llama.cpp for {arch}: all layers counted as full"]
 
@@ -299,10 +299,10 @@ def _config_state(text: dict[str, Any], model_type: str, hidden: int | None) -> 
         k, v = _int(text.get("linear_key_head_dim")), _int(text.get("linear_value_head_dim"))
         nk, nv = _int(text.get("linear_num_key_heads")), _int(text.get("linear_num_value_heads"))
         conv = _int(text.get("linear_conv_kernel_dim"))
-        if None in (k, v, nk, nv, conv):
+        if k is None or v is None or nk is None or nv is None or conv is None:
             return None
         # convert_hf_to_gguf: ssm.d_state = key head dim, group_count = key heads, inner = v dim x v heads
-        return _recurrent_state(conv, v * nv, k, nk)  # type: ignore[operator]
+        return _recurrent_state(conv, v * nv, k, nk)
     bad: list[str] = []
 
     def first(*names: str) -> int | None:

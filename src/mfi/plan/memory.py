@@ -185,6 +185,7 @@ def kv_vllm(layout: Layout, ctx: int, *, parallel: int = 1, cache_bytes: int = 2
 def weights(s: ModelSummary, runtime: str) -> Weights:
     """Exact weight bytes; routed-expert tensors apart, since they can be kept in CPU memory."""
     experts = sum(t.n_bytes or 0 for t in s.tensors if _EXPERT.search(t.name))
+    total: int | None
     span = s.format_info.get("data_bytes")
     align = s.format_info.get("alignment")
     padded = None
