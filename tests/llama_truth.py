@@ -54,11 +54,19 @@ class Row:
 
 
 def measured(rec: dict[str, Any]) -> dict[str, float]:
-    """Model, KV (+ recurrent state), compute and output buffers llama.cpp logged, in bytes."""
+    """Model, KV (+ recurrent state), compute and output buffers llama.cpp logged, in bytes.
+
+    Exact bytes from llama_get_memory_breakdown where the record has them (``breakdown_bytes``), else
+    the MiB llama.cpp printed (two decimals; compute with four).
+    """
+    output = rec.get("output_mib", 0.0) * MIB
+    exact = rec.get("breakdown_bytes")
+    if exact:
+        model, kv, compute = (sum(b[k] for b in exact.values()) for k in ("model", "context", "compute"))
+        return {"model": model, "kv": kv, "compute": compute, "output": output, "total": model + kv + compute + output}
     model = sum(rec["model_mib"].values()) * MIB
     kv = sum(e["mib"] for e in rec["kv_mib"]) * MIB + sum(e["mib"] for e in rec.get("rs_mib", [])) * MIB
     compute = sum((rec.get("compute_mib_4dp") or rec["compute_mib"]).values()) * MIB
-    output = rec.get("output_mib", 0.0) * MIB
     return {"model": model, "kv": kv, "compute": compute, "output": output, "total": model + kv + compute + output}
 
 
@@ -67,8 +75,14 @@ def forecast(rec: dict[str, Any], work: Path) -> Row:
     from mfi import api
 
     st = rec["settings"]
-    p = api.plan(str(header(rec, work)), ctx=st["ctx"], cache_type=st["cache"], parallel=st["np"],
-                 swa_full=st["swa_full"], ubatch=st["ub"], flash_attn=st["fa"], runtime="llama.cpp")
+    parallel, ubatch, batch = st["np"], st["ub"], None
+    if rec.get("tool") == "llama-embedding":
+        # examples/embedding/embedding.cpp changes what it passes to llama.cpp: -np 1 becomes
+        # llama_max_parallel_sequences() (256) sequences, -b at least -c, and -ub = -b for encoders
+        parallel = 256 if parallel == 1 else parallel
+        batch = ubatch = max(2048, st["ctx"])
+    p = api.plan(str(header(rec, work)), ctx=st["ctx"], cache_type=st["cache"], parallel=parallel,
+                 swa_full=st["swa_full"], ubatch=ubatch, batch=batch, flash_attn=st["fa"], runtime="llama.cpp")
     m = p.memory
     fc = {"model": m.weights.total, "kv": m.kv.bytes, "compute": m.compute, "output": m.output, "total": m.total}
     return Row(rec["model"], st, measured(rec), fc)

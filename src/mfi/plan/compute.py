@@ -293,13 +293,17 @@ def flash_attn_enabled(setting: str) -> bool:
 
 #: Builders that rope Q and K before the KV store and expand Q, K, V in that order (llm_build_gemma*);
 #: the others expand Q, V, K (llm_graph_context::build_attn: "expand k later to enable rope fusion").
-_QKV_ORDER = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "cohere2", "llama4"})
+_QKV_ORDER = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "cohere2", "llama4", "gpt-oss"})
 #: Builders that scale the embeddings and Q in place (gemma: sqrt(n_embd), query_pre_attn_scalar).
 _GEMMA = frozenset({"gemma", "gemma2", "gemma3", "gemma3n", "gemma3_text", "gemma-embedding"})
 #: Builders with a norm after attention and after the FFN (rms_norm in place on the block's output).
 _POST_NORMS = frozenset({"gemma2", "gemma3", "gemma3n", "gemma3_text", "olmo2", "exaone4"})
 #: Builders that pick the output rows after the residual add, once (llm_build_falcon_h1).
 _ROWS_AFTER_ADD = frozenset({"falcon-h1"})
+#: Builders that pick the output rows after the last layer, before the output norm
+#: ("if (!cparams.embeddings_nextn_masked && inp_out_ids)" in src/models/<arch>.cpp).
+_ROWS_AT_END = frozenset({"bailingmoe3", "cohere2moe", "gemma4", "hy_v3", "mimo2", "nemotron_h", "gpt-oss", "qwen35",
+                          "qwen35moe", "qwen3next", "step35"})  # fmt: skip
 #: Builders with norms after attention and FFN only (no pre-norm: llm_build_olmo2, llm_build_exaone4).
 _NO_PRE_NORM = frozenset({"olmo2", "exaone4"})
 #: Builders with per-head Q/K norms (a new tensor: the norm's parent is a reshape view).
@@ -352,19 +356,20 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
     if encoder:  # no cache: K and V of the batch itself, cast to F16 for flash attention (ggml_cast)
         kk, vv = (g.op(Hk * dk * T * F16, g.view(k)), g.op(Hk * dv * T * F16, g.view(v))) if fa else (g.view(k), g.view(v))
     else:  # ggml_set_rows into the cache: a view of the cache, nothing allocated
-        g.op(0, g.view(k), inp["k_idxs"])
+        kind = "swa" if spec.kind == "swa" else "full"
+        g.op(0, g.view(k), inp[f"k_idxs.{kind}"])
         if v >= 0:
-            g.op(0, g.view(v), inp["v_idxs"])
+            g.op(0, g.view(v), inp[f"v_idxs.{kind}"])
         kk = vv = -1
     if fa:
         out = g.op(dv * H * T * F32, g.view(q), kk, vv, mask)
     else:
+        if encoder:
+            vv = g.op(Hk * dv * T * F32, vv)  # ggml_cont(ggml_transpose(v)) first: no transposed cache here
         kq = g.op(n_kv * T * H * F32, kk, g.view(q))
         for _ in range(3 if d.attn_soft_cap else 0):  # scale, tanh, scale
             kq = g.op(n_kv * T * H * F32, kq, inplace=True)
         kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)  # soft_max_ext
-        if encoder:
-            vv = g.op(Hk * dv * T * F32, vv)  # ggml_cont(ggml_transpose(v)): no transposed cache here
         kqv = g.op(dv * T * H * F32, vv, kq)
         out = g.op(dv * H * T * F32, g.view(kqv))  # cont_2d of the permuted heads
     return g.op(d.n_embd * T * F32, g.view(out)) if wo else out  # wo
@@ -390,7 +395,7 @@ def _mla(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_k
     k_lat = g.op(rank * T * F32, g.op(rank * T * F32, g.view(kv)), inplace=True)  # kv_a_norm of the latent
     k_pe = g.op(rope * T * F32, g.view(kv), inp["pos"])
     k = g.op((rank + rope) * T * F32, g.view(k_lat), k_pe)  # concat
-    g.op(0, g.view(k), inp["k_idxs"])  # the cache write
+    g.op(0, g.view(k), inp["k_idxs.full"])  # the cache write
     if fa:
         out = g.op(rank * H * T * F32, g.view(q), mask)
         out = g.op(v_head * H * T * F32, g.view(out))  # x wv_b
@@ -398,7 +403,8 @@ def _mla(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_k
     else:
         kq = g.op(n_kv * T * H * F32, g.view(q))
         kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)
-        kqv = g.op(v_head * T * H * F32, g.op(rank * T * H * F32, kq))  # x latent V, then wv_b
+        v = g.op(rank * n_kv * F16, mask)  # ggml_cont(ggml_transpose(v)): the latent view of the K cache (F16)
+        kqv = g.op(v_head * T * H * F32, g.op(rank * T * H * F32, v, kq))  # x latent V, then wv_b
         out = g.op(v_head * H * T * F32, g.view(kqv))
     return g.op(d.n_embd * T * F32, g.view(out))  # wo
 
@@ -433,7 +439,9 @@ def _moe(g: _Graph, cur: int, d: Dims, T: int) -> int:
         x = g.op(d.n_embd * U * T * F32, g.op(d.n_embd * U * T * F32, g.view(cur)), w, inplace=True)  # repeat, x weights
     else:
         x = g.view(cur)
-    if not before and U > 1:
+    if d.arch == "gpt-oss":  # soft_max over the selected logits (LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX_WEIGHT)
+        w = g.op(U * T * F32, g.view(w))
+    elif not before and U > 1:
         wsum = g.op(T * F32, g.op(T * F32, g.view(w)), inplace=True)  # sum_rows, clamp
         w = g.op(U * T * F32, g.view(w), wsum)  # div: normalised weights
     gate = g.op(ff * U * T * F32, x, sel)
@@ -507,7 +515,7 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     embeddings-input path, E x T F32) is never consumed and so never freed.
     """
     encoder = d.arch in ENCODERS or layout.no_cache
-    T = n_ubatch if encoder else min(n_ctx, n_ubatch)
+    T = min(n_ctx, n_ubatch)  # llama_context::sched_reserve: n_tokens = min(n_ctx, n_ubatch)
     E = d.n_embd
     g = _Graph()
     ET = E * T * F32
@@ -529,8 +537,8 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         v_width = max((sp.head_dim_v * sp.kv_heads for sp in layers if sp.kind in ("full", "swa")), default=1)
         for kind in kinds:
             if any((sp.kind == "swa") == (kind == "swa") and sp.kind != "recurrent" for sp in layers):
-                inp["k_idxs"] = g.input(T * 8)
-                inp["v_idxs"] = g.input(T * 8 if fa else T * v_width * 8)
+                inp[f"k_idxs.{kind}"] = g.input(T * 8)  # each cache (base, SWA) has its own row indices
+                inp[f"v_idxs.{kind}"] = g.input(T * 8 if fa else T * v_width * 8)
                 masks[kind] = g.input((swa_cells if kind == "swa" else full_cells) * T * mask_b)
                 if kind == "swa" and d.arch == "llama4":
                     inp["attn_scale"] = g.input(T * F32)  # inp_attn_scale: temperature of the no-rope layers
@@ -572,12 +580,12 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
             block = normed
         if d.arch in _POST_NORMS:
             block = g.op(ET, g.op(ET, block, inplace=True), inplace=True)
-        late_rows = d.arch in _ROWS_AFTER_ADD
+        late_rows = d.arch in _ROWS_AFTER_ADD or d.arch in _ROWS_AT_END
         if il == last and not encoder and not late_rows:  # get_rows(cur, out_ids), get_rows(residual, out_ids)
             block = g.op(ET, block, out_ids)
             res = g.op(ET, res, out_ids)
         cur = g.op(ET, block, res, inplace=True)  # residual add
-        if il == last and late_rows:
+        if il == last and d.arch in _ROWS_AFTER_ADD:
             cur = g.op(ET, cur, out_ids)
         if encoder:  # post-norm: LayerNorm (new) after each residual
             cur = g.op(ET, g.op(ET, cur), inplace=True)
@@ -594,6 +602,9 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     if encoder:  # mean pooling: transpose made contiguous, times the [T, n_seq] mean matrix
         g.op(E * n_seq * F32, g.op(ET, g.view(cur)), mean, output=True)
         return g
+    if d.arch in _ROWS_AT_END:  # the last layer's output is kept as t_h_nextn (a graph output: never freed)
+        g.nodes[cur].output = True
+        cur = g.op(ET, cur, out_ids)
     normed = g.op(ET, g.op(ET, cur, inplace=True), inplace=True, output=True)  # result_norm (t_embd)
     capped = d.attn_soft_cap and d.arch == "gemma2"  # final logit soft-cap: scale, tanh, scale in place
     logits = g.op(d.n_vocab * T * F32, normed, output=not capped)  # result_output: every token's logits
@@ -623,9 +634,9 @@ def compute(d: Dims | None, layout: Layout, *, n_ctx: int, n_seq: int, full_cell
     g = build_graph(d, layout, n_ctx=n_ctx, n_seq=n_seq, n_ubatch=ub, swa_cells=swa_cells, full_cells=full_cells, fa=fa)
     peak = g.peak()
     out = output_bytes(d, n_seq=n_seq, encoder=encoder)
-    T = ub if encoder else min(n_ctx, ub)
+    T = min(n_ctx, ub)
     terms = (
-        Term("micro-batch", T, f"min(n_ctx, -ub {n_ubatch}, -b {n_batch})" if not encoder else f"-ub {n_ubatch}", "ubatch"),
+        Term("micro-batch", T, f"min(n_ctx {n_ctx}, -ub {n_ubatch}, -b {n_batch})", "ubatch"),
         Term("flash attention", "on" if fa else "off", f"-fa {flash_attn}" + (" (auto: on for the CPU)" if flash_attn == "auto" else ""), "flash_attn"),
         Term("logits in the graph", d.n_vocab * T * F32, f"{d.n_vocab} vocab x {T} outputs x 4 B", "logits"),
         Term("compute buffer", peak, "peak of the reserved graph's live tensors, placed as ggml-alloc does", "compute"),
