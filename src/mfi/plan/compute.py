@@ -304,6 +304,12 @@ _ROWS_AFTER_ADD = frozenset({"falcon-h1"})
 #: ("if (!cparams.embeddings_nextn_masked && inp_out_ids)" in src/models/<arch>.cpp).
 _ROWS_AT_END = frozenset({"bailingmoe3", "cohere2moe", "gemma4", "hy_v3", "mimo2", "nemotron_h", "gpt-oss", "qwen35",
                           "qwen35moe", "qwen3next", "step35"})  # fmt: skip
+#: Builders with attention and FFN in parallel on one LayerNorm (llm_build_cohere2, llm_build_command_r):
+#: the FFN runs before the attention's wo, and the output rows are picked from the norm, the residual and wo.
+_PARALLEL = frozenset({"cohere2", "command-r"})
+#: Builders whose output norm is a LayerNorm (ggml_norm: never in place) and whose logits are scaled in place.
+_LAYERNORM_OUT = frozenset({"cohere2", "command-r"})
+_LOGIT_SCALE = frozenset({"cohere2", "command-r"})
 #: Builders with norms after attention and FFN only (no pre-norm: llm_build_olmo2, llm_build_exaone4).
 _NO_PRE_NORM = frozenset({"olmo2", "exaone4"})
 #: Builders with per-head Q/K norms (a new tensor: the norm's parent is a reshape view).
@@ -562,6 +568,22 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         attn = any(sp.kind not in ("recurrent", "none") for sp in by_index[il])
         normed = g.op(ET, g.op(ET, cur), inplace=True) if pre and attn else cur  # attn_norm: new, x weight in place
         block = -1
+        if d.arch in _PARALLEL and len(by_index[il]) == 1 and by_index[il][0].kind in ("full", "swa"):
+            sp = by_index[il][0]
+            n_kv = swa_cells if sp.kind == "swa" else full_cells
+            att = _attention(g, normed, inp, d, sp, n_kv, T, fa, masks["swa" if sp.kind == "swa" else "full"], encoder,
+                             wo=False)  # fmt: skip
+            if il == last:
+                normed = g.op(ET, normed, out_ids)
+            f = _ffn(g, normed, d, T, _layer_ff(d))
+            if il == last:
+                res = g.op(ET, res, out_ids)
+            f = g.op(ET, f, res, inplace=True)
+            o = g.op(ET, g.view(att))  # wo, after the FFN in graph order
+            if il == last:
+                o = g.op(ET, o, out_ids)
+            cur = g.op(ET, f, o, inplace=True)
+            continue
         both = len(by_index[il]) > 1  # falcon-h1: attention, then an SSM on its own norm of the input, summed
         for sp in sorted(by_index[il], key=lambda sp: sp.kind == "recurrent"):
             if sp.kind == "none":
@@ -605,11 +627,12 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     if d.arch in _ROWS_AT_END:  # the last layer's output is kept as t_h_nextn (a graph output: never freed)
         g.nodes[cur].output = True
         cur = g.op(ET, cur, out_ids)
-    normed = g.op(ET, g.op(ET, cur, inplace=True), inplace=True, output=True)  # result_norm (t_embd)
-    capped = d.attn_soft_cap and d.arch == "gemma2"  # final logit soft-cap: scale, tanh, scale in place
-    logits = g.op(d.n_vocab * T * F32, normed, output=not capped)  # result_output: every token's logits
-    for i in range(3 if capped else 0):
-        logits = g.op(d.n_vocab * T * F32, logits, inplace=True, output=i == 2)
+    normed = g.op(ET, g.op(ET, cur, inplace=d.arch not in _LAYERNORM_OUT), inplace=True, output=True)  # result_norm
+    # in-place ops on the logits: gemma2's final soft-cap (scale, tanh, scale), cohere's logit scale
+    after = 3 if d.attn_soft_cap and d.arch == "gemma2" else 1 if d.arch in _LOGIT_SCALE else 0
+    logits = g.op(d.n_vocab * T * F32, normed, output=not after)  # result_output: every token's logits
+    for i in range(after):
+        logits = g.op(d.n_vocab * T * F32, logits, inplace=True, output=i == after - 1)
     return g
 
 
