@@ -158,7 +158,7 @@ ARCHS: tuple[Arch, ...] = (
         **_attn(layers=4, ctx=32768), "attn_layer_period": 4, "attn_layer_offset": 2,
         "expert_layer_period": 2, "expert_layer_offset": 1, "num_experts": 4, "num_experts_per_tok": 2,
         "mamba_d_state": 16, "mamba_d_conv": 4, "mamba_expand": 2, "use_mamba_kernels": False,
-    }),
+    }, tokenizer="spm"),  # without tokenizer.model the converter wants a Llama BPE tokenizer (conversion/jamba.py)
     Arch("t5", "T5Config", {
         "vocab_size": 2048, "d_model": 128, "d_kv": 32, "d_ff": 256, "num_layers": 2,
         "num_decoder_layers": 2, "num_heads": 4, "decoder_start_token_id": 0,
@@ -186,7 +186,7 @@ def _bpe_tokenizer(out: Path) -> None:
 
 
 def _spm_tokenizer(out: Path) -> None:
-    """Save a SentencePiece model (tokenizer.model) for converters that read only that (Gemma 2, T5)."""
+    """Save a SentencePiece model (tokenizer.model) for converters that read only that (Gemma, Phi-3, T5)."""
     import io
 
     import sentencepiece as spm
@@ -423,11 +423,35 @@ def parse_log(text: str) -> dict[str, Any]:
     return rec
 
 
+_PROBE = re.compile(r"memory_probe: (\S+) model=(\d+) context=(\d+) compute=(\d+)")
+
+
+def build_probe(llama_src: Path, bin_dir: Path) -> Path:
+    """Compile scripts/llama_memory_probe.cpp against the llama.cpp build (exact bytes of the breakdown)."""
+    out = bin_dir / "llama-memory-probe"
+    src = Path(__file__).with_name("llama_memory_probe.cpp")
+    if out.exists() and out.stat().st_mtime > src.stat().st_mtime:
+        return out
+    includes = [f"-I{llama_src / d}" for d in ("include", "common", "src", "ggml/include", "vendor")]
+    subprocess.run(["g++", "-std=c++17", "-O1", *includes, str(src), "-o", str(out), f"-L{bin_dir}",
+                    "-lllama-common", "-lllama", "-lggml", "-lggml-base", f"-Wl,-rpath,{bin_dir}"], check=True)
+    return out
+
+
+def probe_bytes(probe: Path, cmd: list[str]) -> dict[str, dict[str, int]] | None:
+    """Run the probe with a llama-completion command's arguments: model/context/compute bytes per buffer."""
+    proc = subprocess.run([str(probe), *cmd[1:]], capture_output=True, text=True, timeout=600)
+    found = {m[1]: {"model": int(m[2]), "context": int(m[3]), "compute": int(m[4])}
+             for m in _PROBE.finditer(proc.stdout)}
+    return found or None
+
+
 def cmd_run(ns: argparse.Namespace) -> None:
     table = json.loads(TABLE.read_text()) if TABLE.exists() else {"records": []}
     selected = _selected(ns.arch)
     names = {a.name for a in selected}
     records = [r for r in table.get("records", []) if r["model"] not in names]
+    probe = build_probe(ns.llama_src, ns.bin_dir)
     for arch in selected:
         gguf_path = ns.work / "gguf" / f"{arch.name}.gguf"
         if not gguf_path.exists():
@@ -441,9 +465,15 @@ def cmd_run(ns: argparse.Namespace) -> None:
         for tool, run in ((t, r) for t in tools for r in grid(arch, facts["n_ctx_train"])):
             binary = ns.bin_dir / tool
             cmd = command(binary, gguf_path, run)
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-            log = proc.stdout + proc.stderr
-            rec = parse_log(log)
+            for _ in range(3):
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+                log = proc.stdout + proc.stderr
+                rec = parse_log(log)
+                # the log goes through common_log's worker thread; now and then a run's log ends early
+                if rec["compute_mib"]:
+                    break
+            # llama-embedding changes its parameters itself (see command()); the probe parses as llama-completion
+            rec["breakdown_bytes"] = probe_bytes(probe, cmd) if tool == "llama-completion" else None
             shown = [Path(c).name if c in (str(binary), str(gguf_path)) else c for c in cmd]
             records.append({"model": arch.name, "arch": facts["arch"], "gguf": str(header.relative_to(ROOT)),
                             "n_ctx_train": facts["n_ctx_train"], "tool": tool, "settings": run,
