@@ -186,14 +186,20 @@ class Dims:
     #: Leading dense layers (n_layer_dense_lead) and the MoE interleave step (n_moe_layer_step).
     n_dense_lead: int = 0
     moe_every: int = 0
+    #: The layers with a router (GGUF: a ``blk.N.ffn_gate_inp`` tensor), when the tensor list says.
+    moe_layers: frozenset[int] | None = None
     #: Mamba: d_inner, d_state, conv kernel, dt rank / SSM heads and groups (ssm.* keys).
     d_inner: int = 0
     d_state: int = 0
     d_conv: int = 0
     ssm_heads: int = 0
     ssm_groups: int = 0
-    #: Mamba-2 with a grouped rms_norm before out_proj (an ssm_norm tensor).
+    #: Mamba-2 with a grouped rms_norm before out_proj (an ssm_norm tensor); Jamba's dt/B/C norms (ssm_dt_norm).
     ssm_norm: bool = False
+    ssm_dt_norm: bool = False
+    #: Attention layers rotate Q and K (jamba has no positions; granite hybrids switch rope with
+    #: rope.scaling.finetuned: llama_model_granite_hybrid::load_arch_hparams).
+    rope: bool = True
     #: MLA: n_lora_kv, n_lora_q, rope dims (n_rot), the per-head query/key and value widths before absorption.
     kv_lora_rank: int = 0
     q_lora_rank: int = 0
@@ -220,6 +226,17 @@ _HF_ARCH = {"qwen3_moe": "qwen3moe", "qwen2_moe": "qwen2moe", "gemma3_text": "ge
             "granitemoehybrid": "granitehybrid", "qwen3_next": "qwen3next"}  # fmt: skip
 
 
+def _router_layers(s: ModelSummary) -> frozenset[int] | None:
+    """Layers whose GGUF tensors include a router (``blk.N.ffn_gate_inp.weight``), or ``None`` when none do."""
+    found = set()
+    for t in s.tensors:
+        if t.name.startswith("blk.") and t.name.endswith(".ffn_gate_inp.weight"):
+            part = t.name.split(".")[1]
+            if part.isdigit():
+                found.add(int(part))
+    return frozenset(found) or None
+
+
 def dims(s: ModelSummary, layout: Layout) -> Dims | None:
     """Dimensions from GGUF keys (``{arch}.*``) or config.json; ``None`` when the widths are unknown."""
     a = s.architecture
@@ -241,6 +258,9 @@ def dims(s: ModelSummary, layout: Layout) -> Dims | None:
             d_inner=k("ssm.inner_size"), d_state=k("ssm.state_size"), d_conv=k("ssm.conv_kernel"),
             ssm_heads=k("ssm.time_step_rank"), ssm_groups=k("ssm.group_count"),
             ssm_norm=any(t.name.endswith("ssm_norm.weight") for t in s.tensors[:4096]),
+            ssm_dt_norm=any(t.name.endswith("ssm_dt_norm.weight") for t in s.tensors[:4096]),
+            rope=arch != "jamba" and md.get(f"{arch}.rope.scaling.finetuned", True) is not False,
+            moe_layers=_router_layers(s),
             kv_lora_rank=k("attention.kv_lora_rank"), q_lora_rank=k("attention.q_lora_rank"), n_rot=k("rope.dimension_count"),
             mla_k=k("attention.key_length_mla"), mla_v=k("attention.value_length_mla"),
             attn_soft_cap=bool(md.get(f"{arch}.attn_logit_softcapping")),
@@ -264,7 +284,8 @@ def dims(s: ModelSummary, layout: Layout) -> Dims | None:
             d_inner=_pos(text.get("mamba_d_ssm")) or expand * hidden, d_state=_pos(text.get("mamba_d_state", text.get("state_size"))),
             d_conv=_pos(text.get("mamba_d_conv", text.get("conv_kernel"))),
             ssm_heads=_pos(text.get("mamba_n_heads", text.get("num_heads"))), ssm_groups=_pos(text.get("mamba_n_groups", text.get("n_groups"))),
-            ssm_norm=bool(text.get("mamba_rms_norm", arch == "mamba2")),
+            ssm_norm=bool(text.get("mamba_rms_norm", arch == "mamba2")), ssm_dt_norm=arch == "jamba",
+            rope=arch != "jamba" and text.get("position_embedding_type", "rope") == "rope",
             kv_lora_rank=_pos(text.get("kv_lora_rank")), q_lora_rank=_pos(text.get("q_lora_rank")), n_rot=rope,
             mla_k=nope + rope, mla_v=_pos(text.get("v_head_dim")),
             attn_soft_cap=bool(text.get("attn_logit_softcapping")),
@@ -310,6 +331,12 @@ _PARALLEL = frozenset({"cohere2", "command-r"})
 #: Builders whose output norm is a LayerNorm (ggml_norm: never in place) and whose logits are scaled in place.
 _LAYERNORM_OUT = frozenset({"cohere2", "command-r"})
 _LOGIT_SCALE = frozenset({"cohere2", "command-r"})
+#: Hybrids whose graph fetches the next Mamba layer's conv state right after an attention layer's core.
+_PREFETCH_AFTER_ATTN = frozenset({"jamba"})
+#: Builders that call build_moe_ffn with norm_w = false (the selected weights are not renormalised).
+_MOE_NO_NORM = frozenset({"jamba", "qwen2moe"})
+#: Builders that add the block's output onto the residual (ggml_add(residual, out): the residual is reused).
+_RES_FIRST = frozenset({"jamba"})
 #: Builders with norms after attention and FFN only (no pre-norm: llm_build_olmo2, llm_build_exaone4).
 _NO_PRE_NORM = frozenset({"olmo2", "exaone4"})
 #: Builders with per-head Q/K norms (a new tensor: the norm's parent is a reshape view).
@@ -320,7 +347,7 @@ _QK_L2 = frozenset({"llama4"})
 
 
 def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_kv: int, T: int, fa: bool,
-               mask: int, encoder: bool, wo: bool = True) -> int:  # fmt: skip
+               mask: int, encoder: bool, wo: bool = True, after_core: Callable[[], None] | None = None) -> int:  # fmt: skip
     """One attention block from its normed input to the output projection (build_attn, build_attn_mha).
 
     Q/K/V projections (bias adds in place), rope (never in place: its parent is a reshape view, whose
@@ -344,8 +371,8 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
         if qk_norm and rope:
             t = g.op(width * T * F32, g.view(t))  # rms_norm of the heads (new), x weight in place
             t = g.op(width * T * F32, t, inplace=True)
-            return g.op(width * T * F32, t, inp["pos"], inplace=True) if not encoder else t
-        if rope and not encoder:
+            return g.op(width * T * F32, t, inp["pos"], inplace=True) if not encoder and d.rope else t
+        if rope and not encoder and d.rope:
             t = g.op(width * T * F32, g.view(t), inp["pos"])
             return g.op(width * T * F32, t, inplace=True) if d.arch in _QK_L2 else t
         return t
@@ -378,6 +405,8 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
         kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)  # soft_max_ext
         kqv = g.op(dv * T * H * F32, vv, kq)
         out = g.op(dv * H * T * F32, g.view(kqv))  # cont_2d of the permuted heads
+    if after_core is not None:  # a hybrid's next recurrent layer fetches its state here, in graph order
+        after_core()
     return g.op(d.n_embd * T * F32, g.view(out)) if wo else out  # wo
 
 
@@ -447,7 +476,7 @@ def _moe(g: _Graph, cur: int, d: Dims, T: int) -> int:
         x = g.view(cur)
     if d.arch == "gpt-oss":  # soft_max over the selected logits (LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX_WEIGHT)
         w = g.op(U * T * F32, g.view(w))
-    elif not before and U > 1:
+    elif not before and U > 1 and d.arch not in _MOE_NO_NORM:
         wsum = g.op(T * F32, g.op(T * F32, g.view(w)), inplace=True)  # sum_rows, clamp
         w = g.op(U * T * F32, g.view(w), wsum)  # div: normalised weights
     gate = g.op(ff * U * T * F32, x, sel)
@@ -466,8 +495,15 @@ def _moe(g: _Graph, cur: int, d: Dims, T: int) -> int:
     return out
 
 
+def _conv_state_bytes(d: Dims, n_seq: int) -> int:
+    """The conv states of one layer fetched for the batch: (d_conv - 1) x channels x n_seq, F32."""
+    channels = d.d_inner + 2 * d.ssm_groups * (d.d_state or 16) if d.ssm_groups else d.d_inner
+    return (max(d.d_conv, 2) - 1) * channels * n_seq * F32
+
+
 def _ssm(g: _Graph, cur: int, d: Dims, T: int, n_seq: int, inp: dict[str, int],
-         after_scan: Callable[[], None] | None = None) -> int:  # fmt: skip
+         after_scan: Callable[[], None] | None = None, states: dict[str, int] | None = None,
+         prefetch: bool = False) -> int:  # fmt: skip
     """A Mamba block (llm_build_mamba_base::build_mamba_layer / build_mamba2_layer) on the residual ``cur``.
 
     The conv state fetched (before the block's norm, in graph order), the norm, in_proj (z, x and for Mamba-2 B, C, dt), the conv state fetched and concatenated, ssm_conv, bias and
@@ -477,7 +513,10 @@ def _ssm(g: _Graph, cur: int, d: Dims, T: int, n_seq: int, inp: dict[str, int],
     di, ds, dc = d.d_inner, d.d_state or 16, max(d.d_conv, 2)
     m2 = d.ssm_groups > 0
     conv_ch = di + 2 * d.ssm_groups * ds if m2 else di
-    r = g.op((dc - 1) * conv_ch * n_seq * F32, inp["s_copy"])  # get_rows of the conv states
+    r_bytes = _conv_state_bytes(d, n_seq)
+    states = {} if states is None else states
+    # get_rows of the conv states; the graph fetches the next recurrent layer's right after this scan
+    r = states.pop("r", None) or g.op(r_bytes, inp["s_copy"])
     cur = g.op(d.n_embd * T * F32, g.op(d.n_embd * T * F32, cur), inplace=True)  # the block's rms_norm x weight
     zx = g.op(((2 * di + 2 * d.ssm_groups * ds + d.ssm_heads) if m2 else 2 * di) * T * F32, cur)  # in_proj
     x = g.op(((dc - 1) * n_seq + T) * conv_ch * F32, g.view(r), g.view(zx))  # concat with the conv state
@@ -488,8 +527,16 @@ def _ssm(g: _Graph, cur: int, d: Dims, T: int, n_seq: int, inp: dict[str, int],
         dt = g.op(dt_rank * T * F32, g.op(dt_rank * T * F32, g.view(zx)), inplace=True)
     else:  # x_proj -> dt, B, C; dt_proj of dt (contiguous) + bias in place
         x_db = g.op((dt_rank + 2 * ds) * T * F32, x)
-        dt = g.op(di * T * F32, g.op(di * T * F32, g.op(dt_rank * T * F32, g.view(x_db))), inplace=True)
-    y = g.op((di * T + ds * di * n_seq) * F32, g.view(x), dt, inp["s_copy"])  # ssm_scan: y and the last state
+        bc: tuple[int, ...] = ()
+        if d.ssm_dt_norm:  # jamba: rms_norm x weight of dt, B and C (new tensors: their parents are views)
+            dt = g.op(dt_rank * T * F32, g.op(dt_rank * T * F32, g.view(x_db)), inplace=True)
+            dt = g.op(di * T * F32, g.op(di * T * F32, dt), inplace=True)
+            bc = tuple(g.op(ds * T * F32, g.op(ds * T * F32, g.view(x_db)), inplace=True) for _ in range(2))
+        else:
+            dt = g.op(di * T * F32, g.op(di * T * F32, g.op(dt_rank * T * F32, g.view(x_db))), inplace=True)
+    y = g.op((di * T + ds * di * n_seq) * F32, g.view(x), dt, *(bc if not m2 else ()), inp["s_copy"])  # ssm_scan
+    if prefetch:
+        states["r"] = g.op(r_bytes, inp["s_copy"])
     if after_scan is not None:  # falcon-h1: the attention's wo comes next in graph order
         after_scan()
     z = g.op(di * T * F32, g.view(zx))  # ggml_cont of the z part
@@ -509,6 +556,8 @@ def _is_moe(d: Dims, il: int) -> bool:
     """Routed experts in this layer: past the leading dense layers, on the interleave step (llama4)."""
     if not d.n_expert or not d.n_expert_used or il < d.n_dense_lead:
         return False
+    if d.moe_layers is not None:
+        return il in d.moe_layers
     return not d.moe_every or (il + 1) % d.moe_every == 0
 
 
@@ -532,23 +581,34 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     has_rec = any(sp.kind == "recurrent" for sp in layers)
     mask_b = F16 if fa else F32
     inp: dict[str, int] = {"tokens": g.input(T * 4), "embd_in": g.input(ET)}
-    if any(sp.kind != "recurrent" for sp in layers) or encoder:
-        inp["pos"] = g.input(T * 4)
     masks: dict[str, int] = {}
-    if encoder:
-        masks["full"] = g.input(T * T * mask_b)
-    else:
+
+    def attention_inputs() -> None:
+        if d.rope or encoder:
+            inp["pos"] = g.input(T * 4)
+        if encoder:
+            masks["full"] = g.input(T * T * mask_b)
+            return
         first = next((sp.kind for sp in layers if sp.kind in ("full", "swa", "mla")), None)
         kinds = ["swa", "full"] if first == "swa" else ["full", "swa"]
         v_width = max((sp.head_dim_v * sp.kv_heads for sp in layers if sp.kind in ("full", "swa")), default=1)
         for kind in kinds:
-            if any((sp.kind == "swa") == (kind == "swa") and sp.kind != "recurrent" for sp in layers):
+            if any((sp.kind == "swa") == (kind == "swa") and sp.kind not in ("recurrent", "none") for sp in layers):
                 inp[f"k_idxs.{kind}"] = g.input(T * 8)  # each cache (base, SWA) has its own row indices
                 inp[f"v_idxs.{kind}"] = g.input(T * 8 if fa else T * v_width * 8)
                 masks[kind] = g.input((swa_cells if kind == "swa" else full_cells) * T * mask_b)
                 if kind == "swa" and d.arch == "llama4":
                     inp["attn_scale"] = g.input(T * F32)  # inp_attn_scale: temperature of the no-rope layers
-    if has_rec:
+
+    # inputs in the order the graph meets them: a hybrid whose first layer is recurrent fetches states first
+    has_attn = encoder or any(sp.kind not in ("recurrent", "none") for sp in layers)
+    rec_first = has_rec and layers[0].kind == "recurrent" and not any(
+        sp.index == layers[0].index and sp.kind != "recurrent" for sp in layers)
+    if rec_first:
+        inp["s_copy"] = g.input(n_seq * 4)
+    if has_attn:
+        attention_inputs()
+    if has_rec and not rec_first:
         inp["s_copy"] = g.input(n_seq * 4)
     out_ids = g.input(T * 4)
     mean = g.input(T * n_seq * F32) if encoder else -1
@@ -558,12 +618,13 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         cur = g.op(ET, g.op(ET, cur), inplace=True)
     elif d.arch in _GEMMA:
         cur = g.op(ET, cur, inplace=True)  # scale by sqrt(n_embd)
+    states: dict[str, int] = {}  # a recurrent state fetched ahead of its layer
     by_index: dict[int, list[LayerSpec]] = {}
     for sp in layers:
         by_index.setdefault(sp.index, []).append(sp)
     last = max(by_index) if by_index else -1
     for il in sorted(by_index):
-        res = cur
+        res, res_rows = cur, -1
         pre = not encoder and d.arch not in _NO_PRE_NORM
         attn = any(sp.kind not in ("recurrent", "none") for sp in by_index[il])
         normed = g.op(ET, g.op(ET, cur), inplace=True) if pre and attn else cur  # attn_norm: new, x weight in place
@@ -589,14 +650,30 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
             if sp.kind == "none":
                 continue
             if sp.kind == "recurrent":
-                wo: list[int] = []
+                made: list[int] = []
                 pre_wo = block
-                out = _ssm(g, res, d, T, n_seq, inp, (lambda: wo.append(g.op(ET, g.view(pre_wo)))) if block >= 0 else None)
-                block = wo[0] if wo else block  # the attention's wo, made right after the scan; summed below
+                nxt = by_index.get(il + 1, [])
+                after: Callable[[], None] | None = None
+                if block >= 0:  # falcon-h1: the attention's wo right after the scan; summed below
+                    def after() -> None:
+                        made.append(g.op(ET, g.view(pre_wo)))
+                elif il == last and d.arch in _RES_FIRST:  # jamba: the residual's output rows come next
+                    def after() -> None:
+                        made.append(g.op(ET, res, out_ids))
+                out = _ssm(g, res, d, T, n_seq, inp, after, states, prefetch=len(nxt) == 1 and nxt[0].kind == "recurrent")
+                if made and block >= 0:
+                    block = made[0]
+                elif made:
+                    res_rows = made[0]
             else:
                 n_kv = T if encoder else (swa_cells if sp.kind == "swa" else full_cells)
+                nxt = by_index.get(il + 1, [])
+                fetch = None
+                if d.arch in _PREFETCH_AFTER_ATTN and len(nxt) == 1 and nxt[0].kind == "recurrent":
+                    def fetch() -> None:
+                        states["r"] = g.op(_conv_state_bytes(d, n_seq), inp["s_copy"])
                 out = _attention(g, normed, inp, d, sp, n_kv, T, fa, masks["swa" if sp.kind == "swa" else "full"], encoder,
-                                 wo=not both)  # fmt: skip
+                                 wo=not both, after_core=fetch)  # fmt: skip
             block = out if block < 0 else g.op(ET, block, out, inplace=True)
         if block < 0:
             block = normed
@@ -605,8 +682,8 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         late_rows = d.arch in _ROWS_AFTER_ADD or d.arch in _ROWS_AT_END
         if il == last and not encoder and not late_rows:  # get_rows(cur, out_ids), get_rows(residual, out_ids)
             block = g.op(ET, block, out_ids)
-            res = g.op(ET, res, out_ids)
-        cur = g.op(ET, block, res, inplace=True)  # residual add
+            res = res_rows if res_rows >= 0 else g.op(ET, res, out_ids)
+        cur = g.op(ET, *((res, block) if d.arch in _RES_FIRST else (block, res)), inplace=True)  # residual add
         if il == last and d.arch in _ROWS_AFTER_ADD:
             cur = g.op(ET, cur, out_ids)
         if encoder:  # post-norm: LayerNorm (new) after each residual
@@ -618,7 +695,7 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         f = _moe(g, normed, d, T) if _is_moe(d, il) else _ffn(g, normed, d, T, _layer_ff(d))
         if d.arch in _POST_NORMS:
             f = g.op(ET, g.op(ET, f, inplace=True), inplace=True)
-        cur = g.op(ET, f, ffn_res, inplace=True)
+        cur = g.op(ET, *((ffn_res, f) if d.arch in _RES_FIRST else (f, ffn_res)), inplace=True)
         if encoder:
             cur = g.op(ET, g.op(ET, cur), inplace=True)
     if encoder:  # mean pooling: transpose made contiguous, times the [T, n_seq] mean matrix
@@ -629,10 +706,10 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         cur = g.op(ET, cur, out_ids)
     normed = g.op(ET, g.op(ET, cur, inplace=d.arch not in _LAYERNORM_OUT), inplace=True, output=True)  # result_norm
     # in-place ops on the logits: gemma2's final soft-cap (scale, tanh, scale), cohere's logit scale
-    after = 3 if d.attn_soft_cap and d.arch == "gemma2" else 1 if d.arch in _LOGIT_SCALE else 0
-    logits = g.op(d.n_vocab * T * F32, normed, output=not after)  # result_output: every token's logits
-    for i in range(after):
-        logits = g.op(d.n_vocab * T * F32, logits, inplace=True, output=i == after - 1)
+    n_in_place = 3 if d.attn_soft_cap and d.arch == "gemma2" else 1 if d.arch in _LOGIT_SCALE else 0
+    logits = g.op(d.n_vocab * T * F32, normed, output=not n_in_place)  # result_output: every token's logits
+    for i in range(n_in_place):
+        logits = g.op(d.n_vocab * T * F32, logits, inplace=True, output=i == n_in_place - 1)
     return g
 
 
