@@ -335,13 +335,15 @@ _LOGIT_SCALE = frozenset({"cohere2", "command-r"})
 _PREFETCH_AFTER_ATTN = frozenset({"jamba"})
 #: Builders that call build_moe_ffn with norm_w = false (the selected weights are not renormalised).
 _MOE_NO_NORM = frozenset({"jamba", "qwen2moe"})
+#: Hybrids whose recurrent layers are gated delta nets (llm_build_qwen3next, qwen35, qwen35moe).
+_GDN = frozenset({"qwen3next", "qwen35", "qwen35moe"})
 #: Builders that add the block's output onto the residual (ggml_add(residual, out): the residual is reused).
 _RES_FIRST = frozenset({"jamba"})
 #: Builders with norms after attention and FFN only (no pre-norm: llm_build_olmo2, llm_build_exaone4).
 _NO_PRE_NORM = frozenset({"olmo2", "exaone4"})
 #: Builders with per-head Q/K norms (a new tensor: the norm's parent is a reshape view).
 _QK_NORM = frozenset({"qwen3", "qwen3moe", "qwen3_moe", "gemma3", "gemma3_text", "olmo2", "exaone4", "qwen3next",
-                      "qwen3_next"})  # fmt: skip
+                      "qwen35", "qwen35moe"})  # fmt: skip
 #: Builders that L2-normalise Q and K in place after rope (llm_build_llama4, its use_kq_norm layers).
 _QK_L2 = frozenset({"llama4"})
 
@@ -377,7 +379,13 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
             return g.op(width * T * F32, t, inplace=True) if d.arch in _QK_L2 else t
         return t
 
-    q = project(H * dk, True)
+    gated_q = d.arch in _GDN  # qwen3next: Q and its output gate from one projection
+    if gated_q:
+        q_full = g.op(2 * H * dk * T * F32, cur)
+        q = g.op(H * dk * T * F32, g.op(H * dk * T * F32, g.view(q_full)), inplace=True)  # q_norm of the Q half
+        q = g.op(H * dk * T * F32, q, inp["pos"], inplace=True)
+    else:
+        q = project(H * dk, True)
     if d.arch in _GEMMA:
         q = g.op(H * dk * T * F32, q, inplace=True)
     if d.arch in _QKV_ORDER or encoder:
@@ -405,6 +413,9 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
         kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)  # soft_max_ext
         kqv = g.op(dv * T * H * F32, vv, kq)
         out = g.op(dv * H * T * F32, g.view(kqv))  # cont_2d of the permuted heads
+    if gated_q:  # the gate half made contiguous, sigmoid in place, times the attention output in place
+        gate = g.op(H * dk * T * F32, g.op(H * dk * T * F32, g.view(q_full)), inplace=True)
+        out = g.op(H * dk * T * F32, g.view(out), gate, inplace=True)
     if after_core is not None:  # a hybrid's next recurrent layer fetches its state here, in graph order
         after_core()
     return g.op(d.n_embd * T * F32, g.view(out)) if wo else out  # wo
@@ -491,8 +502,41 @@ def _moe(g: _Graph, cur: int, d: Dims, T: int) -> int:
         for _ in range(U - 2):
             out = g.op(ET, out, g.view(experts), inplace=True)
     if d.n_ff_shexp:
-        out = g.op(ET, out, _ffn(g, cur, d, T, d.n_ff_shexp), inplace=True)
+        sh = _ffn(g, cur, d, T, d.n_ff_shexp)
+        if d.arch in _GDN:  # a sigmoid gate on the shared expert (ffn_gate_inp_shexp), in place
+            sh = g.op(ET, sh, g.op(T * F32, g.op(T * F32, cur), inplace=True), inplace=True)
+        out = g.op(ET, out, sh, inplace=True)
     return out
+
+
+def _gdn(g: _Graph, cur: int, d: Dims, T: int, n_seq: int, inp: dict[str, int]) -> int:
+    """A gated delta net block (llm_build_qwen3next / delta-net-base.cpp) from its normed input to out_proj.
+
+    The conv state fetched, the fused q/k/v projection, concat and ssm_conv (silu in place), Q and K
+    l2-normalised (new tensors) and repeated to the value heads, beta/alpha from one projection, the
+    fused gated delta net (output and state), its rms_norm, the z gate (silu of a view: new) in place.
+    """
+    nk, nv, dk, dc = max(d.ssm_groups, 1), max(d.ssm_heads, 1), d.d_state or 1, max(d.d_conv, 2)
+    di = d.d_inner
+    conv_ch = 2 * nk * dk + di
+    r = g.op((dc - 1) * conv_ch * n_seq * F32, inp["s_copy"])
+    qkv = g.op(conv_ch * T * F32, cur)
+    x = g.op(((dc - 1) * n_seq + T) * conv_ch * F32, g.view(r), g.view(qkv))  # concat
+    state = g.op(dk * di * n_seq * F32, inp["s_copy"])  # get_rows of the recurrent states
+    x = g.op(conv_ch * T * F32, g.op(conv_ch * T * F32, x), inplace=True)  # ssm_conv, silu
+    qk = []
+    for _ in range(2):  # l2 norm (new: its parent is a view), then repeated to the value heads
+        t = g.op(nk * dk * T * F32, g.view(x))
+        qk.append(g.op(nv * dk * T * F32, g.view(t)) if nv != nk else t)
+    ba = g.op(2 * nv * T * F32, cur)
+    a = g.op(nv * T * F32, g.op(nv * T * F32, g.op(nv * T * F32, g.view(ba)), inplace=True), inplace=True)
+    a = g.op(nv * T * F32, a, inplace=True)  # + dt bias, softplus, x A: in place
+    b = g.op(nv * T * F32, g.op(nv * T * F32, g.view(ba)), inplace=True)  # contiguous, sigmoid
+    y = g.op((di * T + dk * di * n_seq) * F32, *(g.view(t) for t in qk), g.view(x), a, b, state)
+    y = g.op(di * T * F32, g.op(di * T * F32, g.view(y)), inplace=True)  # rms_norm x weight
+    z = g.op(di * T * F32, cur)
+    y = g.op(di * T * F32, y, g.op(di * T * F32, g.view(z)), inplace=True)  # x silu(z)
+    return g.op(d.n_embd * T * F32, y)
 
 
 def _conv_state_bytes(d: Dims, n_seq: int) -> int:
@@ -626,7 +670,7 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     for il in sorted(by_index):
         res, res_rows = cur, -1
         pre = not encoder and d.arch not in _NO_PRE_NORM
-        attn = any(sp.kind not in ("recurrent", "none") for sp in by_index[il])
+        attn = any(sp.kind not in ("recurrent", "none") for sp in by_index[il]) or d.arch in _GDN
         normed = g.op(ET, g.op(ET, cur), inplace=True) if pre and attn else cur  # attn_norm: new, x weight in place
         block = -1
         if d.arch in _PARALLEL and len(by_index[il]) == 1 and by_index[il][0].kind in ("full", "swa"):
@@ -649,7 +693,9 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         for sp in sorted(by_index[il], key=lambda sp: sp.kind == "recurrent"):
             if sp.kind == "none":
                 continue
-            if sp.kind == "recurrent":
+            if sp.kind == "recurrent" and d.arch in _GDN:
+                out = g.view(_gdn(g, normed, d, T, n_seq, inp))  # reshaped: the residual add reuses the residual
+            elif sp.kind == "recurrent":
                 made: list[int] = []
                 pre_wo = block
                 nxt = by_index.get(il + 1, [])
