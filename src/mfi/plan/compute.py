@@ -447,9 +447,9 @@ def _mla(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_k
         out = g.op(v_head * H * T * F32, g.view(out))  # x wv_b
         out = g.op(v_head * H * T * F32, g.view(out))  # cont
     else:
+        v = g.op(rank * n_kv * F16)  # ggml_cont(ggml_transpose(v)): the latent view of the K cache (F16)
         kq = g.op(n_kv * T * H * F32, g.view(q))
         kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)
-        v = g.op(rank * n_kv * F16, mask)  # ggml_cont(ggml_transpose(v)): the latent view of the K cache (F16)
         kqv = g.op(v_head * T * H * F32, g.op(rank * T * H * F32, v, kq))  # x latent V, then wv_b
         out = g.op(v_head * H * T * F32, g.view(kqv))
     return g.op(d.n_embd * T * F32, g.view(out))  # wo
@@ -605,6 +605,71 @@ def _is_moe(d: Dims, il: int) -> bool:
     return not d.moe_every or (il + 1) % d.moe_every == 0
 
 
+def _t5_decoder(d: Dims, layout: Layout, *, T: int, n_kv: int, n_enc: int, fa: bool) -> _Graph:
+    """The T5 decoder graph llama.cpp reserves (llm_build_t5_dec): self-attention with a relative position
+    bias (kq_b: never flash attention), cross-attention over ``n_enc`` encoder outputs (n_ctx_train while
+    reserving), a ReLU or gated FFN.
+
+    Inputs: tokens, inp_embd, the cache row indices, pos_bucket (I32 n_kv x T), the KQ mask, cross_embd
+    (E x n_enc), the cross mask (n_enc x T), out_ids.
+    """
+    E, H = d.n_embd, d.n_head or 1
+    spec = next((sp for sp in layout.layers if sp.kind == "full"), None)
+    Hk, dk = (spec.kv_heads, spec.head_dim_k) if spec else (H, E // H)
+    dv = spec.head_dim_v if spec else dk
+    ET, mask_b = E * T * F32, F16 if fa else F32
+    g = _Graph()
+    tokens = g.input(T * 4)
+    g.input(ET)  # inp_embd
+    k_idxs, v_idxs = g.input(T * 8), g.input(T * 8 if fa else T * Hk * dv * 8)
+    bucket = g.input(n_kv * T * 4)
+    mask = g.input(n_kv * T * mask_b)
+    cross = g.input(E * n_enc * F32)
+    cross_mask = g.input(n_enc * T * mask_b)
+    out_ids = g.input(T * 4)
+    cur = g.op(ET, tokens)
+    n_layer = d.n_layer or len(layout.layers) or 1
+    for il in range(n_layer):
+        res = cur
+        x = g.op(ET, g.op(ET, cur), inplace=True)
+        q = g.op(H * dk * T * F32, x)
+        v = g.op(Hk * dv * T * F32, x)
+        k = g.op(Hk * dk * T * F32, x)
+        g.op(0, g.view(k), k_idxs)
+        g.op(0, g.view(v), v_idxs)
+        vc = g.op(n_kv * Hk * dv * F16) if fa else -1  # ggml_cont of the (untransposed) V cache view
+        kq = g.op(n_kv * T * H * F32, g.view(q))
+        bias = g.op(n_kv * T * H * F32, g.op(n_kv * T * H * F32, g.view(bucket)))  # get_rows of attn_rel_b, cont
+        kq = g.op(n_kv * T * H * F32, kq, bias, inplace=True)
+        kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)  # soft_max
+        o = g.op(dv * H * T * F32, g.op(dv * T * H * F32, vc, kq))  # kqv, cont
+        cur = g.op(ET, g.op(ET, g.view(o)), res, inplace=True)  # attn_o, + residual
+        res = cur
+        x = g.op(ET, g.op(ET, cur), inplace=True)  # cross-attention norm
+        q = g.op(H * dk * T * F32, x)
+        k = g.op(Hk * dk * n_enc * F32, cross)
+        v = g.op(Hk * dv * n_enc * F32, cross)
+        if fa:
+            kk = g.op(Hk * dk * n_enc * F16, g.view(k))
+            vv = g.op(Hk * dv * n_enc * F16, g.view(v))
+            o = g.op(dv * H * T * F32, g.view(q), kk, vv, cross_mask)
+        else:
+            vv = g.op(Hk * dv * n_enc * F32, g.view(v))
+            kq = g.op(n_enc * T * H * F32, g.view(k), g.view(q))
+            kq = g.op(n_enc * T * H * F32, kq, cross_mask, inplace=True)
+            o = g.op(dv * H * T * F32, g.op(dv * T * H * F32, vv, kq))
+        o = g.op(ET, g.view(o))  # cross_attn_o
+        if il == n_layer - 1:
+            o, res = g.op(ET, o, out_ids), g.op(ET, res, out_ids)
+        cur = g.op(ET, o, res, inplace=True)
+        res = cur
+        x = g.op(ET, g.op(ET, cur), inplace=True)
+        cur = g.op(ET, _ffn(g, x, d, T, _layer_ff(d)), res, inplace=True)
+    normed = g.op(ET, g.op(ET, cur, inplace=True), inplace=True, output=True)
+    g.op(d.n_vocab * T * F32, normed, output=True)
+    return g
+
+
 def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: int, swa_cells: int,
                 full_cells: int, fa: bool) -> _Graph:  # fmt: skip
     """The prompt-processing graph llama.cpp reserves, as tensor sizes in build order.
@@ -615,6 +680,8 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     """
     encoder = d.arch in ENCODERS or layout.no_cache
     T = min(n_ctx, n_ubatch)  # llama_context::sched_reserve: n_tokens = min(n_ctx, n_ubatch)
+    if d.arch == "t5":
+        return _t5_decoder(d, layout, T=T, n_kv=full_cells, n_enc=layout.max_context or T, fa=fa)
     E = d.n_embd
     g = _Graph()
     ET = E * T * F32
