@@ -1,7 +1,7 @@
 """Which runtime can load this model, whether it needs the repo's own code, and what its
 quantization method implies.
 
-Works on records only: the caller (``mfi.deploy``) lists the folder and reads the small JSON files
+Works on records only: the caller (``plan.surroundings``) lists the folder and reads the small JSON files
 around the weights into a ``Surroundings``.
 """
 

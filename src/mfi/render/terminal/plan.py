@@ -1,4 +1,4 @@
-"""A ``Plan`` (memory, runtimes, capabilities) as rich renderables and as JSON additions.
+"""A ``Plan`` (memory, runtimes, capabilities) as rich renderables, with the --explain texts.
 
 Explanation texts come from data/explain.<lang>.json; ``--lang`` or the LANG environment picks
 the language (``zh`` or ``en``).
