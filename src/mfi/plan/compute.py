@@ -388,12 +388,19 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
         q = project(H * dk, True)
     if d.arch in _GEMMA:
         q = g.op(H * dk * T * F32, q, inplace=True)
+    rk, rv = inp.get("k_rot", -1), inp.get("v_rot", -1)
+    if rk >= 0:  # llama_mul_mat_hadamard: rotated copies (the rotation applies to Q and K alike)
+        q = g.op(H * dk * T * F32, rk, g.view(q))
     if d.arch in _QKV_ORDER or encoder:
         k = project(Hk * dk, True)
+        k = g.op(Hk * dk * T * F32, rk, g.view(k)) if rk >= 0 else k
         v = project(Hk * dv, False) if spec.kind != "mla" else -1
+        v = g.op(Hk * dv * T * F32, rv, g.view(v)) if rv >= 0 else v
     else:
         v = project(Hk * dv, False) if spec.kind != "mla" else -1
+        v = g.op(Hk * dv * T * F32, rv, g.view(v)) if rv >= 0 else v
         k = project(Hk * dk, True)
+        k = g.op(Hk * dk * T * F32, rk, g.view(k)) if rk >= 0 else k
     if encoder:  # no cache: K and V of the batch itself, cast to F16 for flash attention (ggml_cast)
         kk, vv = (g.op(Hk * dk * T * F16, g.view(k)), g.op(Hk * dv * T * F16, g.view(v))) if fa else (g.view(k), g.view(v))
     else:  # ggml_set_rows into the cache: a view of the cache, nothing allocated
@@ -413,6 +420,8 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
         kq = g.op(n_kv * T * H * F32, kq, mask, inplace=True)  # soft_max_ext
         kqv = g.op(dv * T * H * F32, vv, kq)
         out = g.op(dv * H * T * F32, g.view(kqv))  # cont_2d of the permuted heads
+    if rv >= 0:  # the output rotated back
+        out = g.op(dv * H * T * F32, rv, g.view(out))
     if gated_q:  # the gate half made contiguous, sigmoid in place, times the attention output in place
         gate = g.op(H * dk * T * F32, g.op(H * dk * T * F32, g.view(q_full)), inplace=True)
         out = g.op(H * dk * T * F32, g.view(out), gate, inplace=True)
@@ -671,7 +680,7 @@ def _t5_decoder(d: Dims, layout: Layout, *, T: int, n_kv: int, n_enc: int, fa: b
 
 
 def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: int, swa_cells: int,
-                full_cells: int, fa: bool) -> _Graph:  # fmt: skip
+                full_cells: int, fa: bool, quantized_k: bool = False, quantized_v: bool = False) -> _Graph:  # fmt: skip
     """The prompt-processing graph llama.cpp reserves, as tensor sizes in build order.
 
     Inputs first, in the order the graph meets them (inp_tokens, inp_embd, inp_pos, the cache row
@@ -694,9 +703,24 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     inp: dict[str, int] = {"tokens": g.input(T * 4), "embd_in": g.input(ET)}
     masks: dict[str, int] = {}
 
+    # llama_kv_cache: a Hadamard rotation of Q/K (and V, the output) for a quantized cache whose head dim
+    # is a multiple of 64 (attn_rot_k / attn_rot_v; build_input_k_rot: the largest 64 x 2^n dividing it)
+    std = [sp for sp in layers if sp.kind in ("full", "swa")]
+    hk = std[0].head_dim_k if std else 0
+    hv = (std[0].head_dim_v or hk) if std else 0
+    rot_k = quantized_k and not encoder and bool(std) and hk % 64 == 0
+    rot_v = quantized_v and not encoder and bool(std) and hv % 64 == 0
+    n_rot_k = 64
+    while rot_k and hk % (n_rot_k * 2) == 0:
+        n_rot_k *= 2
+
     def attention_inputs() -> None:
+        if rot_k:
+            inp["k_rot"] = g.input(n_rot_k * n_rot_k * F32)
         if d.rope or encoder:
             inp["pos"] = g.input(T * 4)
+        if rot_v:
+            inp["v_rot"] = g.input(64 * 64 * F32)
         if encoder:
             masks["full"] = g.input(T * T * mask_b)
             return
@@ -834,7 +858,8 @@ def output_bytes(d: Dims, *, n_seq: int, encoder: bool) -> int:
 
 
 def compute(d: Dims | None, layout: Layout, *, n_ctx: int, n_seq: int, full_cells: int, swa_cells: int,
-            n_ubatch: int = LLAMA_UBATCH, n_batch: int = LLAMA_BATCH, flash_attn: str = "auto") -> Compute:  # fmt: skip
+            n_ubatch: int = LLAMA_UBATCH, n_batch: int = LLAMA_BATCH, flash_attn: str = "auto",
+            quantized_k: bool = False, quantized_v: bool = False) -> Compute:  # fmt: skip
     """Compute buffer (the reserved graph's peak) and output buffer of llama.cpp on the CPU."""
     if d is None:
         return Compute(None, None, unknown="model widths unknown (no embedding length or vocabulary size)")
@@ -844,7 +869,8 @@ def compute(d: Dims | None, layout: Layout, *, n_ctx: int, n_seq: int, full_cell
     n_batch_eff = n_batch if encoder else min(n_ctx, n_batch)  # causal: n_batch <= n_ctx
     ub = min(n_batch_eff, n_ubatch)
     fa = flash_attn_enabled(flash_attn)
-    g = build_graph(d, layout, n_ctx=n_ctx, n_seq=n_seq, n_ubatch=ub, swa_cells=swa_cells, full_cells=full_cells, fa=fa)
+    g = build_graph(d, layout, n_ctx=n_ctx, n_seq=n_seq, n_ubatch=ub, swa_cells=swa_cells, full_cells=full_cells, fa=fa,
+                    quantized_k=quantized_k, quantized_v=quantized_v)  # fmt: skip
     peak = g.peak()
     out = output_bytes(d, n_seq=n_seq, encoder=encoder)
     T = min(n_ctx, ub)

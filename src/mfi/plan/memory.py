@@ -263,8 +263,11 @@ def buffers(dims: llama_compute.Dims | None, layout: Layout, ctx: int, opts: Opt
     windows = [sp.window for sp in layout.layers if sp.kind == "swa" and sp.window]
     ub = min(opts.n_ubatch, opts.n_batch, n_ctx)
     swa = per_seq if opts.swa_full or not windows else pad(min(per_seq, max(windows) + ub), LLAMA_CTX_PAD)
+    quantized = {t: ggml_type(t)[1] > 1 for t in (opts.cache_type_k or "f16", opts.cache_type_v or "f16")}
     return llama_compute.compute(dims, layout, n_ctx=n_ctx, n_seq=n_seq, full_cells=per_seq, swa_cells=swa,
-                                 n_ubatch=opts.n_ubatch, n_batch=opts.n_batch, flash_attn=opts.flash_attn)  # fmt: skip
+                                 n_ubatch=opts.n_ubatch, n_batch=opts.n_batch, flash_attn=opts.flash_attn,
+                                 quantized_k=quantized[opts.cache_type_k or "f16"],
+                                 quantized_v=quantized[opts.cache_type_v or "f16"])  # fmt: skip
 
 
 def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
