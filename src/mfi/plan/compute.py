@@ -614,7 +614,7 @@ def _is_moe(d: Dims, il: int) -> bool:
     return not d.moe_every or (il + 1) % d.moe_every == 0
 
 
-def _t5_decoder(d: Dims, layout: Layout, *, T: int, n_kv: int, n_enc: int, fa: bool) -> _Graph:
+def _t5_decoder(d: Dims, layout: Layout, *, T: int, n_kv: int, n_enc: int, fa: bool, v_block: tuple[int, int]) -> _Graph:
     """The T5 decoder graph llama.cpp reserves (llm_build_t5_dec): self-attention with a relative position
     bias (kq_b: never flash attention), cross-attention over ``n_enc`` encoder outputs (n_ctx_train while
     reserving), a ReLU or gated FFN.
@@ -646,7 +646,8 @@ def _t5_decoder(d: Dims, layout: Layout, *, T: int, n_kv: int, n_enc: int, fa: b
         k = g.op(Hk * dk * T * F32, x)
         g.op(0, g.view(k), k_idxs)
         g.op(0, g.view(v), v_idxs)
-        vc = g.op(n_kv * Hk * dv * F16) if fa else -1  # ggml_cont of the (untransposed) V cache view
+        # ggml_cont of the (untransposed) V cache view, in the cache type: (block, bytes per block)
+        vc = g.op(n_kv * Hk * dv // v_block[0] * v_block[1]) if fa else -1
         kq = g.op(n_kv * T * H * F32, g.view(q))
         bias = g.op(n_kv * T * H * F32, g.op(n_kv * T * H * F32, g.view(bucket)))  # get_rows of attn_rel_b, cont
         kq = g.op(n_kv * T * H * F32, kq, bias, inplace=True)
@@ -680,7 +681,8 @@ def _t5_decoder(d: Dims, layout: Layout, *, T: int, n_kv: int, n_enc: int, fa: b
 
 
 def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: int, swa_cells: int,
-                full_cells: int, fa: bool, quantized_k: bool = False, quantized_v: bool = False) -> _Graph:  # fmt: skip
+                full_cells: int, fa: bool, quantized_k: bool = False, quantized_v: bool = False,
+                v_block: tuple[int, int] = (1, F16)) -> _Graph:  # fmt: skip
     """The prompt-processing graph llama.cpp reserves, as tensor sizes in build order.
 
     Inputs first, in the order the graph meets them (inp_tokens, inp_embd, inp_pos, the cache row
@@ -690,7 +692,7 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
     encoder = d.arch in ENCODERS or layout.no_cache
     T = min(n_ctx, n_ubatch)  # llama_context::sched_reserve: n_tokens = min(n_ctx, n_ubatch)
     if d.arch == "t5":
-        return _t5_decoder(d, layout, T=T, n_kv=full_cells, n_enc=layout.max_context or T, fa=fa)
+        return _t5_decoder(d, layout, T=T, n_kv=full_cells, n_enc=layout.max_context or T, fa=fa, v_block=v_block)
     E = d.n_embd
     g = _Graph()
     ET = E * T * F32
@@ -859,7 +861,7 @@ def output_bytes(d: Dims, *, n_seq: int, encoder: bool) -> int:
 
 def compute(d: Dims | None, layout: Layout, *, n_ctx: int, n_seq: int, full_cells: int, swa_cells: int,
             n_ubatch: int = LLAMA_UBATCH, n_batch: int = LLAMA_BATCH, flash_attn: str = "auto",
-            quantized_k: bool = False, quantized_v: bool = False) -> Compute:  # fmt: skip
+            quantized_k: bool = False, quantized_v: bool = False, v_block: tuple[int, int] = (1, F16)) -> Compute:  # fmt: skip
     """Compute buffer (the reserved graph's peak) and output buffer of llama.cpp on the CPU."""
     if d is None:
         return Compute(None, None, unknown="model widths unknown (no embedding length or vocabulary size)")
@@ -870,7 +872,7 @@ def compute(d: Dims | None, layout: Layout, *, n_ctx: int, n_seq: int, full_cell
     ub = min(n_batch_eff, n_ubatch)
     fa = flash_attn_enabled(flash_attn)
     g = build_graph(d, layout, n_ctx=n_ctx, n_seq=n_seq, n_ubatch=ub, swa_cells=swa_cells, full_cells=full_cells, fa=fa,
-                    quantized_k=quantized_k, quantized_v=quantized_v)  # fmt: skip
+                    quantized_k=quantized_k, quantized_v=quantized_v, v_block=v_block)  # fmt: skip
     peak = g.peak()
     out = output_bytes(d, n_seq=n_seq, encoder=encoder)
     T = min(n_ctx, ub)

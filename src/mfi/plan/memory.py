@@ -267,7 +267,8 @@ def buffers(dims: llama_compute.Dims | None, layout: Layout, ctx: int, opts: Opt
     return llama_compute.compute(dims, layout, n_ctx=n_ctx, n_seq=n_seq, full_cells=per_seq, swa_cells=swa,
                                  n_ubatch=opts.n_ubatch, n_batch=opts.n_batch, flash_attn=opts.flash_attn,
                                  quantized_k=quantized[opts.cache_type_k or "f16"],
-                                 quantized_v=quantized[opts.cache_type_v or "f16"])  # fmt: skip
+                                 quantized_v=quantized[opts.cache_type_v or "f16"],
+                                 v_block=ggml_type(opts.cache_type_v or "f16")[1:])  # fmt: skip
 
 
 def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
