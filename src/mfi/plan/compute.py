@@ -880,6 +880,11 @@ def compute(d: Dims | None, layout: Layout, *, n_ctx: int, n_seq: int, full_cell
         Term("micro-batch", T, f"min(n_ctx {n_ctx}, -ub {n_ubatch}, -b {n_batch})", "ubatch"),
         Term("flash attention", "on" if fa else "off", f"-fa {flash_attn}" + (" (auto: on for the CPU)" if flash_attn == "auto" else ""), "flash_attn"),
         Term("logits in the graph", d.n_vocab * T * F32, f"{d.n_vocab} vocab x {T} outputs x 4 B", "logits"),
+        *((Term("KQ mask", full_cells * T * (F16 if fa else F32),
+                f"{full_cells} cells x {T} tokens x {F16 if fa else F32} B ({'F16 with' if fa else 'F32 without'} flash attention)", "mask"),)
+          if not encoder and any(sp.kind in ("full", "mla") for sp in layout.layers) else ()),
+        *((Term("KQ matrix (one layer)", full_cells * T * d.n_head * F32, f"{full_cells} cells x {T} tokens x {d.n_head} heads x 4 B", "kq"),)
+          if not fa and not encoder and d.n_head else ()),
         Term("compute buffer", peak, "peak of the reserved graph's live tensors, placed as ggml-alloc does", "compute"),
         Term("output buffer", out, f"{d.n_vocab} vocab x {n_seq} seq x 4 B" + (" + embeddings" if encoder else ""), "output"),
     )  # fmt: skip
