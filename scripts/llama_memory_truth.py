@@ -7,9 +7,10 @@ caches, compute and output buffers). This script builds that ground truth:
    transformers' ``from_config`` (small widths, but the real structure: GQA, sliding windows, MLA, MoE,
    recurrent state, encoder) and a tiny tokenizer, converted with llama.cpp's ``convert_hf_to_gguf.py``;
    a header-only copy of each GGUF (cut after the tensor infos) goes to ``tests/data/llama_truth/``.
-2. ``run``: runs ``llama-completion`` (``llama-embedding`` for encoders without a decoder) on the CPU
-   with ``-lv 4`` over a grid of settings and parses every buffer it logs into
-   ``tests/data/llama_memory.json``.
+2. ``run``: runs ``llama-completion`` (and ``llama-embedding`` for encoders) on the CPU with ``-v``
+   (debug level: ``-lv 4`` leaves out the debug lines, such as the compute buffer with 4 decimals) over
+   a grid of settings, parses every buffer it logs, and adds the exact bytes of llama.cpp's memory
+   breakdown from ``scripts/llama_memory_probe.cpp``, into ``tests/data/llama_memory.json``.
 
 Needs the ``truth`` extra (``pip install -e '.[truth]'``) and a llama.cpp source tree with its build;
 see docs/llama-truth.md for the exact commands. Nothing here is imported by mfi.
@@ -62,6 +63,7 @@ class Arch:
     recurrent: bool = False  # no maximum context: the grid stops at 32768
     embedding: bool = False  # encoder only: measured with llama-embedding too
     convert_args: tuple[str, ...] = ()  # extra convert_hf_to_gguf.py options
+    symbols: tuple[str, ...] = ()  # tokens the SentencePiece model must hold
 
 
 def _attn(hidden: int = 128, heads: int = 4, kv: int = 2, head_dim: int = 32, layers: int = 2,
@@ -94,10 +96,14 @@ ARCHS: tuple[Arch, ...] = (
         "vocab_size": 2048, "hidden_size": 128, "state_size": 16, "num_hidden_layers": 2,
         "expand": 2, "conv_kernel": 4, "use_mambapy": False,
     }, recurrent=True),
+    # wide layers and a small vocabulary: the feed-forward activations, not the logits, set the peak
+    Arch("llama_wide", "LlamaConfig", _attn(hidden=1024, heads=16, kv=4, head_dim=64, inter=4096, ctx=8192)),
     Arch("qwen2", "Qwen2Config", _attn(ctx=32768)),
     Arch("mistral", "MistralConfig", {**_attn(ctx=32768), "sliding_window": 4096}),
     Arch("phi3", "Phi3Config", {**_attn(kv=4, ctx=4096), "original_max_position_embeddings": 4096,
-                                "pad_token_id": 0}, tokenizer="spm"),
+                                "pad_token_id": 0}, tokenizer="spm",
+         # llama-vocab.cpp sets attributes on these when the model name holds "phi3"
+         symbols=("<s>", "<|endoftext|>")),
     Arch("qwen3_moe", "Qwen3MoeConfig", {
         **_attn(head_dim=64, ctx=40960), "num_experts": 8, "num_experts_per_tok": 2,
         "moe_intermediate_size": 64, "decoder_sparse_step": 1,
@@ -185,7 +191,7 @@ def _bpe_tokenizer(out: Path) -> None:
     fast.save_pretrained(out)
 
 
-def _spm_tokenizer(out: Path) -> None:
+def _spm_tokenizer(out: Path, symbols: tuple[str, ...]) -> None:
     """Save a SentencePiece model (tokenizer.model) for converters that read only that (Gemma, Phi-3, T5)."""
     import io
 
@@ -194,7 +200,8 @@ def _spm_tokenizer(out: Path) -> None:
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(sentence_iterator=iter(CORPUS.split(". ") * 8), model_writer=model,
                                    vocab_size=200, model_type="unigram", hard_vocab_limit=False,
-                                   pad_id=0, eos_id=1, unk_id=2, bos_id=-1, minloglevel=2)
+                                   pad_id=0, eos_id=1, unk_id=2, bos_id=-1, minloglevel=2,
+                                   user_defined_symbols=list(symbols))
     (out / "tokenizer.model").write_bytes(model.getvalue())
 
 
@@ -226,11 +233,10 @@ def make_hf(arch: Arch, out: Path) -> None:
     model.save_pretrained(out, safe_serialization=True)
     if arch.tokenizer == "wordpiece":
         _wordpiece_tokenizer(out)
+    elif arch.tokenizer == "spm":
+        _spm_tokenizer(out, arch.symbols)
     else:
         _bpe_tokenizer(out)
-        if arch.tokenizer == "spm":
-            (out / "tokenizer.json").unlink()
-            _spm_tokenizer(out)
 
 
 # The converter recognises a BPE pre-tokenizer by hashing how it splits a fixed text; a tiny trained
