@@ -120,9 +120,11 @@ class _Graph:
         return len(self.nodes) - 1
 
     def view(self, src: int) -> int:
+        """A view (reshape, permute, slice): no memory; like ggml, it points at the tensor that owns the data."""
         if src < 0:
             return src
-        self.nodes.append(_Node(0, (src,), False, False, False, src))
+        base = self.nodes[src].view_of
+        self.nodes.append(_Node(0, (src,), False, False, False, src if base is None else base))
         return len(self.nodes) - 1
 
     def peak(self) -> int:
@@ -210,6 +212,9 @@ class Dims:
     attn_soft_cap: bool = False
     #: The FFN has a gate (SwiGLU/GeGLU: up, gate and their product live at once), else up -> act -> down.
     gated: bool = True
+    #: One projection for Q, K and V (attn_qkv) / for gate and up (ffn_up of 2 x n_ff: phi3).
+    fused_qkv: bool = False
+    fused_up: bool = False
 
 
 def _pos(v: Any) -> int:
@@ -261,6 +266,10 @@ def dims(s: ModelSummary, layout: Layout) -> Dims | None:
             ssm_dt_norm=any(t.name.endswith("ssm_dt_norm.weight") for t in s.tensors[:4096]),
             rope=arch != "jamba" and md.get(f"{arch}.rope.scaling.finetuned", True) is not False,
             moe_layers=_router_layers(s),
+            fused_qkv=any(t.name.endswith(".attn_qkv.weight") for t in s.tensors[:4096]),
+            fused_up=not any(".ffn_gate." in t.name for t in s.tensors[:4096]) and any(
+                t.name.endswith(".ffn_up.weight") and len(t.shape) == 2 and t.shape[1] == 2 * k("feed_forward_length")
+                for t in s.tensors[:4096]),
             kv_lora_rank=k("attention.kv_lora_rank"), q_lora_rank=k("attention.q_lora_rank"), n_rot=k("rope.dimension_count"),
             mla_k=k("attention.key_length_mla"), mla_v=k("attention.value_length_mla"),
             attn_soft_cap=bool(md.get(f"{arch}.attn_logit_softcapping")),
@@ -333,6 +342,8 @@ _LAYERNORM_OUT = frozenset({"cohere2", "command-r"})
 _LOGIT_SCALE = frozenset({"cohere2", "command-r"})
 #: Hybrids whose graph fetches the next Mamba layer's conv state right after an attention layer's core.
 _PREFETCH_AFTER_ATTN = frozenset({"jamba"})
+#: Builders that add the FFN output onto the residual (phi3: ggml_add(residual, ffn_out)).
+_FFN_RES_FIRST = frozenset({"phi3"})
 #: Builders that call build_moe_ffn with norm_w = false (the selected weights are not renormalised).
 _MOE_NO_NORM = frozenset({"jamba", "qwen2moe"})
 #: Hybrids whose recurrent layers are gated delta nets (llm_build_qwen3next, qwen35, qwen35moe).
@@ -380,7 +391,13 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
         return t
 
     gated_q = d.arch in _GDN  # qwen3next: Q and its output gate from one projection
-    if gated_q:
+    fused = d.fused_qkv and not encoder and not gated_q  # (qwen3next: attn_qkv is its delta nets' projection)
+    if fused:  # wqkv (phi3...): Q, K, V are views of one projection; rope gives new Q and K
+        qkv = g.op((H * dk + Hk * dk + Hk * dv) * T * F32, cur)
+        q = g.op(H * dk * T * F32, g.view(qkv), inp["pos"]) if d.rope else g.view(qkv)
+        v = g.view(qkv)
+        k = g.op(Hk * dk * T * F32, g.view(qkv), inp["pos"]) if d.rope else g.view(qkv)
+    elif gated_q:
         q_full = g.op(2 * H * dk * T * F32, cur)
         q = g.op(H * dk * T * F32, g.op(H * dk * T * F32, g.view(q_full)), inplace=True)  # q_norm of the Q half
         q = g.op(H * dk * T * F32, q, inp["pos"], inplace=True)
@@ -391,7 +408,10 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
     rk, rv = inp.get("k_rot", -1), inp.get("v_rot", -1)
     if rk >= 0:  # llama_mul_mat_hadamard: rotated copies (the rotation applies to Q and K alike)
         q = g.op(H * dk * T * F32, rk, g.view(q))
-    if d.arch in _QKV_ORDER or encoder:
+    if fused:
+        k = g.op(Hk * dk * T * F32, rk, g.view(k)) if rk >= 0 else k
+        v = g.op(Hk * dv * T * F32, rv, g.view(v)) if rv >= 0 else v
+    elif d.arch in _QKV_ORDER or encoder:
         k = project(Hk * dk, True)
         k = g.op(Hk * dk * T * F32, rk, g.view(k)) if rk >= 0 else k
         v = project(Hk * dv, False) if spec.kind != "mla" else -1
@@ -466,6 +486,8 @@ def _mla(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpec, n_k
 
 def _ffn(g: _Graph, cur: int, d: Dims, T: int, n_ff: int) -> int:
     """build_ffn: gated (gate, up, then swiglu/geglu as a new tensor) or sequential (up, act in place), then down."""
+    if d.fused_up:  # one up projection of 2 x n_ff, swiglu of its halves (a new tensor)
+        return g.op(d.n_embd * T * F32, g.op(n_ff * T * F32, g.op(2 * n_ff * T * F32, cur)))
     if not d.gated:
         up = g.op(n_ff * T * F32, cur)
         return g.op(d.n_embd * T * F32, g.op(n_ff * T * F32, up, inplace=True))
@@ -834,7 +856,7 @@ def build_graph(d: Dims, layout: Layout, *, n_ctx: int, n_seq: int, n_ubatch: in
         f = _moe(g, normed, d, T) if _is_moe(d, il) else _ffn(g, normed, d, T, _layer_ff(d))
         if d.arch in _POST_NORMS:
             f = g.op(ET, g.op(ET, f, inplace=True), inplace=True)
-        cur = g.op(ET, *((ffn_res, f) if d.arch in _RES_FIRST else (f, ffn_res)), inplace=True)
+        cur = g.op(ET, *((ffn_res, f) if d.arch in _RES_FIRST or d.arch in _FFN_RES_FIRST else (f, ffn_res)), inplace=True)
         if encoder:
             cur = g.op(ET, g.op(ET, cur), inplace=True)
     if encoder:  # mean pooling: transpose made contiguous, times the [T, n_seq] mean matrix
