@@ -231,6 +231,14 @@ _HF_ARCH = {"qwen3_moe": "qwen3moe", "qwen2_moe": "qwen2moe", "gemma3_text": "ge
             "granitemoehybrid": "granitehybrid", "qwen3_next": "qwen3next"}  # fmt: skip
 
 
+def _granite_without_rope(text: dict[str, Any]) -> bool:
+    """A granite hybrid with Mamba layers (not Bamba): the converter turns rope off (conversion/granite.py)."""
+    types = text.get("layer_types")
+    archs = text.get("architectures") or []
+    return (text.get("model_type") == "granitemoehybrid" and isinstance(types, list) and "mamba" in types
+            and "BambaForCausalLM" not in archs)  # fmt: skip
+
+
 def _router_layers(s: ModelSummary) -> frozenset[int] | None:
     """Layers whose GGUF tensors include a router (``blk.N.ffn_gate_inp.weight``), or ``None`` when none do."""
     found = set()
@@ -284,21 +292,27 @@ def dims(s: ModelSummary, layout: Layout) -> Dims | None:
         expand = _pos(text.get("mamba_expand", text.get("expand"))) or 2
         n_ff_exp = a.expert_intermediate_size or 0
         nope, rope = _pos(text.get("qk_nope_head_dim")), _pos(text.get("qk_rope_head_dim"))
+        n_ff = _pos(text.get("intermediate_size")) or a.intermediate_size or 0
+        n_ff_shexp = _pos(text.get("shared_expert_intermediate_size", text.get("shared_intermediate_size")))
+        if arch == "llama4":  # convert_hf_to_gguf (conversion/llama.py Llama4Model): the dense FFN is intermediate_size_mlp
+            n_ff, n_ff_exp = _pos(text.get("intermediate_size_mlp")) or n_ff, n_ff
+            n_ff_shexp = n_ff_exp
+        names = [t.name for t in s.tensors[:4096]]
         d = Dims(
-            arch, a.layers or 0, hidden, a.vocab_size or 0, _pos(text.get("intermediate_size")) or a.intermediate_size or 0,
+            arch, a.layers or 0, hidden, a.vocab_size or 0, n_ff,
             a.attention_heads or 0, n_expert=a.experts or 0, n_expert_used=a.experts_used or 0, n_ff_exp=n_ff_exp,
-            n_ff_shexp=_pos(text.get("shared_expert_intermediate_size", text.get("shared_intermediate_size")))
-            or n_ff_exp * _pos(text.get("n_shared_experts")),
+            n_ff_shexp=n_ff_shexp or n_ff_exp * _pos(text.get("n_shared_experts")),
             n_dense_lead=_pos(text.get("first_k_dense_replace")), moe_every=_pos(text.get("interleave_moe_layer_step")),
             d_inner=_pos(text.get("mamba_d_ssm")) or expand * hidden, d_state=_pos(text.get("mamba_d_state", text.get("state_size"))),
             d_conv=_pos(text.get("mamba_d_conv", text.get("conv_kernel"))),
             ssm_heads=_pos(text.get("mamba_n_heads", text.get("num_heads"))), ssm_groups=_pos(text.get("mamba_n_groups", text.get("n_groups"))),
             ssm_norm=bool(text.get("mamba_rms_norm", arch == "mamba2")), ssm_dt_norm=arch == "jamba",
-            rope=arch != "jamba" and text.get("position_embedding_type", "rope") == "rope",
+            rope=arch != "jamba" and text.get("position_embedding_type", "rope") == "rope" and not _granite_without_rope(text),
+            fused_qkv=any(".qkv_proj." in n for n in names), fused_up=arch == "phi3" and any(".gate_up_proj." in n for n in names),
             kv_lora_rank=_pos(text.get("kv_lora_rank")), q_lora_rank=_pos(text.get("q_lora_rank")), n_rot=rope,
             mla_k=nope + rope, mla_v=_pos(text.get("v_head_dim")),
             attn_soft_cap=bool(text.get("attn_logit_softcapping")),
-            gated=any(g in t.name for t in s.tensors[:4096] for g in ("gate_proj", "gate_up_proj", ".w1.", "w3")),
+            gated=any(g in n for n in names for g in ("gate_proj", "gate_up_proj", ".w1.", "w3")),
         )  # fmt: skip
     if not d.n_embd or not d.n_vocab:
         return None

@@ -343,8 +343,12 @@ def _converter_context(text: dict[str, Any], model_type: str, ctx: int | None, n
         got = _int(text.get("n_positions")) or 512
         notes.append(f"trained context {got:,}: convert_hf_to_gguf's n_positions or its default of 512 (conversion/t5.py)")
         return got
-    if model_type == "granitemoehybrid" and text.get("position_embedding_type") not in (None, "rope"):
-        notes.append(f"trained context 1,048,576: convert_hf_to_gguf writes 2**20 for granite hybrids without RoPE (config.json gives {ctx})")
+    types = text.get("layer_types")
+    archs = text.get("architectures") or []
+    if (model_type == "granitemoehybrid" and isinstance(types, list) and "mamba" in types
+            and "BambaForCausalLM" not in archs):  # fmt: skip
+        # conversion/granite.py: use_rope = Bamba or no SSM layers; without rope it writes 2**20
+        notes.append(f"trained context 1,048,576: convert_hf_to_gguf writes 2**20 for granite hybrids with Mamba layers (no RoPE; config.json gives {ctx})")
         return 2**20
     return ctx
 
