@@ -21,6 +21,7 @@ from ..formats import tables
 from ..limits import MAX_LAYERS
 from ..records import ArrayValue, ModelSummary
 from ..summary.architecture import config_field, text_config
+from ..summary.fields import count as _count, positive as _int, text as _str
 from .records import LayerSpec, Layout
 
 #: llama.cpp allocates no KV cache for these GGUF architectures (llama_model::create_memory).
@@ -84,20 +85,6 @@ HYBRID_GGUF = frozenset({
 #: Hybrids whose recurrent layers are every layer but each ``full_attention_interval``-th.
 INTERVAL_GGUF = frozenset({"qwen3next", "qwen35", "qwen35moe"})
 _RECURRENT_TYPES = ("linear_attention", "mamba", "conv", "recurrent", "linear")
-
-
-def _int(v: Any) -> int | None:
-    """A size or count from the file: a positive integer, else ``None`` (unknown)."""
-    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
-
-
-def _count(v: Any) -> int | None:
-    """A non-negative integer (0 means something: no KV heads on a recurrent layer), else ``None``."""
-    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
-
-
-def _str(v: Any) -> str:
-    return v if isinstance(v, str) else ""
 
 
 def _check_layers(n: int, key: str, source: str) -> None:
