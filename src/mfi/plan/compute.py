@@ -12,9 +12,10 @@ This module rebuilds that graph from the model's dimensions, tensor by tensor in
 builds it (llm_graph_context::build_attn_mha, build_ffn, build_moe_ffn in src/llama-graph.cpp; the
 per-architecture builders in src/models/), and replays ggml-alloc's allocator on it
 (``_DynAlloc`` follows ggml_dyn_tallocr_alloc / free_bytes: best fit among free blocks, then the last
-block; merge on free; 32-byte alignment of the CPU buffer, TENSOR_ALIGNMENT). Where a builder's
-graph is not rebuilt op by op (recurrent scans, MLA's absorbed attention, encoder-decoder models) the
-largest tensors of its layer are, and docs/memory.md says which.
+block; merge on free; 32-byte alignment of the CPU buffer, TENSOR_ALIGNMENT). Builders with their own
+order or shapes are named in the sets below (gemma, cohere2, llama4, gpt-oss, deepseek2 MLA, Mamba,
+falcon-h1, jamba, granite hybrids, qwen3next, phi3, T5, BERT-style encoders); any other architecture
+is built as llama's graph, which is where a forecast can drift. docs/memory.md lists what was checked.
 
 The output buffer is llama_context::output_reserve(n_seq_max) at start-up:
 ``n_vocab x n_outputs_max x 4`` bytes of logits (plus ``n_embd x n_outputs_max x 4`` of embeddings for
@@ -428,10 +429,10 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
     elif d.arch in _QKV_ORDER or encoder:
         k = project(Hk * dk, True)
         k = g.op(Hk * dk * T * F32, rk, g.view(k)) if rk >= 0 else k
-        v = project(Hk * dv, False) if spec.kind != "mla" else -1
+        v = project(Hk * dv, False)
         v = g.op(Hk * dv * T * F32, rv, g.view(v)) if rv >= 0 else v
     else:
-        v = project(Hk * dv, False) if spec.kind != "mla" else -1
+        v = project(Hk * dv, False)
         v = g.op(Hk * dv * T * F32, rv, g.view(v)) if rv >= 0 else v
         k = project(Hk * dk, True)
         k = g.op(Hk * dk * T * F32, rk, g.view(k)) if rk >= 0 else k
@@ -440,8 +441,7 @@ def _attention(g: _Graph, cur: int, inp: dict[str, int], d: Dims, spec: LayerSpe
     else:  # ggml_set_rows into the cache: a view of the cache, nothing allocated
         kind = "swa" if spec.kind == "swa" else "full"
         g.op(0, g.view(k), inp[f"k_idxs.{kind}"])
-        if v >= 0:
-            g.op(0, g.view(v), inp[f"v_idxs.{kind}"])
+        g.op(0, g.view(v), inp[f"v_idxs.{kind}"])
         kk = vv = -1
     if fa:
         out = g.op(dv * H * T * F32, g.view(q), kk, vv, mask)
