@@ -172,8 +172,10 @@ def test_first_screen_of_a_real_shaped_gguf_fits_80_columns(qwen3_8b):
     assert narrow[2:] == wide[1:]
     assert "Qwen3-8B-Q4_K_M.gguf · GGUF v3 · qwen3 · 8.19 B params · Q4_K_M (4.78 bpw) · 4.56 GiB" == wide[0]
     memory = wide.index(next(line for line in wide if line.startswith("memory")))
-    assert wide[memory].split(None, 1)[1] == "10.68 GiB at 40,960 tokens (llama.cpp, f16 KV cache)"
-    assert wide[memory + 1].strip() == "weights 4.56 GiB + KV cache 5.62 GiB + overhead ~512.00 MiB"
+    assert wide[memory].split(None, 1)[1] == "10.49 GiB at 40,960 tokens (llama.cpp, f16 KV cache)"
+    assert wide[memory + 1].strip() == "weights 4.56 GiB + KV cache 5.62 GiB"
+    # compute: logits 151,936 x 512 x 4 B + 2 x 4,096 x 512 x 4 B; output: 151,936 x 4 B (docs/memory.md)
+    assert wide[memory + 2].strip() == "+ compute 312.75 MiB + output 593.50 KiB"
     assert "eos token       '<|im_end|>'  id 151935" in wide  # ids without thousands separators
 
 
@@ -450,7 +452,8 @@ def test_lang_zh_translates_the_whole_first_screen(qwen3_8b, cli):
     for title in ("架构", "量化", "分词器", "文件", "能否运行（详见 mfi plan）"):
         assert title in lines
     assert "KV 头数      8" in out and "共享嵌入     否" in out and "eos 词元   '<|im_end|>'  id 151935" in out
-    assert "显存       10.68 GiB，上下文 40,960 词元（llama.cpp，KV 缓存 f16）" in out
+    assert "显存       10.49 GiB，上下文 40,960 词元（llama.cpp，KV 缓存 f16）" in out
+    assert "+ 计算缓冲 312.75 MiB + 输出缓冲 593.50 KiB" in out
     # no English label left: every row starts with Chinese (or a name: KV, RoPE, bos...)
     english = re.compile(r"^(memory|runtimes|capabilities|field|value|total|Architecture|Tokenizer|Files|Quantization)\b")
     assert not [line for line in lines if english.match(line)]

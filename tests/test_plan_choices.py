@@ -13,7 +13,9 @@ from mfi.plan import choices, serving
 
 #: llama-tiny: 2 layers x 2 KV heads x 64, f16 K and V: 2 x 4,096 cells x 512 B at 4,096 tokens.
 KV_4K = 2 * 4096 * 512
-OVERHEAD = 512 << 20  # llama.cpp's labelled typical overhead, until compute buffers are computed
+#: llama.cpp's compute buffer (8,402,944 B: the reserved graph of plan/compute.py) and output buffer (367 logits x 4 B)
+#: of llama-tiny at 4,096 tokens, the same for both quantizations (same shapes).
+BUFFERS_4K = 8_402_944 + 367 * 4
 Q4_WEIGHTS, Q8_WEIGHTS = 840_992, 1_458_304  # tensor-data spans of llama-tiny-Q4_K_M and the three Q8_0 parts
 
 
@@ -35,8 +37,8 @@ def test_names_drop_the_common_prefix_and_split_suffix():
 
 
 def test_a_folder_of_quantizations_gets_one_row_each_and_the_largest_that_fits(folder):
-    q4_total = Q4_WEIGHTS + KV_4K + OVERHEAD
-    q8_total = Q8_WEIGHTS + KV_4K + OVERHEAD
+    q4_total = Q4_WEIGHTS + KV_4K + BUFFERS_4K
+    q8_total = Q8_WEIGHTS + KV_4K + BUFFERS_4K
     # 100,000 bytes more than Q4_K_M needs: Q8_0 (617,312 B larger) does not fit at 4,096 tokens
     p = api.plan(str(folder), ctx="4k", memory=f"{q4_total + 100_000}B")
     c = p.choices
@@ -47,15 +49,15 @@ def test_a_folder_of_quantizations_gets_one_row_each_and_the_largest_that_fits(f
     assert (rows["Q4_K_M"].weights_bytes, rows["Q4_K_M"].kv_cache_bytes, rows["Q4_K_M"].total_bytes) == (Q4_WEIGHTS, KV_4K, q4_total)
     assert (rows["Q8_0"].weights_bytes, rows["Q8_0"].total_bytes) == (Q8_WEIGHTS, q8_total)
     assert rows["Q4_K_M"].fits is True and rows["Q8_0"].fits is False
-    assert rows["Q4_K_M"].compute_bytes is None
-    # 256 cells cost 2 layers x 256 x 512 B = 262,144 B. KV budget Q4: 4,294,304 B -> 16 x 256 = 4,096;
-    # Q8: 3,676,992 B -> 14 x 256 = 3,584
-    assert (rows["Q4_K_M"].max_context, rows["Q8_0"].max_context) == (4096, 3584)
+    assert rows["Q4_K_M"].compute_bytes == rows["Q8_0"].compute_bytes == BUFFERS_4K
+    # 256 fewer cells save 2 layers x 256 x 512 B = 262,144 B of KV cache and 256 x 512 x 2 B = 262,144 B of
+    # the F16 KQ mask in the compute buffer: Q8_0, 517,312 B over at 4,096 tokens, fits 3,840
+    assert (rows["Q4_K_M"].max_context, rows["Q8_0"].max_context) == (4096, 3840)
     assert c.recommended == "Q4_K_M"
     assert p.model is not None and p.model.target.endswith("llama-tiny-Q4_K_M.gguf")  # the rest is of the pick
     roomy = api.plan(str(folder), ctx=4096, memory="1GiB").choices
     assert roomy is not None and roomy.recommended == "Q8_0"
-    tight = api.plan(str(folder), ctx=4096, memory="100MiB").choices
+    tight = api.plan(str(folder), ctx=4096, memory="10MiB").choices  # totals of 12.8 and 13.4 MiB
     assert tight is not None and tight.recommended is None and all(r.fits is False for r in tight.rows)
 
 
@@ -67,8 +69,8 @@ def test_plan_json_of_a_folder(folder, cli):
     assert doc["plan_of"].endswith("llama-tiny-Q8_0-00001-of-00003.gguf")
     q8 = doc["choices"][1]
     assert q8 == {"name": "Q8_0", "files": [f"llama-tiny-Q8_0-{i:05d}-of-00003.gguf" for i in (1, 2, 3)],
-                  "weights_bytes": Q8_WEIGHTS, "kv_cache_bytes": KV_4K, "compute_bytes": None,
-                  "total_bytes": Q8_WEIGHTS + KV_4K + OVERHEAD, "fits": True, "max_context": 8192,
+                  "weights_bytes": Q8_WEIGHTS, "kv_cache_bytes": KV_4K, "compute_bytes": BUFFERS_4K,
+                  "total_bytes": Q8_WEIGHTS + KV_4K + BUFFERS_4K, "fits": True, "max_context": 8192,
                   "runtime": "llama.cpp", "cache_type": "f16"}  # fmt: skip
     text = cli("plan", str(folder), "--ctx", "4096", "--memory", "1GiB")
     assert "Which quantization fits (context 4,096, memory 1.00 GiB)" in text.stdout

@@ -206,7 +206,8 @@ def test_inspect_json_adds_memory(tmp_path, cli):
     # 2 layers x GGML_PAD(5000, 256) = 5120 cells x (K 32*2*2 + V 32*2*2 = 256 B)
     assert m["kv_cache_bytes"] == 2 * 5120 * 256
     assert (m["context_length"], m["cache_type"], m["runtime"]) == (5000, "f16", "llama.cpp")
-    assert m["total_bytes"] == m["weights_bytes"] + m["kv_cache_bytes"] + m["overhead_bytes"]
+    assert m["overhead_bytes"] == 0 and m["compute_bytes"] > 0 and m["output_bytes"] > 0
+    assert m["total_bytes"] == m["weights_bytes"] + m["kv_cache_bytes"] + m["compute_bytes"] + m["output_bytes"]
     assert any(t["name"] == "n_ctx" and t["value"] == 5120 for t in m["terms"])
     assert {"runtimes", "remote_code", "capabilities"} <= set(doc)
     assert doc["remote_code"] == {"required": False, "offered": False, "files": [], "note": None}

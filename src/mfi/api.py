@@ -105,7 +105,8 @@ def compare(
 def plan(
     target: Target | ModelSummary, *, ctx: int | str | None = None, memory: int | str | None = None,
     cache_type: str | None = None, cache_type_k: str | None = None, cache_type_v: str | None = None,
-    parallel: int = 1, runtime: str | None = None, swa_full: bool = False, gpu_memory_utilization: float = 0.9,
+    parallel: int = 1, runtime: str | None = None, swa_full: bool = False, ubatch: int | None = None,
+    batch: int | None = None, flash_attn: str | None = None, gpu_memory_utilization: float = 0.9,
     mem_fraction_static: float | None = None, mirror: str | None = None, token: str | None = None,
     timeout: float | None = None, cache: bool = True,
 ) -> Plan:  # fmt: skip
@@ -118,13 +119,15 @@ def plan(
     model how vLLM (``gpu_memory_utilization``) and SGLang (``mem_fraction_static``) size their KV cache.
     ``cache_type`` sets K and V; ``cache_type_k``/``cache_type_v`` one side each; ``timeout`` and ``cache``
     as for ``inspect`` (each remote read within ``timeout``).
+    ``ubatch``, ``batch`` and ``flash_attn`` (``on``, ``off``, ``auto``) are llama.cpp's ``-ub``, ``-b``
+    and ``-fa``: they size its compute buffer.
     """
     from .plan.assess import assess
     from .plan.memory import options
 
     opts = options(ctx=ctx, memory=memory, cache_type=cache_type, cache_type_k=cache_type_k, cache_type_v=cache_type_v,
                    parallel=parallel, runtime=runtime, swa_full=swa_full, gpu_memory_utilization=gpu_memory_utilization,
-                   mem_fraction_static=mem_fraction_static)  # fmt: skip
+                   mem_fraction_static=mem_fraction_static, ubatch=ubatch, batch=batch, flash_attn=flash_attn)  # fmt: skip
     if isinstance(target, ModelSummary):
         summary = target
     else:

@@ -83,6 +83,9 @@ PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "parallel": (Annotated[int, typer.Option("--parallel", help="Parallel sequences sharing the context (llama.cpp -np).")], 1),
     "runtime": (Annotated[Optional[str], typer.Option("--runtime", help="llama.cpp or vllm (default: llama.cpp for GGUF, vllm for safetensors).")], None),
     "swa_full": (Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")], False),
+    "ubatch": (Annotated[Optional[int], typer.Option("--ubatch", help="llama.cpp -ub: micro-batch the compute buffer is sized for (default 512).")], None),
+    "batch": (Annotated[Optional[int], typer.Option("--batch", help="llama.cpp -b: logical batch (default 2048).")], None),
+    "flash_attn": (Annotated[Optional[str], typer.Option("--flash-attn", help="llama.cpp -fa: on, off or auto (default; on for the CPU).")], None),
     "gpu_memory_utilization": (Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM's share of the GPU (default 0.9), with --memory.")], 0.9),
     "mem_fraction_static": (Annotated[Optional[float], typer.Option("--mem-fraction-static", help="SGLang's static share of the GPU (default: SGLang's own for the memory).")], None),
 }  # fmt: skip

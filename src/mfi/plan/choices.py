@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..records import ModelSummary
 from . import memory, serving
-from .records import Choice, Choices, Layout, Options, Plan
+from .records import Choice, Choices, Estimate, Layout, Options, Plan
 
 _SPLIT = re.compile(r"-\d{5}-of-\d{5}$")
 
@@ -40,9 +40,14 @@ def row(name: str, files: tuple[str, ...], plan: Plan, memory_bytes: int | None)
     total = m.total
     fits = None if memory_bytes is None or total is None else total <= memory_bytes
     return Choice(
-        name=name, files=files, weights_bytes=m.weights.total, kv_cache_bytes=m.kv.bytes, compute_bytes=None,
+        name=name, files=files, weights_bytes=m.weights.total, kv_cache_bytes=m.kv.bytes, compute_bytes=_buffers(m),
         total_bytes=total, fits=fits, max_context=m.fits, runtime=m.runtime, cache_type=m.cache_type,
     )  # fmt: skip
+
+
+def _buffers(m: Estimate) -> int | None:
+    """llama.cpp's compute and output buffers (plan/compute.py); ``None`` for the other runtimes."""
+    return None if m.compute is None or m.output is None else m.compute + m.output
 
 
 def recommend(rows: Sequence[Choice]) -> str | None:
@@ -51,13 +56,18 @@ def recommend(rows: Sequence[Choice]) -> str | None:
     return max(fitting, key=lambda r: r.weights_bytes or 0).name if fitting else None
 
 
-COMPUTE_NOTE = ("compute_bytes is not computed yet: each total counts the runtime's typical overhead instead "
-                "(the same total as the memory section)")  # fmt: skip
+COMPUTE_NOTE = "compute_bytes: llama.cpp's compute and output buffers at the context (its reserved graph); the total counts them"
+OVERHEAD_NOTE = ("compute_bytes is not computed for this runtime: each total counts its typical overhead instead "
+                 "(the same total as the memory section)")  # fmt: skip
+
+
+def _note(rows: Sequence[Choice]) -> str:
+    return COMPUTE_NOTE if rows and all(r.runtime == "llama.cpp" for r in rows) else OVERHEAD_NOTE
 
 
 def of_models(rows: Sequence[Choice], context: int, memory_bytes: int | None, source: str) -> Choices:
     """The quantization table of several GGUF models found in ``source`` (a folder or repo)."""
-    return Choices(context, memory_bytes, tuple(rows), recommend(rows), "quantization", (COMPUTE_NOTE,), source)
+    return Choices(context, memory_bytes, tuple(rows), recommend(rows), "quantization", (_note(rows),), source)
 
 
 def pick(choices: Choices) -> int:
@@ -95,17 +105,23 @@ def of_dtypes(s: ModelSummary, layout: Layout, opts: Options, plan: Plan) -> Cho
                 est = memory.estimate(s, layout, o)
             except ValueError:  # a cache type this runtime refuses for this model
                 continue
-            overhead = est.overhead
             kv = est.kv.bytes
-            total = None if wbytes is None or kv is None else wbytes + kv + overhead
+            buffers = _buffers(est)
             fits = max_ctx = None
-            if opts.memory is not None and total is not None and wbytes is not None:
-                fits = total <= opts.memory
-                budget = opts.memory - wbytes - overhead
-                limit = layout.max_context or max(est.context, 131072)
-                max_ctx = memory.largest_context(layout, budget, o, runtime, limit) if budget >= 0 else None
-            rows.append(Choice(f"weights {wname}, cache {est.cache_type}", files, wbytes, kv, None, total, fits, max_ctx,
+            if runtime == "llama.cpp":  # weights as stored: the estimate's own total and largest context
+                total = est.total
+                if opts.memory is not None and total is not None:
+                    fits, max_ctx = total <= opts.memory, est.fits
+            else:
+                overhead = est.overhead
+                total = None if wbytes is None or kv is None else wbytes + kv + overhead
+                if opts.memory is not None and total is not None and wbytes is not None:
+                    fits = total <= opts.memory
+                    budget = opts.memory - wbytes - overhead
+                    limit = layout.max_context or max(est.context, 131072)
+                    max_ctx = memory.largest_context(layout, budget, o, runtime, limit) if budget >= 0 else None
+            rows.append(Choice(f"weights {wname}, cache {est.cache_type}", files, wbytes, kv, buffers, total, fits, max_ctx,
                                runtime, est.cache_type))  # fmt: skip
     if not rows:
         return None
-    return Choices(plan.memory.context, opts.memory, tuple(rows), recommend(rows), "dtype", (COMPUTE_NOTE,))
+    return Choices(plan.memory.context, opts.memory, tuple(rows), recommend(rows), "dtype", (_note(rows),))

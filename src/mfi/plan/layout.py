@@ -13,6 +13,7 @@ warning, so ``inspect`` still answers).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LimitError
@@ -33,9 +34,45 @@ ENCODER_CONFIG = frozenset({
     "bert", "roberta", "xlm-roberta", "distilbert", "nomic_bert", "modernbert", "neobert", "electra",
     "camembert", "deberta", "deberta-v2", "jina_bert", "new", "mpnet", "albert",
 })  # fmt: skip
-#: llama.cpp's built-in sliding-window patterns: layer i is sliding iff i % n < n - 1
-#: (llama_hparams::set_swa_pattern; gemma2 2, gemma3 6, cohere2 4, gpt-oss 2).
-SWA_PATTERN_GGUF = {"gemma2": 2, "gemma3": 6, "cohere2": 4, "gpt-oss": 2}
+@dataclass(frozen=True, slots=True)
+class SwaRule:
+    """How one architecture's load_arch_hparams (src/models/<arch>.cpp) switches sliding windows on."""
+
+    #: set_swa_pattern(n, dense_first): sliding iff i % n < n - 1, or with dense_first iff i % n != 0.
+    pattern: int
+    dense_first: bool = False
+    #: Window when the GGUF has no sliding_window key (None: the key is needed, and must be > 0).
+    default: int | None = None
+    #: A window llama.cpp sets whatever the key says (llama4's chunk of 8192, smallthinker's 4096).
+    forced: int | None = None
+    #: Only with this many layers (exaone4: sliding windows for the 64-layer 32B only).
+    only_layers: int | None = None
+
+
+#: llama.cpp's sliding-window rules per GGUF architecture, read from each load_arch_hparams.
+#: A pattern array in the GGUF (sliding_window_pattern) replaces the built-in pattern (load_swa_pattern).
+SWA_RULES_GGUF: dict[str, SwaRule] = {
+    "gemma2": SwaRule(2, default=4096),
+    "gemma3": SwaRule(6),
+    "gemma3n": SwaRule(5),
+    "cohere2": SwaRule(4),
+    "cohere2moe": SwaRule(4, dense_first=True),
+    "gpt-oss": SwaRule(2),
+    "exaone4": SwaRule(4, default=4096, only_layers=64),
+    "exaone-moe": SwaRule(4, default=128),
+    # chunked attention: llama.cpp keeps the chunked layers in its sliding-window cache (LLAMA_SWA_TYPE_CHUNKED)
+    "llama4": SwaRule(4, default=8192, forced=8192),
+    "olmo2": SwaRule(4),
+    "plamo3": SwaRule(8),
+    "afmoe": SwaRule(4),
+    "mellum": SwaRule(4),
+    "laguna": SwaRule(4, dense_first=True),
+    "smallthinker": SwaRule(4, dense_first=True, forced=4096),
+}
+#: Architectures whose sliding layers come only from the GGUF's per-layer pattern array.
+SWA_ARRAY_GGUF = frozenset({"dots3note", "step35", "granite-swa", "mimo2", "gemma4", "maple"})
+#: Architectures that read a sliding_window key but do not use it (phi3: "Phi SWA is currently disabled").
+SWA_OFF_GGUF = frozenset({"phi3", "phimoe"})
 #: The same defaults for config.json model types without ``layer_types`` or a pattern key.
 SWA_PATTERN_CONFIG = {"gemma2": 2, "gemma3": 6, "gemma3_text": 6, "cohere2": 4}
 #: Purely recurrent GGUF architectures (llm_arch_is_recurrent).
@@ -123,26 +160,8 @@ def from_gguf(md: dict[str, Any], *, source: str = "GGUF metadata") -> Layout:
     mla = _int(key(c.Attention.KEY_LENGTH_MLA)) is not None and _int(key(c.Attention.VALUE_LENGTH_MLA)) is not None
     if mla:
         notes.append("MLA: K holds the compressed latent (key_length = kv_lora_rank + rope dims), no V cache")
-    window = _int(key(c.Attention.SLIDING_WINDOW))
-    swa = [False] * n
-    pattern = key(c.Attention.SLIDING_WINDOW_PATTERN)
-    if window:
-        if isinstance(pattern, ArrayValue) or isinstance(pattern, (list, tuple)):
-            flags = _per_layer(pattern, n)
-            if flags and all(isinstance(x, (bool, int)) for x in flags):
-                swa = [bool(x) for x in flags]
-                notes.append(f"sliding layers from {arch}.attention.sliding_window_pattern")
-            else:
-                notes.append(f"{arch}.attention.sliding_window_pattern is not {n} flags: all layers counted as full")
-        elif p := _int(pattern):
-            swa = [i % p < p - 1 for i in range(n)]
-            notes.append(f"sliding iff layer % {p} < {p - 1} ({arch}.attention.sliding_window_pattern)")
-        elif arch in SWA_PATTERN_GGUF:
-            p = SWA_PATTERN_GGUF[arch]
-            swa = [i % p < p - 1 for i in range(n)]
-            notes.append(f"no pattern key: llama.cpp's built-in {arch} pattern, sliding iff layer % {p} < {p - 1}")
-        else:
-            notes.append(f"sliding_window {window} is not used by llama.cpp for {arch}: all layers counted as full")
+    window, swa, swa_notes = _gguf_swa(arch, n, key(c.Attention.SLIDING_WINDOW), key(c.Attention.SLIDING_WINDOW_PATTERN))
+    notes += swa_notes
     recurrent = [arch in RECURRENT_GGUF] * n
     state = (0, 0)
     if arch in HYBRID_GGUF or arch in RECURRENT_GGUF:
@@ -178,6 +197,53 @@ def from_gguf(md: dict[str, Any], *, source: str = "GGUF metadata") -> Layout:
         else:
             layers.append(LayerSpec(i, "full", kv[i], hk, hv))
     return Layout(arch, tuple(layers), max_context=ctx, notes=tuple(notes))
+
+
+def _gguf_swa(arch: str, n: int, raw_window: Any, pattern: Any) -> tuple[int | None, list[bool], list[str]]:
+    """(window, sliding flag per layer, notes) as llama.cpp's load_arch_hparams sets them."""
+    window = _int(raw_window)
+    rule = SWA_RULES_GGUF.get(arch)
+    flags_from_key = None
+    if isinstance(pattern, (ArrayValue, list, tuple)):
+        flags = _per_layer(pattern, n)
+        if flags and all(isinstance(x, (bool, int)) for x in flags):
+            flags_from_key = [bool(x) for x in flags]
+        elif window:
+            return window, [False] * n, [f"{arch}.attention.sliding_window_pattern is not {n} flags: all layers counted as full"]
+    if arch in SWA_OFF_GGUF:
+        return None, [False] * n, [f"llama.cpp disables sliding windows for {arch}: all layers counted as full"] if window else []
+    if rule is not None:
+        if rule.only_layers is not None and n != rule.only_layers:
+            note = f"llama.cpp uses {arch}'s sliding windows only with {rule.only_layers} layers (this model has {n}): all layers counted as full"
+            return None, [False] * n, [note] if window or pattern is not None else []
+        if raw_window is not None and _count(raw_window) == 0 and rule.forced:
+            return None, [False] * n, [f"{arch}.attention.sliding_window = 0: no chunked/sliding layers"]
+        if rule.forced and (raw_window is None or window or rule.default):
+            if raw_window is None and rule.default is None:
+                return None, [False] * n, []
+            window = rule.forced
+        elif window is None:
+            window = rule.default
+        if not window:
+            return None, [False] * n, []
+        if flags_from_key is not None:
+            return window, flags_from_key, [f"sliding layers from {arch}.attention.sliding_window_pattern (window {window})"]
+        n_pat: int = _int(pattern) or rule.pattern
+        first = rule.dense_first
+        swa = [i % n_pat != 0 for i in range(n)] if first else [i % n_pat < n_pat - 1 for i in range(n)]
+        kind = "chunked" if arch == "llama4" else "sliding"
+        rule_text = f"layer % {n_pat} != 0" if first else f"layer % {n_pat} < {n_pat - 1}"
+        return window, swa, [f"{kind} iff {rule_text}, window {window} (llama.cpp {arch} load_arch_hparams)"]
+    if not window:
+        return None, [False] * n, []
+    if flags_from_key is not None:
+        return window, flags_from_key, [f"sliding layers from {arch}.attention.sliding_window_pattern"]
+    if arch in SWA_ARRAY_GGUF:
+        return window, [False] * n, [f"{arch}: no per-layer sliding_window_pattern array: all layers counted as full"]
+    p = _int(pattern)
+    if p:
+        return window, [i % p < p - 1 for i in range(n)], [f"sliding iff layer % {p} < {p - 1} ({arch}.attention.sliding_window_pattern)"]
+    return None, [False] * n, [f"sliding_window {window} is not used by llama.cpp for {arch}: all layers counted as full"]
 
 
 def _layer_kinds(text: dict[str, Any], model_type: str, n: int, window: int | None) -> tuple[list[str], list[str]]:
@@ -224,12 +290,54 @@ def _config_state(text: dict[str, Any], model_type: str, hidden: int | None) -> 
             return None
         # convert_hf_to_gguf: ssm.d_state = key head dim, group_count = key heads, inner = v dim x v heads
         return _recurrent_state(conv, v * nv, k, nk)
-    d_conv = _int(text.get("mamba_d_conv", text.get("conv_kernel")))
-    d_state = _int(text.get("mamba_d_state", text.get("state_size")))
-    expand = _int(text.get("mamba_expand", text.get("expand")))
-    if d_conv is None or d_state is None or expand is None or not hidden:
+    bad: list[str] = []
+
+    def first(*names: str) -> int | None:
+        """The first key set; one set to a non-positive or non-integer value makes the state unknown."""
+        for k in names:
+            if text.get(k) is not None:
+                v = _int(text[k])
+                if v is None:
+                    bad.append(k)
+                return v
         return None
-    return _recurrent_state(d_conv, expand * hidden, d_state, _int(text.get("n_groups")) or 0)
+
+    # convert_hf_to_gguf (conversion/mamba.py, falcon_h1.py, granite.py, jamba.py): the same keys, with defaults
+    pure = model_type in ("mamba", "mamba2")
+    d_conv = first("mamba_d_conv", "conv_kernel", "d_conv") or 4
+    d_state = first("mamba_d_state", "state_size", "d_state") or (128 if model_type == "mamba2" else 16)
+    expand = first("mamba_expand", "expand") or 2
+    d_inner = first("mamba_d_ssm", *(("intermediate_size",) if pure else ()), "d_inner") or (expand * hidden if hidden else None)
+    groups = first("mamba_n_groups", "n_groups") or (1 if model_type == "mamba2" else 0)
+    if d_inner is None or bad:
+        return None
+    return _recurrent_state(d_conv, d_inner, d_state, groups)
+
+
+#: config.json model types that are recurrent in every layer (llm_arch_is_recurrent).
+RECURRENT_CONFIG = frozenset({"mamba", "mamba2", "rwkv", "rwkv6", "rwkv7"})
+#: Trained contexts the converter writes instead of config.json's (conversion/mamba.py: "arbitrary value").
+CONVERTER_CONTEXT = {"mamba": 2**20, "mamba2": 2**20, "rwkv": 1048576, "rwkv6": 1048576, "rwkv7": 1048576}
+
+
+def _converter_context(text: dict[str, Any], model_type: str, ctx: int | None, notes: list[str]) -> int | None:
+    """The trained context llama.cpp would see after convert_hf_to_gguf, with a note when it is not config.json's."""
+    if model_type in CONVERTER_CONTEXT:
+        got = CONVERTER_CONTEXT[model_type]
+        notes.append(f"trained context {got:,}: what convert_hf_to_gguf writes for {model_type} (config.json gives {ctx or 'none'})")
+        return got
+    if model_type == "t5" and ctx is None:
+        got = _int(text.get("n_positions")) or 512
+        notes.append(f"trained context {got:,}: convert_hf_to_gguf's n_positions or its default of 512 (conversion/t5.py)")
+        return got
+    types = text.get("layer_types")
+    archs = text.get("architectures") or []
+    if (model_type == "granitemoehybrid" and isinstance(types, list) and "mamba" in types
+            and "BambaForCausalLM" not in archs):  # fmt: skip
+        # conversion/granite.py: use_rope = Bamba or no SSM layers; without rope it writes 2**20
+        notes.append(f"trained context 1,048,576: convert_hf_to_gguf writes 2**20 for granite hybrids with Mamba layers (no RoPE; config.json gives {ctx})")
+        return 2**20
+    return ctx
 
 
 def from_config(config: dict[str, Any], *, source: str = "config.json") -> Layout:
@@ -241,7 +349,19 @@ def from_config(config: dict[str, Any], *, source: str = "config.json") -> Layou
     dtype = dtype if isinstance(dtype, str) else None
     if model_type in ENCODER_CONFIG or _str(config.get("model_type")) in ENCODER_CONFIG:
         return Layout(model_type, no_cache=True, max_context=ctx, dtype=dtype, notes=("encoder-only model: no KV cache",))
+    ctx_notes: list[str] = []
+    ctx = _converter_context(text, model_type, ctx, ctx_notes)
     layers_key, n = config_field(text, "layers")
+    if model_type in RECURRENT_CONFIG:  # no attention at all: one recurrent state per layer
+        n = _int(n)
+        if not n:
+            return Layout(model_type, max_context=ctx, dtype=dtype, unknown="config.json lacks num_hidden_layers")
+        _check_layers(n, layers_key or "num_hidden_layers", source)
+        state = _config_state(text, model_type, _int(config_field(text, "hidden_size")[1]))
+        if state is None:
+            return Layout(model_type, max_context=ctx, dtype=dtype, unknown="recurrent state size unknown (no hidden_size)")
+        rec = tuple(LayerSpec(i, "recurrent", state_r=state[0], state_s=state[1]) for i in range(n))
+        return Layout(model_type, rec, max_context=ctx, dtype=dtype, notes=tuple(ctx_notes))
     n, heads = _int(n), _int(config_field(text, "attention_heads")[1])
     if not n or not heads:
         return Layout(model_type, max_context=ctx, dtype=dtype,
@@ -261,7 +381,29 @@ def from_config(config: dict[str, Any], *, source: str = "config.json") -> Layou
     window = _int(text.get("sliding_window"))
     if text.get("use_sliding_window") is False:
         window = None
+    if model_type == "t5":  # convert_hf_to_gguf writes d_kv as the key/value length (conversion/t5.py)
+        hd = hv = _int(text.get("d_kv")) or hd
     kinds, notes = _layer_kinds(text, model_type, n, window)
+    notes = ctx_notes + notes
+    if model_type in ("llama4", "llama4_text"):
+        # llama_model_llama4::load_arch_hparams: chunked attention of 8192 in 3 of every 4 layers, kept in
+        # the sliding-window cache, unless every layer is full attention (the converter then writes window 0)
+        types = text.get("layer_types")
+        if isinstance(types, list) and types and all(t == "full_attention" for t in types):
+            kinds, notes = ["full"] * n, notes + ["llama4 with full attention only: no chunked layers"]
+        else:
+            window = 8192
+            kinds = ["swa" if i % 4 < 3 else "full" for i in range(n)]
+            notes = notes + [f"chunked iff layer % 4 < 3, chunk 8192 (llama.cpp's, config attention_chunk_size {text.get('attention_chunk_size')})"]
+    elif model_type == "exaone4" and n != 64 and "swa" in kinds:
+        kinds = ["full"] * n
+        notes = notes + [f"llama.cpp uses exaone4's sliding windows only with 64 layers (this model has {n}): all layers counted as full"]
+    elif model_type == "phi3" and "swa" in kinds:
+        kinds = ["full"] * n
+        notes = notes + ["llama.cpp disables sliding windows for phi3: all layers counted as full"]
+    both = model_type == "falcon_h1"  # every layer holds attention and an SSM (llm_build_falcon_h1)
+    if both:
+        kinds = ["recurrent"] * n
     lora = _int(text.get("kv_lora_rank"))
     rope = _count(text.get("qk_rope_head_dim"))
     state = None
@@ -274,6 +416,8 @@ def from_config(config: dict[str, Any], *, source: str = "config.json") -> Layou
         if kind == "recurrent":
             r, s = state or (0, 0)
             layers.append(LayerSpec(i, "recurrent", state_r=r, state_s=s))
+            if both:
+                layers.append(LayerSpec(i, "full", kv, hd, hv or hd))
         elif lora and rope is not None:
             layers.append(LayerSpec(i, "mla", 1, lora + rope, 0))
         elif kind == "swa":

@@ -10,6 +10,7 @@ carries its formula as ``Term`` rows; docs/memory.md cites the sources.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from functools import cache
 
@@ -17,8 +18,9 @@ from ..errors import UsageError
 from ..formats import tables
 from ..records import ModelSummary
 from ..summary.build import EXPERT  # routed-expert tensor names, one definition
+from . import compute as llama_compute
 from .records import (
-    LLAMA_UBATCH, Estimate, KVCache, LayerGroup, LayerSpec, Layout, Options, Term, Weights, layer_ranges,
+    LLAMA_BATCH, LLAMA_UBATCH, Estimate, KVCache, LayerGroup, LayerSpec, Layout, Options, Term, Weights, layer_ranges,
 )
 
 #: llama.cpp pads the context to this many cells (llama_context: GGML_PAD(n_ctx, 256)).
@@ -30,10 +32,12 @@ LLAMA_CACHE_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5
 #: vLLM ``--kv-cache-dtype`` values and their bytes per element (``auto`` = the model dtype).
 VLLM_CACHE_BYTES = {"fp8": 1, "fp8_e4m3": 1, "fp8_e5m2": 1, "float16": 2, "f16": 2, "bfloat16": 2, "bf16": 2, "float32": 4, "f32": 4}
 _DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float8_e4m3fn": 1, "fp8": 1}
-#: Typical runtime overhead not computed here: compute buffers, CUDA context, graphs. Labelled
-#: as an estimate wherever shown (llama.cpp at -ub 512 with flash attention; vLLM activations,
-#: CUDA graphs and the context).
-OVERHEAD = {"llama.cpp": 512 << 20, "vllm": 2 << 30}
+#: Typical runtime overhead not computed here, labelled as an estimate wherever shown: vLLM's
+#: activations, CUDA graphs and context. llama.cpp's compute and output buffers are computed
+#: (plan/compute.py), so it has none.
+OVERHEAD = {"llama.cpp": 0, "vllm": 2 << 30}
+#: llama.cpp ``-fa`` values (common/arg.cpp --flash-attn).
+FLASH_ATTN = ("on", "off", "auto")
 #: Context lengths of the table, plus the model's maximum.
 TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
 
@@ -85,7 +89,8 @@ def parse_context(value: int | str) -> int:
 def options(
     *, ctx: int | str | None = None, memory: int | str | None = None, cache_type: str | None = None,
     cache_type_k: str | None = None, cache_type_v: str | None = None, parallel: int = 1, runtime: str | None = None,
-    swa_full: bool = False, gpu_memory_utilization: float = 0.9, mem_fraction_static: float | None = None,
+    swa_full: bool = False, ubatch: int | None = None, batch: int | None = None, flash_attn: str | None = None,
+    gpu_memory_utilization: float = 0.9, mem_fraction_static: float | None = None,
 ) -> Options:  # fmt: skip
     """Memory options from what a user asked: ``ctx`` as a number or text (``32k``), ``memory`` in bytes or as
     text (``24GiB``), ``cache_type`` for K and V.
@@ -94,6 +99,12 @@ def options(
     """
     if parallel < 1:
         raise UsageError("parallel", "must be at least 1")
+    for name, value in (("ubatch", ubatch), ("batch", batch)):
+        if value is not None and value < 1:
+            raise UsageError(name, "must be at least 1")
+    fa = (flash_attn or "auto").lower()
+    if fa not in FLASH_ATTN:
+        raise UsageError("flash_attn", f"must be one of {', '.join(FLASH_ATTN)}")
     # vllm/config/cache.py: gpu_memory_utilization in (0, 1]; SGLang's fraction is a share of the GPU as well
     for name, share in (("gpu_memory_utilization", gpu_memory_utilization), ("mem_fraction_static", mem_fraction_static)):
         if share is not None and not 0 < share <= 1:
@@ -101,6 +112,7 @@ def options(
     return Options(
         context=None if ctx is None else parse_context(ctx), parallel=parallel, runtime=runtime, memory=parse_size(memory) if isinstance(memory, str) else memory,
         cache_type_k=cache_type_k or cache_type, cache_type_v=cache_type_v or cache_type, swa_full=swa_full,
+        n_ubatch=ubatch or LLAMA_UBATCH, n_batch=batch or LLAMA_BATCH, flash_attn=fa,
         gpu_memory_utilization=gpu_memory_utilization, mem_fraction_static=mem_fraction_static,
     )  # fmt: skip
 
@@ -211,9 +223,19 @@ def kv_vllm(layout: Layout, ctx: int, *, parallel: int = 1, cache_bytes: int = 2
 def weights(s: ModelSummary, runtime: str) -> Weights:
     """Exact weight bytes; routed-expert tensors apart, since they can be kept in CPU memory."""
     experts = sum(t.n_bytes or 0 for t in s.tensors if EXPERT.search(t.name))
-    if s.format == "gguf" and runtime == "llama.cpp" and isinstance(s.format_info.get("data_bytes"), int):
-        total = s.format_info["data_bytes"]
+    total: int | None
+    span = s.format_info.get("data_bytes")
+    align = s.format_info.get("alignment")
+    padded = None
+    if s.format == "gguf" and isinstance(align, int) and align > 0 and all(t.n_bytes is not None for t in s.tensors):
+        padded = sum(pad(t.n_bytes or 0, align) for t in s.tensors)
+    if s.format == "gguf" and runtime == "llama.cpp" and isinstance(span, int) and (padded is None or span >= padded):
+        total = span
         formula = "tensor-data span of the file(s): file size - data offset"
+    elif s.format == "gguf" and runtime == "llama.cpp" and padded is not None:
+        # a header-only or cut file: the span it would have, each tensor padded to general.alignment
+        total = padded
+        formula = f"sum of tensor bytes, each padded to the GGUF alignment of {align} (the file holds less)"
     else:
         total = s.quantization.total_bytes
         formula = "sum of tensor bytes from the tensor table"
@@ -253,18 +275,38 @@ def kv_at(layout: Layout, ctx: int, opts: Options, runtime: str) -> KVCache:
     return kv_vllm(layout, ctx, parallel=opts.parallel, cache_bytes=nbytes)
 
 
-def largest_context(layout: Layout, budget: int, opts: Options, runtime: str, limit: int) -> int | None:
-    """Largest context (a multiple of 256 for llama.cpp, 16 for vLLM) whose KV cache fits ``budget``."""
+def largest_context(layout: Layout, budget: int, opts: Options, runtime: str, limit: int,
+                    extra: Callable[[int], int | None] | None = None) -> int | None:  # fmt: skip
+    """Largest context (a multiple of 256 for llama.cpp, 16 for vLLM) whose KV cache (plus ``extra(ctx)``) fits ``budget``."""
     step = LLAMA_CTX_PAD if runtime == "llama.cpp" else VLLM_BLOCK
     lo, hi = 0, limit // step
-    while lo < hi:  # KV bytes never shrink as the context grows
+    while lo < hi:  # KV bytes (and compute buffers) never shrink as the context grows
         mid = (lo + hi + 1) // 2
         got = kv_at(layout, mid * step, opts, runtime).bytes
-        if got is not None and got <= budget:
+        more = extra(mid * step) if extra is not None and got is not None else 0
+        if got is not None and more is not None:
+            got += more
+        if got is not None and more is not None and got <= budget:
             lo = mid
         else:
             hi = mid - 1
     return lo * step or None
+
+
+def buffers(dims: llama_compute.Dims | None, layout: Layout, ctx: int, opts: Options) -> llama_compute.Compute:
+    """llama.cpp's compute and output buffers at ``ctx``, with the cells its caches hold per stream."""
+    n_ctx = pad(ctx, LLAMA_CTX_PAD)
+    n_seq = max(opts.parallel, 1)
+    per_seq = pad(n_ctx // n_seq, LLAMA_CTX_PAD)
+    windows = [sp.window for sp in layout.layers if sp.kind == "swa" and sp.window]
+    ub = min(opts.n_ubatch, opts.n_batch, n_ctx)
+    swa = per_seq if opts.swa_full or not windows else pad(min(per_seq, max(windows) + ub), LLAMA_CTX_PAD)
+    quantized = {t: ggml_type(t)[1] > 1 for t in (opts.cache_type_k or "f16", opts.cache_type_v or "f16")}
+    return llama_compute.compute(dims, layout, n_ctx=n_ctx, n_seq=n_seq, full_cells=per_seq, swa_cells=swa,
+                                 n_ubatch=opts.n_ubatch, n_batch=opts.n_batch, flash_attn=opts.flash_attn,
+                                 quantized_k=quantized[opts.cache_type_k or "f16"],
+                                 quantized_v=quantized[opts.cache_type_v or "f16"],
+                                 v_block=ggml_type(opts.cache_type_v or "f16")[1:])  # fmt: skip
 
 
 def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
@@ -283,6 +325,13 @@ def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
     contexts = sorted({c for c in TABLE_CONTEXTS if not layout.max_context or c <= layout.max_context} | ({layout.max_context} if layout.max_context else set()))
     table = tuple(kv_at(layout, c, opts, runtime) for c in contexts)
     overhead = OVERHEAD[runtime]
+    dims = llama_compute.dims(s, layout) if runtime == "llama.cpp" else None
+    bufs = buffers(dims, layout, ctx, opts) if runtime == "llama.cpp" else None
+
+    def more(c: int) -> int | None:
+        b = buffers(dims, layout, c, opts)
+        return None if b.compute_bytes is None or b.output_bytes is None else b.compute_bytes + b.output_bytes
+
     notes = list(layout.notes)
     if runtime == "llama.cpp" and v != "f16" and v not in ("f32", "bf16"):
         notes.append("a quantized V cache needs flash attention (-fa on)")
@@ -301,7 +350,7 @@ def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
         elif budget < 0:
             fits_note = "the weights and overhead alone exceed the memory"
         else:
-            fits = largest_context(layout, budget, opts, runtime, limit)
+            fits = largest_context(layout, budget, opts, runtime, limit, extra=more if runtime == "llama.cpp" else None)
             fits_note = "up to the model's maximum context" if fits and fits + (LLAMA_CTX_PAD if runtime == "llama.cpp" else VLLM_BLOCK) > limit else None
     cache = k if k == v else f"K {k}, V {v}"
     cache_f = f"K {k}, V {v}" + ("; row = elements / block x bytes per block (ggml_row_size)" if runtime == "llama.cpp" else " (vLLM kv-cache dtype)")
@@ -311,14 +360,26 @@ def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
         *kv.terms,
         *(Term(f"layers {layer_ranges(g.layers)} ({g.kind})", g.bytes, g.formula, f"kind.{g.kind}") for g in kv.groups),
         Term("kv_cache", kv.bytes, " + ".join(fmt_bytes(g.bytes) for g in kv.groups) or "0", "kv_cache"),
-        Term("overhead (typical, not computed)", overhead, f"{runtime}: compute buffers, CUDA context", "overhead"),
     )
-    not_counted = (
-        "compute buffers and activations (given only as the typical overhead line)",
-        "the vision/audio projector when loaded separately (mmproj)",
-        "the CUDA/driver context and memory fragmentation",
-    )
-    return Estimate(runtime, cache, ctx, w, kv, overhead, table, fits, fits_note, not_counted, tuple(notes), terms)
+    if bufs is not None:
+        terms += bufs.terms
+        if bufs.unknown:
+            notes.append(f"compute buffer not computed: {bufs.unknown}")
+        not_counted: tuple[str, ...] = (
+            "the GPU driver/CUDA context (a few hundred MiB per device) and, with layers offloaded, the split of the compute buffer between devices",
+            "the vision/audio projector when loaded separately (mmproj) and its own compute buffer",
+            "host-side copies of offloaded inputs and memory fragmentation outside ggml's buffers",
+        )
+    else:
+        terms += (Term("overhead (typical, not computed)", overhead, f"{runtime}: activations, CUDA graphs and context", "overhead"),)
+        not_counted = (
+            "compute buffers and activations (given only as the typical overhead line)",
+            "the vision/audio projector when loaded separately (mmproj)",
+            "the CUDA/driver context and memory fragmentation",
+        )
+    return Estimate(runtime, cache, ctx, w, kv, overhead, table, fits, fits_note, not_counted, tuple(notes), terms,
+                    compute=bufs.compute_bytes if bufs else None, output=bufs.output_bytes if bufs else None,
+                    table_buffers=tuple(more(c) for c in contexts) if bufs else ())  # fmt: skip
 
 
 def fmt_bytes(n: int | None) -> str:

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 #: llama.cpp's default physical batch (``-ub``), which the sliding-window cache adds to the window.
 LLAMA_UBATCH = 512
+#: llama.cpp's default logical batch (``-b``, common/common.h n_batch).
+LLAMA_BATCH = 2048
 
 
 def layer_ranges(idx: tuple[int, ...]) -> str:
@@ -84,6 +86,9 @@ class Options:
     memory: int | None = None
     swa_full: bool = False
     n_ubatch: int = LLAMA_UBATCH
+    #: llama.cpp ``-b`` (logical batch; the micro-batch is at most this) and ``-fa`` (``on``, ``off``, ``auto``).
+    n_batch: int = LLAMA_BATCH
+    flash_attn: str = "auto"
     #: vLLM ``--gpu-memory-utilization``: the share of the GPU vLLM budgets for itself.
     gpu_memory_utilization: float = 0.9
     #: SGLang ``--mem-fraction-static`` (``None``: SGLang's default for the GPU size).
@@ -148,12 +153,32 @@ class Estimate:
     not_counted: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     terms: tuple[Term, ...] = field(default_factory=tuple)
+    #: llama.cpp: the compute buffer of the reserved worst-case graph and the output buffer (``None``:
+    #: not computed for this runtime or model).
+    compute: int | None = None
+    output: int | None = None
+    #: llama.cpp: compute + output buffers at each context of ``table`` (same order).
+    table_buffers: tuple[int | None, ...] = ()
+
+    def total_at(self, i: int) -> int | None:
+        """The total at ``table[i]``'s context, as ``total`` is made."""
+        kv = self.table[i].bytes
+        if self.weights.total is None or kv is None:
+            return None
+        if self.runtime == "llama.cpp":
+            more = self.table_buffers[i] if i < len(self.table_buffers) else None
+            return None if more is None else self.weights.total + kv + more
+        return self.weights.total + kv + self.overhead
 
     @property
     def total(self) -> int | None:
-        """Weights on the accelerator plus KV cache plus the labelled overhead."""
+        """Weights plus KV cache and recurrent state plus compute and output buffers (llama.cpp), or plus the labelled overhead."""
         if self.weights.total is None or self.kv.bytes is None:
             return None
+        if self.runtime == "llama.cpp":
+            if self.compute is None or self.output is None:
+                return None
+            return self.weights.total + self.kv.bytes + self.compute + self.output
         return self.weights.total + self.kv.bytes + self.overhead
 
 

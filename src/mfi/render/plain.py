@@ -207,10 +207,14 @@ def brief_rows(p: Plan) -> list[tuple[str, str]]:
     """
     m, c = p.memory, p.capabilities
     if m.total is not None:
-        memory = [
-            ("memory", tr("{total} at {ctx} tokens ({runtime}, {cache} KV cache)", total=text.size(m.total), ctx=f"{m.context:,}", runtime=m.runtime, cache=m.cache_type)),
-            ("", tr("weights {w} + KV cache {kv} + overhead ~{o}", w=text.size(m.weights.total), kv=text.size(m.kv.bytes), o=text.size(m.overhead))),
-        ]
+        memory = [("memory", tr("{total} at {ctx} tokens ({runtime}, {cache} KV cache)", total=text.size(m.total), ctx=f"{m.context:,}", runtime=m.runtime, cache=m.cache_type))]
+        if m.runtime == "llama.cpp":  # the figures on two more lines, so none wraps at 80 columns
+            memory += [
+                ("", tr("weights {w} + KV cache {kv}", w=text.size(m.weights.total), kv=text.size(m.kv.bytes))),
+                ("", tr("+ compute {c} + output {o}", c=text.size(m.compute), o=text.size(m.output))),
+            ]
+        else:
+            memory.append(("", tr("weights {w} + KV cache {kv} + overhead ~{o}", w=text.size(m.weights.total), kv=text.size(m.kv.bytes), o=text.size(m.overhead))))
     else:
         memory = [("memory", tr("weights {w}; KV cache unknown: {why}", w=text.size(m.weights.total), why=m.kv.blocked or tr("layout unknown")))]
     runtimes = [("runtimes" if i == 0 else "", f"{tr(status)}: {', '.join(names)}") for i, (status, names) in enumerate(verdict_groups(p).items())]

@@ -31,12 +31,16 @@ def plan_dict(p: Plan) -> dict[str, Any]:
             "offloadable_weights_bytes": m.weights.offloadable,
             "kv_cache_bytes": m.kv.bytes,
             "kv_cache_blocked": m.kv.blocked,
+            "compute_bytes": m.compute,
+            "output_bytes": m.output,
             "overhead_bytes": m.overhead,
-            "overhead_is_estimate": True,
+            "overhead_is_estimate": m.overhead > 0,
             "total_bytes": m.total,
             "fits_context": m.fits,
             "layers": [_group_dict(g) for g in m.kv.groups],
-            "by_context": [{"context_length": kv.context, "kv_cache_bytes": kv.bytes} for kv in m.table],
+            "by_context": [
+                {"context_length": kv.context, "kv_cache_bytes": kv.bytes, "total_bytes": m.total_at(i)} for i, kv in enumerate(m.table)
+            ],
             "terms": [{"name": t.name, "value": t.value, "formula": t.formula} for t in m.terms],
             "not_counted": list(m.not_counted),
             "notes": list(m.notes),

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from .. import text
 from .. import plain
-from ..i18n import count, explanations, tr, yes_no
+from ..i18n import explanations, tr, yes_no
 from .inspect import new_table
 from .inspect import t as safe_text
 from .layout import Flow, footer, spaced
@@ -45,6 +46,7 @@ def _titled(title: Text, *columns: str, right: tuple[int, ...] = ()) -> Table:
     """``new_table`` with a ``Text`` title: titles that carry file text (quant method, dtype) are never markup."""
     table = new_table("", *columns, right=right)
     table.title = title
+    table.min_width = cell_len(title.plain)  # a short table does not fold its title (CJK cells count double)
     return table
 
 
@@ -53,7 +55,7 @@ def _size(n: int | None) -> str:
 
 
 def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[RenderableType]:
-    """Weights, KV cache, overhead and total; per-layer rows; the context table; what fits."""
+    """Weights, KV cache, compute and output buffers (or overhead) and total; per-layer rows; the context table; what fits."""
     m = p.memory
     texts = explanations(lang) if explain else {}
     # the vLLM cache type is config.json's torch_dtype: file text
@@ -64,8 +66,12 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
         rows.append(("  " + tr("of which routed experts (offloadable)"), m.weights.offloadable, "experts_bytes"))
     recurrent = any(g.kind == "recurrent" for g in m.kv.groups)
     rows.append((tr("KV cache + recurrent state") if recurrent else tr("KV cache"), m.kv.bytes, "kv_cache"))
-    rows.append((tr("runtime overhead (typical, not computed)"), m.overhead, "overhead"))
-    rows.append((tr("total"), m.total, "total"))
+    if m.runtime == "llama.cpp":
+        rows.append((tr("compute buffer"), m.compute, "compute"))
+        rows.append((tr("output buffer"), m.output, "output"))
+    else:
+        rows.append((tr("runtime overhead (typical, not computed)"), m.overhead, "overhead"))
+    rows.append((tr("total"), m.total, ""))
     formulas = {t.explain: t.formula for t in m.terms if t.explain}
     for label, value, key in rows:
         extra = (Text(formulas.get(key, ""), style="dim"),) if explain else ()
@@ -86,10 +92,10 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
             terms.add_row(safe_text(t.name), safe_text(text.number(t.value)), safe_text(t.formula))
         out.append(terms)
     if m.table:
-        ctx = new_table("KV cache by context", "context", "KV cache", "weights + KV + overhead", right=(0, 1, 2))
-        for kv in m.table:
-            total = None if kv.bytes is None or m.weights.total is None else kv.bytes + m.weights.total + m.overhead
-            ctx.add_row(f"{kv.context:,}", _size(kv.bytes) if kv.blocked is None else tr("n/a"), _size(total))
+        last = tr("weights + KV + compute + output") if m.runtime == "llama.cpp" else tr("weights + KV + overhead")
+        ctx = new_table(tr("KV cache by context"), tr("context"), tr("KV cache"), last, right=(0, 1, 2))
+        for i, kv in enumerate(m.table):
+            ctx.add_row(f"{kv.context:,}", _size(kv.bytes) if kv.blocked is None else tr("n/a"), _size(m.total_at(i)))
         out.append(ctx)
     if m.fits is not None or m.fits_note:
         line = tr("largest context that fits: {n} tokens", n=f"{m.fits:,}") if m.fits else tr("largest context that fits: {n}", n=text.DASH)
