@@ -19,7 +19,7 @@ PART1 = "llama-tiny-Q8_0-00001-of-00003.gguf"
 def _plan(hub, files, out):
     from mfi.hub import mirrors
     from mfi.hub.listing import list_repo
-    from mfi.hub.plan import plan, select
+    from mfi.hub.selection import plan, select
 
     _, m = mirrors.locate(GGUF_REPO, hub.url, remote_only=True)
     listing = list_repo(m, GGUF_REPO, None, None)

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_safetensors_repo_costs_shards_plus_five_requests(hub, models):
     from mfi import api
-    from mfi.render.jsonout import inspect_dict
+    from mfi.render.json.inspect import inspect_dict
 
     s = api.inspect("hf://test/qwen3-tiny", mirror=hub.url)
     # listing, index, 2 shard headers, config.json, tokenizer_config.json, tokenizer.json

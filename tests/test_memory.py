@@ -12,8 +12,11 @@ import json
 import numpy as np
 import pytest
 
-from mfi import api, deploy
-from mfi.summary import layout, memory
+from mfi import api
+
+from mfi.plan import surroundings as deploy
+from mfi.plan import layout
+from mfi.plan import memory
 
 F16 = 2  # bytes per f16 element
 K4, K32 = 4096, 32768

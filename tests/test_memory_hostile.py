@@ -15,9 +15,12 @@ import pytest
 from ggufbuild import write_gguf
 from safetensors.numpy import save_file
 
-from mfi import api, deploy, limits
+from mfi import api, limits
+
+from mfi.plan import surroundings as deploy
 from mfi.errors import LimitError
-from mfi.summary import layout, memory
+from mfi.plan import layout
+from mfi.plan import memory
 
 V = gguf.GGUFValueType
 LLAMA = dict(model_type="llama", architectures=["LlamaForCausalLM"], num_hidden_layers=2, hidden_size=64,

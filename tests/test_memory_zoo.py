@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mfi import api, deploy
-from mfi.summary.memory import Options
+from mfi import api
+
+from mfi.plan import surroundings as deploy
+from mfi.plan.memory import Options
 
 PAIRS = [("llama-tiny", "llama-tiny-Q8_0.gguf"), ("qwen3-tiny", "qwen3-tiny-F16.gguf"), ("qwen3-moe-tiny", "qwen3-moe-tiny-Q8_0.gguf")]
 

@@ -10,10 +10,12 @@ import pytest
 from ggufbuild import write_gguf
 from safetensors.numpy import save_file
 
-from mfi import api, deploy
+from mfi import api
+
+from mfi.plan import surroundings as deploy
 from mfi.formats.frontmatter import parse_front_matter
-from mfi.render import plan as planview
-from mfi.summary import runtimes
+from mfi.render.terminal import plan as planview
+from mfi.plan import runtimes
 
 V = gguf.GGUFValueType
 QWEN3_TEMPLATE = (
@@ -42,7 +44,7 @@ def _folder(tmp_path, config, *, tokenizer_config=None, files=(), generation=Non
 
 
 def _plan(target, **opts):
-    from mfi.summary.memory import Options
+    from mfi.plan.memory import Options
 
     return deploy.plan(api.inspect(str(target)), Options(**opts))
 
@@ -237,7 +239,7 @@ def test_bad_plan_options_are_usage_errors(tmp_path, cli, args, message):
 
 
 def test_plan_options_build_the_memory_options():
-    from mfi.summary.memory import Options
+    from mfi.plan.memory import Options
 
     assert deploy.plan_options() == Options()
     opts = deploy.plan_options(ctx=8192, memory="24GiB", cache_type="q8_0", cache_type_v="f16", parallel=2, runtime="llama.cpp", swa_full=True)

@@ -267,7 +267,7 @@ def test_render_escapes_hostile_names(tmp_path):
 
     from rich.console import Console
 
-    from mfi.render.scan import scan_view
+    from mfi.render.terminal.scan import scan_view
 
     evil = b"\x80\x02cos\nsys[/]tem\x1b[2J\nq\x00)R."
     (tmp_path / "[link=x]a.pkl").write_bytes(evil)

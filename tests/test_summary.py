@@ -228,14 +228,14 @@ def test_a_5000_digit_layer_number_is_a_name_not_an_index(tmp_path, cli):
 
 
 def test_compare_counts_integers_exactly():
-    from mfi.summary.compare import field_row
+    from mfi.compare.match import field_row
 
     assert not field_row("parameters", 8030261248, 8030265344).equal
     assert field_row("rope_theta", 500000, 500000.0).equal
 
 
 def test_plan_reuses_the_sidecars_read_with_the_summary(models, monkeypatch):
-    from mfi import deploy
+    from mfi.plan import surroundings as deploy
 
     seen = []
     real = deploy._read

@@ -153,7 +153,7 @@ def compare(
     import dataclasses
 
     from .errors import UsageError
-    from .summary import compare as compare_mod
+    from .compare import match as compare_mod
 
     if sample is not None and sample < 1:
         raise UsageError("--sample", f"needs a positive number of rows, not {sample}")
@@ -164,7 +164,7 @@ def compare(
     for s in sides:
         if s.fetched is not None:
             raise UsageError(s.target, "--weights reads tensor data: pull the model first (mfi pull), then compare the local copy")
-    from .summary.weights import compare_values
+    from .compare.values import compare_values
 
     opened: dict[str, LocalFile] = {}
 

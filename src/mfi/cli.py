@@ -23,7 +23,7 @@ class _Commands(TyperGroup):
         except MfiError as e:
             if ctx.params.get("debug"):
                 raise
-            from .render.fmt import clean
+            from .render.text import clean
 
             typer.echo(f"mfi: {clean(e)}", err=True)
             ctx.exit(2)
@@ -117,11 +117,11 @@ def inspect(
 
 def _plan(summary, ctx, memory, cache_type, cache_k, cache_v, parallel, runtime, swa_full):  # type: ignore[no-untyped-def]
     """The will-it-run plan for the memory options as typed."""
-    from . import deploy
+    from .plan import surroundings
 
-    opts = deploy.plan_options(ctx=ctx, memory=memory, cache_type=cache_type, cache_type_k=cache_k, cache_type_v=cache_v,
+    opts = surroundings.plan_options(ctx=ctx, memory=memory, cache_type=cache_type, cache_type_k=cache_k, cache_type_v=cache_v,
                                parallel=parallel, runtime=runtime, swa_full=swa_full)  # fmt: skip
-    return deploy.plan(summary, opts)
+    return surroundings.plan(summary, opts)
 
 
 @app.command()

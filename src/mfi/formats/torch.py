@@ -22,7 +22,7 @@ from typing import Any
 from .. import limits
 from ..errors import FormatError, LimitError
 from ..records import TensorInfo
-from . import knowledge
+from . import tables
 from .pickle import (
     ALLOWED,
     DANGEROUS,
@@ -92,7 +92,7 @@ class _Storage:
 
 def dtype_bits(dtype: str) -> float | None:
     """Bits per element of a safetensors-style dtype name (or torch's extra quantized ones)."""
-    return knowledge.safetensors_dtypes().get(dtype) or EXTRA_DTYPE_BITS.get(dtype)
+    return tables.safetensors_dtypes().get(dtype) or EXTRA_DTYPE_BITS.get(dtype)
 
 
 def read_torch(src, walked: dict[str, PickleWalk] | None = None) -> TorchCheckpoint:

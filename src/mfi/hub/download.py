@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import SourceError
+from ..errors import ChecksumError, SourceError, TransferError
 from ..paths import safe_join
-from ..sources.http import HttpSession, TransferError, content_range, status_error
-from .plan import PlanEntry, PullPlan, file_digest
+from ..sources.http import HttpSession, content_range, status_error
+from .selection import PlanEntry, PullPlan, file_digest
 
 
 class Progress(Protocol):
@@ -47,10 +47,6 @@ class _Silent:
 
     def note(self, message: str) -> None:
         pass
-
-
-class ChecksumError(SourceError):
-    """A downloaded file's size or hash differs from what the hub publishes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +80,7 @@ def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries:
     if errors:
         first = errors[0]
         if len(errors) > 1:
-            raise type(first)(first.source, f"{first.problem} (and {len(errors) - 1} more file(s) failed)")  # type: ignore[call-arg]
+            raise type(first)(first.source, f"{first.problem} (and {len(errors) - 1} more file(s) failed)")
         raise first
     return PullResult(
         tuple(e.file.path for e in todo), tuple(e.file.path for e in plan.entries if e.present),

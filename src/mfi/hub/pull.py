@@ -12,7 +12,7 @@ from ..paths import unsafe_reason
 from ..records import Fetched, ModelSummary
 from . import download, mirrors, remote
 from .listing import list_repo
-from .plan import PullPlan, plan, select
+from .selection import PullPlan, plan, select
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from ..formats.ziparchive import is_zip
 from ..paths import unsafe_reason
 from ..records import SEVERITIES, FileEntry, Finding, ScanReport
 from ..sources import LocalFile
-from . import pickles, remote, templates
+from . import pickles, remote_code, templates
 
 #: Suffixes whose files are walked as pickles whenever their first opcode decodes.
 _PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".zip", ".tar",
@@ -158,7 +158,7 @@ def _text(src) -> str:
 
 def _json(src, name: str, base: str, modules: set[str]) -> tuple[str, list[Finding], dict]:
     doc = read_json(src)
-    out, used = remote.config_findings(doc, name, modules)
+    out, used = remote_code.config_findings(doc, name, modules)
     role = "config"
     if isinstance(doc, dict):
         if isinstance(doc.get("weight_map"), dict):
@@ -188,7 +188,7 @@ def _python(tree, rel: str, used: bool) -> Finding:
                 h.update(src.read_at(off, 1 << 20))
     except MfiError as e:
         return Finding("medium", "unreadable", tree.display(rel), f"could not be read: {e.problem}")
-    return remote.python_finding(tree.display(rel), module, size, h.hexdigest(), used)
+    return remote_code.python_finding(tree.display(rel), module, size, h.hexdigest(), used)
 
 
 def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> list[Finding]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import Architecture, ArrayValue
 
 # config.json spells the same field several ways across model families; first match wins.
@@ -117,7 +117,7 @@ def _scalar(v: Any) -> Any:
 
 def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
     """Normalise GGUF keys (``{arch}.block_count``...) to the same fields."""
-    c = knowledge.gguf_constants().Keys
+    c = tables.gguf_constants().Keys
     arch = metadata.get(c.General.ARCHITECTURE)
     if not isinstance(arch, str):
         return Architecture()

@@ -7,7 +7,7 @@ from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import (
     Architecture,
     FileEntry,
@@ -90,7 +90,7 @@ def _file_type_warning(file_type: str | None, rows: tuple[QuantRow, ...]) -> lis
     """Warn when ``general.file_type`` names a type that no tensor uses (a mislabelled file)."""
     if not file_type or file_type.startswith(("UNKNOWN", "GUESSED")):
         return []
-    names = {n for n, *_ in knowledge.ggml_types().values()}
+    names = {n for n, *_ in tables.ggml_types().values()}
     used = {r.dtype for r in rows}
     base = file_type
     while base not in names and "_" in base:  # Q4_K_M -> Q4_K, MXFP4_MOE -> MXFP4
@@ -107,11 +107,11 @@ def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()
     tensors = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_gguf(md, {t.name for t in tensors})
     rows = quant_rows(tensors)
-    ft = md.get(knowledge.gguf_constants().Keys.General.FILE_TYPE)
-    file_type = knowledge.file_type_name(ft) if isinstance(ft, int) else None
+    ft = md.get(tables.gguf_constants().Keys.General.FILE_TYPE)
+    file_type = tables.file_type_name(ft) if isinstance(ft, int) else None
     warnings = [w for s in shards for w in s.warnings]
     warnings += _file_type_warning(file_type, rows) + _layer_warning(tensors, arch)
-    if arch.name and arch.name not in knowledge.gguf_architectures():
+    if arch.name and arch.name not in tables.gguf_architectures():
         warnings.append(f"architecture {arch.name!r} is unknown to the installed gguf package (and likely to llama.cpp)")
     return ModelSummary(
         format="gguf",

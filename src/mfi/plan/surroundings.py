@@ -13,12 +13,15 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
-from .errors import LimitError, MfiError, UsageError
-from .formats.frontmatter import read_front_matter
-from .records import ModelSummary
-from .sources import LocalFile
-from .summary import capabilities, layout, memory, runtimes
-from .summary.memory import Options, parse_size
+from ..errors import LimitError, MfiError, UsageError
+from ..formats.frontmatter import read_front_matter
+from ..records import ModelSummary
+from ..sources import LocalFile
+from . import capabilities
+from . import layout
+from . import memory
+from . import runtimes
+from .memory import Options, parse_size
 
 #: Most folder entries listed when looking for mmproj and .py files.
 MAX_LISTED = 10_000

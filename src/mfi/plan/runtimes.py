@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import ModelSummary
 from .layout import config_of
 
@@ -169,7 +169,7 @@ def remote_code(config: dict[str, Any], tokenizer_config: dict[str, Any], files:
 
 def _gguf(s: ModelSummary, env: Surroundings) -> Runtimes:
     arch = s.architecture.name
-    known = arch in knowledge.gguf_architectures() if arch else False
+    known = arch in tables.gguf_architectures() if arch else False
     verdicts = []
     if arch == "clip":
         verdicts.append(Verdict("llama.cpp", "yes", "a vision/audio projector (mmproj): load it with --mmproj beside its model"))

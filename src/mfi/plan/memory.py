@@ -15,9 +15,9 @@ from fractions import Fraction
 from functools import cache
 
 from ..errors import UsageError
-from ..formats import knowledge
+from ..formats import tables
 from ..records import ModelSummary
-from .build import _EXPERT  # routed-expert tensor names, one definition
+from ..summary.build import _EXPERT  # routed-expert tensor names, one definition
 from .layout import Layout, LayerSpec
 
 #: llama.cpp pads the context to this many cells (llama_context: GGML_PAD(n_ctx, 256)).
@@ -150,7 +150,7 @@ def pad(n: int, to: int) -> int:
 @cache  # called per layer, per K and V, per step of the largest-context search
 def ggml_type(name: str) -> tuple[str, int, int]:
     """A cache type by name -> (name, block size, bytes per block), from the gguf package."""
-    for tname, block, size in knowledge.ggml_types().values():
+    for tname, block, size in tables.ggml_types().values():
         if tname.lower() == name.lower():
             return tname.lower(), block, size
     raise UsageError("--cache-type", f"unknown cache type {name!r} (llama.cpp accepts {', '.join(LLAMA_CACHE_TYPES)})")

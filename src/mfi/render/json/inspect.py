@@ -8,7 +8,7 @@ import hashlib
 import math
 from typing import Any
 
-from ..records import ArrayValue, ModelSummary, TensorInfo
+from ...records import ArrayValue, ModelSummary, TensorInfo
 
 SCHEMA = "mfi.inspect/1"
 

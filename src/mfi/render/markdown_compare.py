@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..compare_records import Comparison, FieldRow
-from . import fmt
-from .compare import _value, cosine, difference, max_abs, rel_rms, total_value, type_mix
+from ..compare.records import Comparison, FieldRow
+from . import text
+from .terminal.compare import _value, cosine, difference, max_abs, rel_rms, total_value, type_mix
 from .markdown import _rows, cell
-from .terminal import FIELD_LABELS, overview
+from .terminal.inspect import FIELD_LABELS, overview
 
 
 def _field(r: FieldRow, label: str) -> tuple[str, ...]:
@@ -35,9 +35,9 @@ def compare_markdown(c: Comparison) -> str:
     )
     for label, names in (("only left", c.only_left), ("only right", c.only_right)):
         if names:
-            lines += ["", f"- {label}: " + ", ".join(f"`{fmt.clean(n).replace('`', '')}`" for n in names)]
+            lines += ["", f"- {label}: " + ", ".join(f"`{text.clean(n).replace('`', '')}`" for n in names)]
     for u in c.unpaired:
-        lines.append(f"- {u.side} only, explained: `{fmt.clean(u.name).replace('`', '')}`: {cell(u.reason)}")
+        lines.append(f"- {u.side} only, explained: `{text.clean(u.name).replace('`', '')}`: {cell(u.reason)}")
     if c.shape_mismatch:
         lines += [""] + _rows(
             ("tensor", "left shape", "right shape"),
@@ -48,8 +48,8 @@ def compare_markdown(c: Comparison) -> str:
         ("layer", "tensors", "left types", "right types", "left bytes", "right bytes", "left bpw", "right bpw"),
         [
             ("other" if lq.layer is None else str(lq.layer), str(len(lq.pairs)), cell(type_mix(lq.pairs, "left")),
-             cell(type_mix(lq.pairs, "right")), fmt.size(lq.left_bytes), fmt.size(lq.right_bytes),
-             fmt.bpw(lq.left_bpw), fmt.bpw(lq.right_bpw))
+             cell(type_mix(lq.pairs, "right")), text.size(lq.left_bytes), text.size(lq.right_bytes),
+             text.bpw(lq.left_bpw), text.bpw(lq.right_bpw))
             for lq in c.layers
         ],
     )  # fmt: skip
@@ -61,7 +61,7 @@ def compare_markdown(c: Comparison) -> str:
         rows += [("token list", "", "", same), ("chat template", "", "", tok.chat_template)]
         lines += ["", "### Tokenizer", ""] + _rows(("field", "left", "right", "status"), rows)
         if tok.template_diff:
-            diff = "\n".join(fmt.clean(line) for line in tok.template_diff.rstrip("\n").split("\n"))
+            diff = "\n".join(text.clean(line) for line in tok.template_diff.rstrip("\n").split("\n"))
             lines += ["", "```diff", diff.replace("```", "` ` `"), "```"]
     if c.values is not None and c.layer_values is not None:
         how = f"{c.sample} sampled rows per tensor" if c.sample else "all rows"

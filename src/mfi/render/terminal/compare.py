@@ -13,9 +13,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..compare_records import DIFFERENT, EQUAL, Comparison, FieldRow, LayerQuant, TensorPair, ValueStats
-from . import fmt
-from .terminal import FIELD_LABELS, new_table, overview, t
+from ...compare.records import DIFFERENT, EQUAL, Comparison, FieldRow, LayerQuant, TensorPair, ValueStats
+from .. import text
+from .inspect import FIELD_LABELS, new_table, overview, t
 
 STYLE = {EQUAL: "dim", DIFFERENT: "bold yellow", "missing": "dim italic"}
 #: Rows of the worst-matching tensors shown under ``--weights`` (JSON has them all).
@@ -29,8 +29,8 @@ _COUNT_ROWS = {"parameters", "matched parameters"}
 
 def _value(v: Any) -> str:
     if isinstance(v, dict) and set(v) == {"text", "id"}:
-        return f"{v['text']!r} id {fmt.number(v['id'])}" if v["text"] is not None else f"id {fmt.number(v['id'])}"
-    return fmt.number(v)
+        return f"{v['text']!r} id {text.number(v['id'])}" if v["text"] is not None else f"id {text.number(v['id'])}"
+    return text.number(v)
 
 
 def _row_cells(r: FieldRow, label: str) -> list[Text]:
@@ -54,10 +54,10 @@ def architecture_table(c: Comparison) -> Table:
 def difference(r: FieldRow) -> str:
     """``right - left`` for a numeric totals row, formatted like its values."""
     if not isinstance(r.left, (int, float)) or not isinstance(r.right, (int, float)):
-        return fmt.DASH
+        return text.DASH
     d = r.right - r.left
     if r.field in _BYTES_ROWS:
-        return ("+" if d >= 0 else "-") + fmt.size(abs(d))
+        return ("+" if d >= 0 else "-") + text.size(abs(d))
     if r.field in _COUNT_ROWS:
         return f"{d:+,}"
     return f"{d:+.2f}" if isinstance(d, float) else f"{d:+,}"
@@ -66,11 +66,11 @@ def difference(r: FieldRow) -> str:
 def total_value(r: FieldRow, v: Any) -> str:
     """A totals cell: bytes in binary units, parameters exact, bits per weight with two decimals."""
     if v is None:
-        return fmt.DASH
+        return text.DASH
     if r.field in _BYTES_ROWS:
-        return fmt.size(v)
+        return text.size(v)
     if r.field == "bits per weight":
-        return fmt.bpw(v)
+        return text.bpw(v)
     return f"{v:,}"
 
 
@@ -84,7 +84,7 @@ def totals_table(c: Comparison) -> Table:
 
 
 def _names(label: str, names: tuple[str, ...] | list[str]) -> Text:
-    shown = ", ".join(fmt.clean(n) for n in names[:NAMES_SHOWN])
+    shown = ", ".join(text.clean(n) for n in names[:NAMES_SHOWN])
     more = f" ... ({len(names) - NAMES_SHOWN} more)" if len(names) > NAMES_SHOWN else ""
     return Text.assemble((label, "bold yellow"), Text(shown + more))
 
@@ -148,7 +148,7 @@ def layers_table(c: Comparison) -> Table:
         style = "dim" if all(p.type_equal for p in lq.pairs) else ""
         table.add_row(
             _layer(lq), t(type_mix(lq.pairs, "left"), style), t(type_mix(lq.pairs, "right"), style),
-            f"{fmt.size(lq.left_bytes)}, {fmt.bpw(lq.left_bpw)} bpw", f"{fmt.size(lq.right_bytes)}, {fmt.bpw(lq.right_bpw)} bpw",
+            f"{text.size(lq.left_bytes)}, {text.bpw(lq.left_bpw)} bpw", f"{text.size(lq.right_bytes)}, {text.bpw(lq.right_bpw)} bpw",
         )  # fmt: skip
     return table
 
@@ -186,17 +186,17 @@ def tokenizer_table(c: Comparison) -> RenderableType:
 
 def cosine(v: float | None) -> str:
     """Cosine similarity with six decimals (quantization error lives in the fourth to sixth)."""
-    return fmt.DASH if v is None else f"{v:.6f}"
+    return text.DASH if v is None else f"{v:.6f}"
 
 
 def rel_rms(v: float | None) -> str:
     """Relative RMS error as a percentage."""
-    return fmt.DASH if v is None else f"{v * 100:.3f}%"
+    return text.DASH if v is None else f"{v * 100:.3f}%"
 
 
 def max_abs(v: float | None) -> str:
     """Largest absolute difference."""
-    return fmt.DASH if v is None else f"{v:.3g}"
+    return text.DASH if v is None else f"{v:.3g}"
 
 
 def values_tables(c: Comparison) -> list[RenderableType]:

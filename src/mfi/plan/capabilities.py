@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import ArrayValue, ModelSummary
 from .layout import config_of
 from .runtimes import MMPROJ_ARCHS, Surroundings
@@ -50,7 +50,7 @@ def _found(text: str, marks: tuple[str, ...]) -> list[str]:
 
 
 def _gguf_lineage(md: dict[str, Any]) -> tuple[list[str], str | None, dict[str, Any]]:
-    g = knowledge.gguf_constants().Keys.General
+    g = tables.gguf_constants().Keys.General
     bases = []
     count = md.get(g.BASE_MODEL_COUNT)
     for i in range(count if isinstance(count, int) and 0 <= count <= 64 else 0):
@@ -103,7 +103,7 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
     pooling = None
     kind = "chat" if templates else "base"
     if s.format == "gguf":
-        p = s.metadata.get(knowledge.gguf_constants().Keys.LLM.POOLING_TYPE.format(arch=arch))
+        p = s.metadata.get(tables.gguf_constants().Keys.LLM.POOLING_TYPE.format(arch=arch))
         if isinstance(p, int) and not isinstance(p, bool) and p in POOLING and p != 0:
             pooling = POOLING[p]
             kind = "reranker" if pooling == "rank" else "embedding"

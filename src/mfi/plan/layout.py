@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LimitError
-from ..formats import knowledge
+from ..formats import tables
 from ..limits import MAX_LAYERS
 from ..records import ArrayValue, ModelSummary
-from .architecture import text_config
+from ..summary.architecture import text_config
 
 #: llama.cpp allocates no KV cache for these GGUF architectures (llama_model::create_memory).
 NO_CACHE_GGUF = frozenset({
@@ -136,7 +136,7 @@ def _recurrent_state(d_conv: int, d_inner: int, d_state: int, n_group: int) -> t
 
 def from_gguf(md: dict[str, Any], *, source: str = "GGUF metadata") -> Layout:
     """Layer facts from GGUF keys, with llama.cpp's own defaults where a key is absent."""
-    c = knowledge.gguf_constants().Keys
+    c = tables.gguf_constants().Keys
     arch = md.get(c.General.ARCHITECTURE)
     if not isinstance(arch, str):
         return Layout(None, unknown="no general.architecture key")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .records import ModelSummary
+from ..records import ModelSummary
 
 #: A field row's status: both sides agree, they disagree, or one side does not say.
 EQUAL, DIFFERENT, MISSING = "equal", "different", "missing"
