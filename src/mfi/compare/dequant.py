@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from ..records import TensorInfo
-from .quantized import AWQ, BNB, COMPRESSED, FP8, GPTQ, MLX, MXFP4, LogicalTensor, quant_state
+from ..summary.quantized import AWQ, BNB, COMPRESSED, FP8, GPTQ, MLX, MXFP4, LogicalTensor, quant_state
 
 #: Values decoded per tile (float64: 8 MiB).
 CHUNK_ELEMENTS = 1 << 20
@@ -72,7 +72,7 @@ def _array(t: TensorInfo, raw: bytes) -> Any:
 
 @cache
 def _e4m3() -> Any:
-    from .weights import _e4m3_table
+    from .values import _e4m3_table
 
     return _e4m3_table().astype("float64")
 
