@@ -159,8 +159,8 @@ def _int(v: Any) -> int | None:
 
 def scheme(config: Mapping[str, Any]) -> Scheme:
     """The quantization named by config.json: ``quantization_config`` or MLX's ``quantization`` key."""
-    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else {}
-    qc = config.get("quantization_config") or text.get("quantization_config")
+    text = config.get("text_config")
+    qc = config.get("quantization_config") or (text.get("quantization_config") if isinstance(text, dict) else None)
     mlx = config.get("quantization")
     if isinstance(mlx, dict) and (not isinstance(qc, dict) or "quant_method" not in qc):
         # mlx-lm writes ``quantization`` (and a copy as ``quantization_config``, without quant_method).
@@ -280,10 +280,8 @@ def _parts(by_name: dict[str, TensorInfo], names: Iterable[str]) -> tuple[Tensor
 
 def _group_of(n_in: int, groups: int) -> int:
     """Group size from the input width and the number of groups (one group: the whole row)."""
-    _need(groups > 0, "no scale groups")
-    g = _ceil(n_in, groups)
-    _need(_ceil(n_in, g) == groups, f"{groups} scale groups do not divide {n_in} inputs")
-    return g
+    _need(groups > 0 and n_in % groups == 0, f"{groups} scale groups do not divide {n_in} inputs")
+    return n_in // groups
 
 
 def _gptq_or_awq(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read: Any) -> LogicalTensor:
@@ -393,17 +391,18 @@ def _ct_group(raw: Mapping[str, Any], module: str) -> dict[str, Any]:
     if not isinstance(groups, dict):
         return {}
     for g in groups.values():
-        if not isinstance(g, dict) or not isinstance(g.get("weights"), dict):
+        weights = g.get("weights") if isinstance(g, dict) else None
+        if not isinstance(weights, dict):
             continue
         for target in g.get("targets") or []:
             if not isinstance(target, str):
                 continue
             if target == "Linear" or module == target or module.endswith("." + target):
-                return g["weights"]
+                return weights
             if target.startswith("re:"):
                 try:
                     if re.match(target[3:], module):
-                        return g["weights"]
+                        return weights
                 except re.error:
                     continue
     return {}
@@ -530,7 +529,8 @@ def _quant_state(t: TensorInfo, read: Callable[[TensorInfo], bytes]) -> dict[str
         state = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _Misfit("quant_state is not JSON") from None
-    _need(isinstance(state, dict), "quant_state is not a JSON object")
+    if not isinstance(state, dict):
+        raise _Misfit("quant_state is not a JSON object")
     return state
 
 

@@ -1,0 +1,215 @@
+"""Quantized safetensors read as the model they hold (issue 14): logical tensors and dequantization.
+
+Every layout is built by fixtures/quantized.py from the same weights as the BF16 ``qwen2-twin``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mfi.compare import dequant
+from mfi.formats.safetensors import read_safetensors
+from mfi.records import TensorInfo
+from mfi.sources.local import LocalFile
+from mfi.summary.quantized import logical_view
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("mfi_fixtures_quantized", ROOT / "fixtures" / "quantized.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def qzoo(tmp_path_factory) -> Path:
+    """The twin and its quantized layouts, packed by our ports (no torch needed)."""
+    out = tmp_path_factory.mktemp("quantized")
+    _generator().generate(out, libraries=False)
+    return out
+
+
+class Side:
+    """One folder's tensor table, logical view and reader."""
+
+    def __init__(self, folder: Path, config: dict | None = None, with_read: bool = True) -> None:
+        self.src = LocalFile(folder / "model.safetensors")
+        self.tensors = read_safetensors(self.src).tensors
+        self.config = json.loads((folder / "config.json").read_text()) if config is None else config
+        whole = (lambda t: self.src.read_at(t.offset, t.n_bytes)) if with_read else None
+        self.view = logical_view(self.tensors, self.config, read=whole)
+        self.by_name = {t.name: t for t in self.view.tensors}
+
+    def read(self, t: TensorInfo, offset: int, length: int) -> bytes:
+        return self.src.read_at(t.offset + offset, length)
+
+
+LAYOUTS = {  # folder: (method, label of the quantized linear weights, least cosine per tensor)
+    "qwen2-gptq-int4": ("gptq", "GPTQ-INT4-G128", 0.99),
+    "qwen2-gptq-int8-actorder": ("gptq", "GPTQ-INT8-G128", 0.9999),
+    "qwen2-awq-int4": ("awq", "AWQ-INT4-G128", 0.99),
+    "qwen2-mlx-4bit": ("mlx", "MLX-INT4-G64", 0.99),
+    "qwen2-mlx-8bit": ("mlx", "MLX-INT8-G64", 0.9999),
+    "qwen2-ct-w4a16": ("compressed-tensors", "CT-INT4-G128", 0.99),
+    "qwen2-ct-nvfp4": ("compressed-tensors", "CT-NVFP4-G16", 0.99),
+    "qwen2-fp8": ("fp8", "FP8-E4M3-B128x128", 0.999),  # e4m3 keeps 3 mantissa bits
+}
+
+
+@pytest.fixture(scope="session")
+def twin(qzoo) -> Side:
+    return Side(qzoo / "qwen2-twin")
+
+
+@pytest.mark.parametrize("folder", list(LAYOUTS))
+def test_logical_view_is_the_twin(qzoo, twin, folder):
+    method, label, _ = LAYOUTS[folder]
+    side = Side(qzoo / folder)
+    assert side.view.method == method
+    assert side.view.warnings == ()
+    assert side.view.n_params == twin.view.n_params == 1_444_096
+    assert set(side.by_name) == set(twin.by_name)
+    for name, lt in side.by_name.items():
+        assert lt.shape == twin.by_name[name].shape, name
+    q = side.view.quantized
+    assert {lt.label for lt in q if not lt.name.startswith(("lm_head", "model.embed"))} == {label}
+    # What the quantizer left alone keeps its stored type: norms, biases (and embeddings, lm_head
+    # except in MLX, which quantizes every Linear and the Embedding).
+    assert side.by_name["model.norm.weight"].method is None
+    assert side.by_name["model.layers.0.self_attn.q_proj.bias"].label == "BF16"
+    kept_head = side.by_name["lm_head.weight"]
+    assert (kept_head.method is None) == (method != "mlx")
+
+
+def test_mlx_per_module_override_and_embedding(qzoo):
+    side = Side(qzoo / "qwen2-mlx-4bit")
+    head, embed = side.by_name["lm_head.weight"], side.by_name["model.embed_tokens.weight"]
+    assert (head.bits, head.group_size, head.shape) == (6, 64, (512, 256))
+    assert (embed.bits, embed.group_size, embed.label) == (4, 64, "MLX-INT4-G64")
+
+
+def test_mlx_found_without_config(qzoo):
+    """No ``quantization`` key: the layout (uint32 weight + scales + biases) and bits still show."""
+    with_config = Side(qzoo / "qwen2-mlx-4bit")
+    bare = Side(qzoo / "qwen2-mlx-4bit", config={})
+    assert bare.view.method == "mlx"
+    assert [(t.name, t.shape, t.bits, t.group_size) for t in bare.view.tensors] == [
+        (t.name, t.shape, t.bits, t.group_size) for t in with_config.view.tensors
+    ]
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "bpw"),
+    [
+        # 4-bit values + fp16 scale and 4-bit zero per 128 + an int32 g_idx per input: 32 / out bits
+        ("qwen2-gptq-int4", "model.layers.0.self_attn.q_proj.weight", 4 + 16 / 128 + 4 / 128 + 32 / 256),
+        ("qwen2-gptq-int8-actorder", "model.layers.0.mlp.down_proj.weight", 8 + 16 / 128 + 8 / 128 + 32 / 256),
+        ("qwen2-awq-int4", "model.layers.0.self_attn.q_proj.weight", 4 + 16 / 128 + 4 / 128),
+        # bf16 scale and bf16 bias per 64
+        ("qwen2-mlx-4bit", "model.layers.1.mlp.up_proj.weight", 4 + 32 / 64),
+        ("qwen2-mlx-4bit", "lm_head.weight", 6 + 32 / 64),
+        ("qwen2-mlx-8bit", "model.embed_tokens.weight", 8 + 32 / 64),
+        # bf16 scale + 4-bit zero per 128, and the int64 [2] weight_shape over 256 x 256 values
+        ("qwen2-ct-w4a16", "model.layers.0.self_attn.q_proj.weight", 4 + 16 / 128 + 4 / 128 + 128 / 65536),
+        # e4m3 scale per 16, f32 global scale
+        ("qwen2-ct-nvfp4", "model.layers.0.self_attn.q_proj.weight", 4 + 8 / 16 + 32 / 65536),
+        # f32 scale per 128 x 128 block
+        ("qwen2-fp8", "model.layers.0.self_attn.q_proj.weight", 8 + 32 / (128 * 128)),
+    ],
+)
+def test_bits_per_weight(qzoo, folder, name, bpw):
+    assert Side(qzoo / folder).by_name[name].bits_per_weight == pytest.approx(bpw, abs=1e-12)
+
+
+@pytest.mark.parametrize("folder", list(LAYOUTS))
+def test_dequantized_matches_twin(qzoo, twin, folder):
+    side = Side(qzoo / folder)
+    least = LAYOUTS[folder][2]
+    stats = {lt.name: dequant.compare(lt, twin.by_name[lt.name].parts[0], side.read, twin.read) for lt in side.view.quantized}
+    assert len(stats) >= 14
+    worst = min(s["cosine"] for s in stats.values())
+    assert least < worst <= 1.0, (folder, worst)
+
+
+def test_gpt_oss_mxfp4(qzoo):
+    twin_side, side = Side(qzoo / "gptoss-twin"), Side(qzoo / "gptoss-mxfp4")
+    assert side.view.method == "mxfp4" and side.view.n_params == twin_side.view.n_params
+    lt = side.by_name["model.layers.0.mlp.experts.gate_up_proj"]
+    # stored [E, 2*inter, hidden/32, 16]; the model's parameter is [E, hidden, 2*inter]
+    assert lt.parts[0].shape == (4, 512, 8, 16) and lt.shape == (4, 256, 512) and lt.details["transposed"]
+    assert lt.bits_per_weight == 4.25
+    for lt in side.view.quantized:
+        assert dequant.compare(lt, twin_side.by_name[lt.name].parts[0], side.read, twin_side.read)["cosine"] > 0.99
+
+
+@pytest.mark.parametrize("folder", ["qwen2-gptq-int8-actorder", "qwen2-awq-int4", "qwen2-mlx-4bit", "qwen2-ct-w4a16", "qwen2-fp8"])
+def test_tiles_stay_bounded(qzoo, monkeypatch, folder):
+    """Small tiles give the same values as large ones, and no tile exceeds the chunk (rounded to alignment)."""
+    side = Side(qzoo / folder)
+    lt = side.by_name["model.layers.0.mlp.down_proj.weight"]
+    whole = dequant.dequantize(lt, side.read)
+    monkeypatch.setattr(dequant, "CHUNK_ELEMENTS", 4096)
+    sizes = [v.size for *_, v in dequant.tiles(lt, side.read)]
+    # at worst one 128-row FP8 block of rows, or one 128-input AWQ group of columns
+    assert len(sizes) >= 2 and max(sizes) <= 128 * 512
+    np.testing.assert_array_equal(dequant.dequantize(lt, side.read), whole)
+
+
+def test_misfit_group_is_left_as_stored(qzoo):
+    """A GPTQ group whose scales do not fit its qweight stays as stored tensors, with a warning."""
+    side = Side(qzoo / "qwen2-gptq-int4")
+    bad = [dataclasses.replace(t, shape=(3, t.shape[1])) if t.name == "model.layers.0.mlp.up_proj.scales" else t
+           for t in side.tensors]  # fmt: skip
+    view = logical_view(bad, side.config)
+    assert any("up_proj.qweight" in w and "left as stored" in w for w in view.warnings)
+    names = {t.name for t in view.tensors}
+    assert "model.layers.0.mlp.up_proj.qweight" in names and "model.layers.0.mlp.up_proj.weight" not in names
+    assert "model.layers.0.mlp.down_proj.weight" in names
+
+
+def test_short_read_is_an_error(qzoo):
+    side = Side(qzoo / "qwen2-awq-int4")
+    lt = side.by_name["model.layers.0.mlp.down_proj.weight"]
+    with pytest.raises(dequant.DequantError, match="runs past the end"):
+        dequant.dequantize(lt, lambda t, off, n: side.read(t, off, n)[:-1])
+
+
+def test_compressed_tensors_port_matches_the_library():
+    """Our pack_to_int32 is byte-identical to compressed-tensors' own (dense LSB-first, 0.20)."""
+    pytest.importorskip("compressed_tensors")
+    gen = _generator()
+    rng = np.random.default_rng(0)
+    for bits in range(2, 9):
+        q = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(24, 72)).astype(np.int8)
+        for dim in (0, 1):
+            np.testing.assert_array_equal(gen.pack_to_int32(q, bits, dim), gen.pack_to_int32(q, bits, dim, library=True))
+
+
+def test_bitsandbytes_layouts(tmp_path, qzoo, twin):
+    """nf4 with nested statistics and int8, packed by bitsandbytes itself (skipped without it)."""
+    pytest.importorskip("bitsandbytes")
+    gen = _generator()
+    gen.bnb_folders(tmp_path, gen.twin_weights())
+    nf4, int8 = Side(tmp_path / "qwen2-bnb-nf4"), Side(tmp_path / "qwen2-bnb-int8")
+    for side, label, least in ((nf4, "BNB-NF4-G64", 0.99), (int8, "BNB-INT8", 0.9999)):
+        assert side.view.method == "bitsandbytes" and side.view.n_params == twin.view.n_params
+        assert {lt.label for lt in side.view.quantized} == {label}
+        for lt in side.view.quantized:
+            assert lt.shape == twin.by_name[lt.name].shape
+            assert dequant.compare(lt, twin.by_name[lt.name].parts[0], side.read, twin.read)["cosine"] > least
+    # Without a reader the nf4 shape (kept only in the quant_state JSON) is flat, the count exact.
+    flat = Side(tmp_path / "qwen2-bnb-nf4", with_read=False)
+    lt = flat.by_name["model.layers.0.self_attn.q_proj.weight"]
+    assert lt.shape == (65536,) and flat.view.n_params == twin.view.n_params
+    assert math.isclose(int8.by_name["model.layers.0.mlp.down_proj.weight"].bits_per_weight, 8 + 32 / 512)
