@@ -213,3 +213,41 @@ def test_bitsandbytes_layouts(tmp_path, qzoo, twin):
     lt = flat.by_name["model.layers.0.self_attn.q_proj.weight"]
     assert lt.shape == (65536,) and flat.view.n_params == twin.view.n_params
     assert math.isclose(int8.by_name["model.layers.0.mlp.down_proj.weight"].bits_per_weight, 8 + 32 / 512)
+
+
+@pytest.mark.parametrize(("bits", "least"), [(3, 0.97), (5, 0.995), (8, 0.9999)])
+def test_compressed_tensors_dense_packing(tmp_path, bits, least):
+    """3- and 5-bit values straddle int32 words (compressed-tensors 0.20); ``weight_shape`` gives the width."""
+    gen = _generator()
+    a = gen.twin_weights()["model.layers.0.mlp.gate_proj.weight"]  # [512, 256]
+    p = gen.ct_int_quantize(a, bits, 128)
+    name = "model.layers.0.mlp.gate_proj."
+    tensors = {name + "weight_packed": gen._i32(p["weight_packed"]), name + "weight_zero_point": gen._i32(p["weight_zero_point"]),
+               name + "weight_scale": gen.st_entry("BF16", p["weight_scale"]), name + "weight_shape": ("I64", [2], p["weight_shape"])}
+    qc = {"quant_method": "compressed-tensors", "format": "pack-quantized", "config_groups": {"g": {
+        "targets": ["Linear"], "weights": {"num_bits": bits, "type": "int", "symmetric": False, "strategy": "group", "group_size": 128}}}}
+    gen._write(tmp_path / "ct", tensors, {"quantization_config": qc})
+    gen._write(tmp_path / "ref", {name + "weight": gen.st_entry("BF16", a)}, {})
+    side, ref = Side(tmp_path / "ct"), Side(tmp_path / "ref")
+    (lt,) = side.view.quantized
+    assert (lt.name, lt.shape, lt.bits, lt.group_size, lt.details["dense"]) == (name + "weight", (512, 256), bits, 128, True)
+    assert p["weight_packed"].shape == (512, math.ceil(256 * bits / 32))
+    assert dequant.compare(lt, ref.tensors[0], side.read, ref.read)["cosine"] > least
+
+
+@pytest.mark.parametrize(("bits", "fmt", "least"), [(3, "gptq", 0.97), (4, "gptq_v2", 0.99), (2, "gptq", 0.8)])
+def test_gptq_bit_widths_and_v2_zeros(tmp_path, bits, fmt, least):
+    """3-bit values straddle words (AutoGPTQ ``pack``); ``gptq_v2`` stores zeros without AutoGPTQ's - 1."""
+    gen = _generator()
+    a = gen.twin_weights()["model.layers.0.mlp.down_proj.weight"]  # [256, 512]
+    p = gen.gptq_quantize(a, bits, 128, False, False, np.random.default_rng(0), v2=fmt == "gptq_v2")
+    name = "model.layers.0.mlp.down_proj."
+    tensors = {name + "qweight": gen._i32(p["qweight"]), name + "qzeros": gen._i32(p["qzeros"]),
+               name + "scales": gen._f16(p["scales"])}
+    qc = {"quant_method": "gptq", "bits": bits, "group_size": 128, "sym": False, "checkpoint_format": fmt}
+    gen._write(tmp_path / "q", tensors, {"quantization_config": qc})
+    gen._write(tmp_path / "ref", {name + "weight": gen.st_entry("BF16", a)}, {})
+    side, ref = Side(tmp_path / "q"), Side(tmp_path / "ref")
+    (lt,) = side.view.quantized
+    assert (lt.shape, lt.bits, lt.group_size, lt.details["zero_offset"]) == ((256, 512), bits, 128, int(fmt == "gptq"))
+    assert dequant.compare(lt, ref.tensors[0], side.read, ref.read)["cosine"] > least

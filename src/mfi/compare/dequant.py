@@ -273,7 +273,7 @@ def _mlx(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
 
 
 def _ct_packed(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
-    """compressed-tensors ``unpack_from_int32`` then ``_dequantize``: ``(q - zero_point) * scale``."""
+    """compressed-tensors ``unpack_from_int32`` then ``_dequantize``: ``(q - zero_point) * scale`` per group."""
     import numpy as np
 
     out, n_in = lt.shape
@@ -282,18 +282,24 @@ def _ct_packed(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
     packed, scale_t, zp_t = lt.parts[0], _part(lt, ".weight_scale"), _part(lt, ".weight_zero_point")
     assert scale_t is not None
     group = lt.group_size or n_in
+    dense = lt.details.get("dense", True)
     zp = None
     if zp_t is not None and zp_t.dtype == "I32":  # asymmetric: packed along dim 0 (pack_to_int32 packed_dim=0)
         zp_all = _whole(read, zp_t).astype("<i4")
-        zp = _fields(zp_all.T.copy(), bits)[:, :out].T.astype(np.float64) - offset  # [out, groups]
+        zp = _unpack_ct(zp_all.T.copy(), bits, out, dense).T.astype(np.float64) - offset  # [out, groups]
     step = _row_step(n_in)
     for r0 in range(0, out, step):
         r1 = min(out, r0 + step)
-        q = _fields(_rows(read, packed, r0, r1).astype("<i4"), bits)[:, :n_in].astype(np.float64) - offset
+        q = _unpack_ct(_rows(read, packed, r0, r1).astype("<i4"), bits, n_in, dense).astype(np.float64) - offset
         s = _rows(read, scale_t, r0, r1)
         gi = np.arange(n_in) // group if s.shape[1] > 1 else np.zeros(n_in, dtype=np.int64)
         zz = zp[r0:r1][:, gi] if zp is not None else 0.0
         yield r0, r1, 0, n_in, (q - zz) * s[:, gi]
+
+
+def _unpack_ct(words: Any, bits: int, count: int, dense: bool) -> Any:
+    """compressed-tensors ``unpack_from_int32``: dense LSB-first (0.20), or ``32 // bits`` fields per word (older)."""
+    return _bitstream(words, bits, count) if dense else _fields(words, bits)[..., :count]
 
 
 def _fp4_packed(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:

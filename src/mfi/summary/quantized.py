@@ -430,14 +430,26 @@ def _ct_packed(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read:
     bits = _int(args.get("num_bits")) or sch.bits
     _need(bits is not None and 1 <= bits <= 8, f"num_bits {bits} unknown or not a packing")
     assert bits is not None
-    n_in = packed * (32 // bits)  # pack_to_int32 pads the last word; weight_shape has the exact width
+    # compressed-tensors 0.20 packs densely (ceil(n * b / 32) words, values straddling words); older
+    # releases put 32 // b values in each word and padded. The two agree for 1, 2, 4 and 8 bits.
+    n_in = packed * 32 // bits
+    shape_t = by_name.get(base + ".weight_shape")
+    if read is not None and shape_t is not None and shape_t.dtype in ("I64", "I32") and shape_t.shape == (2,):
+        size = 8 if shape_t.dtype == "I64" else 4
+        raw = read(shape_t)
+        _need(len(raw) == 2 * size, "weight_shape data is short")
+        claimed = (int.from_bytes(raw[:size], "little", signed=True), int.from_bytes(raw[size:], "little", signed=True))
+        _need(claimed[0] == out and 0 < claimed[1] <= n_in, f"weight_shape {claimed} does not fit {t.shape}")
+        n_in = claimed[1]
+    dense = packed == _ceil(n_in * bits, 32)
+    _need(dense or packed == _ceil(n_in, 32 // bits), f"{packed} words do not hold {n_in} {bits}-bit values")
     if len(scale.shape) == 2 and scale.shape[0] == out and scale.shape[1] > 1:
         group = _int(args.get("group_size")) or _group_of(n_in, scale.shape[1])
-        n_in = min(n_in, scale.shape[1] * group)
+        _need(_ceil(n_in, group) == scale.shape[1], f"weight_scale {scale.shape} does not fit groups of {group}")
     else:
         group = n_in
     details = {"kind": "int", "format": fmt or "pack-quantized", "sym": args.get("symmetric"),
-               "strategy": args.get("strategy")}  # fmt: skip
+               "strategy": args.get("strategy"), "dense": dense}  # fmt: skip
     return LogicalTensor(base + ".weight", (out, n_in), COMPRESSED, bits, group, parts, details)
 
 
