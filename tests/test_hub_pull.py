@@ -185,10 +185,10 @@ def test_quant_matching():
 
 def test_names_escaping_the_folder_are_refused(tmp_path):
     from mfi.errors import UsageError
-    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.records import RemoteFile, RepoListing
     from mfi.hub.mirrors import resolve
     from mfi.hub.selection import plan
-    from mfi.paths import safe_join
+    from mfi.targets import safe_join
 
     listing = RepoListing(resolve("hf"), "a/b", "main", "0" * 40, (RemoteFile("../evil.gguf", 1, "0" * 64),))
     with pytest.raises(UsageError, match="escapes the target folder"):

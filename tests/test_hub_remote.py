@@ -142,7 +142,8 @@ def test_tree_listing_paginates_like_the_hub(hub_root):
 
 
 def test_plain_names_and_schemes():
-    from mfi.hub.mirrors import parse_ref, resolve
+    from mfi.hub.mirrors import resolve
+    from mfi.targets import parse_ref
 
     assert parse_ref("Qwen/Qwen3-8B").repo_id == "Qwen/Qwen3-8B"
     assert parse_ref("hf://Qwen/Qwen3-8B@v1/sub/model.gguf").path == "sub/model.gguf"

@@ -6,14 +6,14 @@ import pytest
 
 from mfi import api
 
-from mfi.plan import surroundings as deploy
-from mfi.plan.memory import Options
+from mfi.plan.assess import assess
+from mfi.plan.records import Options
 
 PAIRS = [("llama-tiny", "llama-tiny-Q8_0.gguf"), ("qwen3-tiny", "qwen3-tiny-F16.gguf"), ("qwen3-moe-tiny", "qwen3-moe-tiny-Q8_0.gguf")]
 
 
 def _plan(models, name, **opts):
-    return deploy.plan(api.inspect(str(models / name)), Options(**opts))
+    return assess(api.inspect(str(models / name)), Options(**opts))
 
 
 @pytest.mark.parametrize(("folder", "gguf_name"), PAIRS)
@@ -95,5 +95,5 @@ def test_vllm_takes_one_cache_dtype(models):
     from mfi.errors import UsageError
 
     assert _plan(models, "llama-tiny", cache_type_v="fp8").memory.cache_type == "fp8"
-    with pytest.raises(UsageError, match="one --kv-cache-dtype"):
+    with pytest.raises(UsageError, match="one cache dtype for K and V"):
         _plan(models, "llama-tiny", cache_type_k="fp8", cache_type_v="bf16")

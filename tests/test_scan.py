@@ -14,7 +14,7 @@ import torchbuild as tb
 
 from mfi import api
 from mfi.errors import UsageError
-from mfi.paths import safe_join, unsafe_reason
+from mfi.targets import safe_join, unsafe_reason
 
 # --- malicious pickles, written as raw opcodes (protocol 2 and 4); nothing here ever unpickles ---
 

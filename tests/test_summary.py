@@ -235,12 +235,13 @@ def test_compare_counts_integers_exactly():
 
 
 def test_plan_reuses_the_sidecars_read_with_the_summary(models, monkeypatch):
-    from mfi.plan import surroundings as deploy
+    from mfi.plan import surroundings
+    from mfi.plan.assess import assess
 
     seen = []
-    real = deploy._read
-    monkeypatch.setattr(deploy, "_read", lambda path, reader, warnings: seen.append(path.name) or real(path, reader, warnings))
+    real = surroundings._read
+    monkeypatch.setattr(surroundings, "_read", lambda path, reader, warnings: seen.append(path.name) or real(path, reader, warnings))
     s = api.inspect(models / "llama-tiny")
-    p = deploy.plan(s)
+    p = assess(s)
     assert seen == ["README.md"]  # the model card only: config, tokenizer and generation files came with s
     assert p.capabilities.sampling.get("temperature") == 0.6 and p.capabilities.kind == "chat"

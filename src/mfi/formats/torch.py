@@ -30,7 +30,6 @@ from .pickle import (
     MAX_INT,
     STORAGE_DTYPES,
     TORCH_DTYPES,
-    BytesSource,
     Call,
     Global,
     PDict,
@@ -43,6 +42,7 @@ from .pickle import (
     pickle_stream,
     walk_pickle,
 )  # fmt: skip
+from ..sources.memory import BytesSource
 from .ziparchive import ZipArchive, is_zip
 
 #: ``torch.serialization.MAGIC_NUMBER`` and ``PROTOCOL_VERSION`` of the legacy layout.

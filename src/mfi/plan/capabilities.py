@@ -7,13 +7,13 @@ Chat templates are read as text (substring and regex checks); they are never ren
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..formats import tables
 from ..records import ArrayValue, ModelSummary
 from .layout import config_of
-from .runtimes import MMPROJ_ARCHS, Surroundings
+from .records import Capabilities, Surroundings
+from .runtimes import MMPROJ_ARCHS
 
 _TOOLS = ("tool_call", "tools", "<tool_call>", "[TOOL_CALLS]", "<|python_tag|>", "functions", "tool_calls")
 _REASONING = ("<think>", "</think>", "enable_thinking", "reasoning_content", "<|channel|>", "thinking", "<seed:think>")
@@ -23,26 +23,6 @@ _AUDIO_MARKS = ("<|audio_bos|>", "<audio>", "<|AUDIO|>", "audio_url", "<start_of
 #: GGUF ``{arch}.pooling_type`` values (llama.h enum llama_pooling_type).
 POOLING = {0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
 _SAMPLING_CONFIG = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "do_sample")
-
-
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """Capabilities read from templates, configs and metadata; ``None`` means the files do not say."""
-
-    #: ``chat``, ``base``, ``embedding``, ``reranker``.
-    kind: str
-    chat_template: bool
-    tool_calling: bool | None
-    reasoning: bool | None
-    system_role: bool | None
-    vision: bool | None
-    audio: bool | None
-    pooling: str | None = None
-    sampling: dict[str, Any] = field(default_factory=dict)
-    license: str | None = None
-    base_models: tuple[str, ...] = ()
-    #: Which substrings or keys each answer came from.
-    evidence: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _found(text: str, marks: tuple[str, ...]) -> list[str]:

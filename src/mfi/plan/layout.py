@@ -13,7 +13,6 @@ warning, so ``inspect`` still answers).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LimitError
@@ -21,6 +20,7 @@ from ..formats import tables
 from ..limits import MAX_LAYERS
 from ..records import ArrayValue, ModelSummary
 from ..summary.architecture import text_config
+from .records import LayerSpec, Layout
 
 #: llama.cpp allocates no KV cache for these GGUF architectures (llama_model::create_memory).
 NO_CACHE_GGUF = frozenset({
@@ -47,40 +47,6 @@ HYBRID_GGUF = frozenset({
 #: Hybrids whose recurrent layers are every layer but each ``full_attention_interval``-th.
 INTERVAL_GGUF = frozenset({"qwen3next", "qwen35", "qwen35moe"})
 _RECURRENT_TYPES = ("linear_attention", "mamba", "conv", "recurrent", "linear")
-
-
-@dataclass(frozen=True, slots=True)
-class LayerSpec:
-    """What one layer stores per token (attention) or per sequence (recurrent state)."""
-
-    index: int
-    #: ``full``, ``swa`` (sliding window), ``mla`` (latent K, no V), ``recurrent``, ``none``.
-    kind: str
-    kv_heads: int = 0
-    head_dim_k: int = 0
-    #: 0 for MLA layers: llama.cpp keeps no V cache there.
-    head_dim_v: int = 0
-    window: int | None = None
-    #: Recurrent layers: elements of conv state (r) and SSM state (s) per sequence.
-    state_r: int = 0
-    state_s: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """The per-layer facts memory needs, from either format."""
-
-    arch: str | None
-    layers: tuple[LayerSpec, ...] = ()
-    #: True when the runtime keeps no KV cache at all (encoders, diffusion models).
-    no_cache: bool = False
-    max_context: int | None = None
-    #: Model weight dtype (``bfloat16``...) from config.json; the default vLLM cache dtype.
-    dtype: str | None = None
-    #: Where the facts came from and what was assumed.
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    #: Why no layout could be made (missing layer count, heads...), or ``None``.
-    unknown: str | None = None
 
 
 def _int(v: Any) -> int | None:

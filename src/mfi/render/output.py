@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from ..hub.records import PullReport
 from ..records import ModelSummary
 from .json.inspect import dumps
 
@@ -100,19 +103,26 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
 
 
-def emit_pull(run, *, live: bool):
-    """Run a pull with a live progress display (``live``) and print its plan, checks or closing line."""
+@contextmanager
+def pull_progress(*, live: bool) -> Iterator[Any]:
+    """A live progress display for a download (``live``), or ``None`` for a plan or a check."""
+    if not live:
+        yield None
+        return
     from .terminal import pull as view
 
-    out = console()
-    if live:
-        with view.PullProgress(out) as progress:
-            report = run(progress)
-        out.print(view.done_line(report))
-        return report
-    report = run(None)
-    out.print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
-    return report
+    with view.PullProgress(console()) as progress:
+        yield progress
+
+
+def emit_pull(report: PullReport) -> None:
+    """Print what a pull did: the closing line, the plan (dry run) or the checks (verify)."""
+    from .terminal import pull as view
+
+    if report.mode == "pull":
+        console().print(view.done_line(report))
+    else:
+        console().print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
 
 
 def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:

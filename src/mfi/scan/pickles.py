@@ -15,7 +15,6 @@ from ..formats.npy import NPY_MAGIC, read_npy
 from ..formats.pickle import (
     ALLOWED,
     DANGEROUS,
-    BytesSource,
     PickleGlobal,
     PickleWalk,
     looks_like_pickle,
@@ -25,7 +24,8 @@ from ..formats.pickle import (
 )
 from ..formats.torch import LEGACY_HEAD, read_torch
 from ..formats.ziparchive import ZipArchive
-from ..records import Finding
+from ..sources.memory import BytesSource, WindowSource
+from .records import Finding
 
 #: Pickles in a row: torch's legacy layout writes five.
 _MAX_PICKLES = 5
@@ -164,26 +164,8 @@ def _member_source(z: ZipArchive, m) -> tuple[object, int]:
     """A byte source for one member: the archive itself when stored, else its inflated bytes."""
     if m.stored:
         at = z.entry_offset(m)
-        return _Window(z.src, at, m.size), at
+        return WindowSource(z.src, at, m.size), at
     return BytesSource(z.name, z.read_entry(m, limits.MAX_PICKLE_BYTES)), 0
-
-
-class _Window:
-    """``[start, start + size)`` of a byte source, as a byte source of its own."""
-
-    def __init__(self, src, start: int, size: int) -> None:
-        self.name, self._src, self._start = src.name, src, start
-        self._size = max(0, min(size, src.size - start))
-
-    @property
-    def size(self) -> int:
-        """Length of the window."""
-        return self._size
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        """Up to ``length`` bytes from ``offset`` inside the window."""
-        length = min(length, self._size - offset)
-        return self._src.read_at(self._start + offset, length) if length > 0 and offset >= 0 else b""
 
 
 def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding]:
@@ -195,7 +177,7 @@ def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding
         return []
     out = [Finding("high", "pickle", file, f"object array or unusual dtype ({str(header.descr)[:40]}): "
                    "np.load(allow_pickle=True) may unpickle it", base + header.data_offset, member, {"descr": str(header.descr)[:200]})]  # fmt: skip
-    found, _, _ = _walk_all(file, _Window(src, header.data_offset, src.size), base + header.data_offset, member, 1)
+    found, _, _ = _walk_all(file, WindowSource(src, header.data_offset, src.size), base + header.data_offset, member, 1)
     return out + found
 
 

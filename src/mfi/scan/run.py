@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,10 @@ from ..formats.jsonfile import read_json
 from ..formats.pickle import starts_like_pickle
 from ..formats.safetensors import read_safetensors
 from ..formats.ziparchive import is_zip
-from ..paths import unsafe_reason
-from ..records import SEVERITIES, FileEntry, Finding, ScanReport
-from ..sources import LocalFile
+from ..targets import unsafe_reason
+from ..records import FileEntry
+from .records import SEVERITIES, Finding, ScanReport
+from ..sources.tree import LocalTree, Tree
 from . import pickles, remote_code, templates
 
 #: Suffixes whose files are walked as pickles whenever their first opcode decodes.
@@ -26,31 +25,6 @@ _PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib"
                     ".pt2", ".ptl", ".mar", ".dat"}  # fmt: skip
 #: Files read by suffix; every other file is sniffed by its first bytes (up to ``MAX_SCAN_SNIFF_FILES``).
 _CHECKED = _PICKLE_SUFFIXES | {".json", ".jinja", ".j2", ".gguf", ".safetensors"}
-_SKIP_DIRS = {".git", "__pycache__", ".cache"}
-
-
-class LocalTree:
-    """A local file or folder as relative POSIX paths, opened as ``LocalFile`` sources."""
-
-    def __init__(self, root: Path) -> None:
-        self.base = root if root.is_dir() else root.parent
-        self.paths = [p.relative_to(self.base).as_posix() for p in (_files(root) if root.is_dir() else [root])]
-
-    def display(self, rel: str) -> str:
-        """How findings name the file."""
-        return str(self.base / rel)
-
-    def exists(self, rel: str) -> bool:
-        """Whether ``rel`` is a file in the tree (index shards may be outside the scanned list)."""
-        return (self.base / rel).is_file()
-
-    def size(self, rel: str) -> int:
-        """The file's size in bytes."""
-        return _size(self.base / rel)
-
-    def open(self, rel: str):
-        """A byte source for the file (a context manager)."""
-        return LocalFile(self.base / rel)
 
 
 def scan_path(target: str) -> ScanReport:
@@ -61,8 +35,8 @@ def scan_path(target: str) -> ScanReport:
     return scan_tree(target, LocalTree(root))
 
 
-def scan_tree(target: str, tree) -> ScanReport:
-    """Scan every file of a tree (``LocalTree`` or the hub's remote tree) and sort the findings."""
+def scan_tree(target: str, tree: Tree) -> ScanReport:
+    """Scan every file of a tree (a local folder or a hub repo) and sort the findings."""
     modules = {posixpath.splitext(posixpath.basename(p))[0] for p in tree.paths if p.endswith(".py")}
     findings: list[Finding] = []
     entries: list[FileEntry] = []
@@ -132,7 +106,7 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 return "weights", [Finding("medium", "integrity", name, p) for p in st.problems], {}
             names: set[str] = set()
             if is_zip(head):
-                found = pickles.scan_zip(name, src, names, deep=not getattr(tree, "remote", False))
+                found = pickles.scan_zip(name, src, names, deep=not tree.remote)
             elif pickles.is_npy(head):
                 found = pickles.scan_npy(name, src)
             elif starts_like_pickle(sniff, cut=len(sniff) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
@@ -223,70 +197,14 @@ def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> l
     return out
 
 
-def _files(root: Path) -> list[Path]:
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            out.append(Path(dirpath) / name)
-            if len(out) > limits.MAX_SCAN_FILES:
-                raise LimitError(str(root), f"more than {limits.MAX_SCAN_FILES} files; scan a smaller folder")
-    return out
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-class RemoteTree:
-    """A hub repo (or a folder or file in it) as a tree: names from the listing, bytes by Range requests."""
-
-    #: Remote scans skip checks that cost a request per tensor storage.
-    remote = True
-
-    def __init__(self, listing, session, path: str | None) -> None:
-        from ..hub import remote as hub_remote
-
-        self._hub, self.listing, self.session = hub_remote, listing, session
-        prefix = (path or "").strip("/")
-        names = [f.path for f in listing.files]
-        if prefix and listing.get(prefix) is not None:
-            self.paths = [prefix]
-        else:
-            self.paths = [n for n in names if not prefix or n.startswith(prefix + "/")]
-            if not self.paths:
-                raise SourceError(f"{listing.repo_id}/{prefix}", "no such file or folder in the repo")
-        if len(self.paths) > limits.MAX_SCAN_FILES:
-            raise LimitError(listing.repo_id, f"more than {limits.MAX_SCAN_FILES} files; scan a folder of the repo")
-
-    def display(self, rel: str) -> str:
-        """``hf://org/name[@rev]/path``."""
-        return self._hub.display(self.listing, rel)
-
-    def exists(self, rel: str) -> bool:
-        """Whether the listing has the file."""
-        return self.listing.get(posixpath.normpath(rel)) is not None
-
-    def size(self, rel: str) -> int:
-        """Size the listing publishes (0 when unknown)."""
-        f = self.listing.get(rel)
-        return (f.size or 0) if f is not None else 0
-
-    def open(self, rel: str):
-        """A range-reading source for the file (nothing to close)."""
-        return contextlib.nullcontext(self._hub.source(self.listing, rel, self.session))
-
-
 def scan_remote(target: str, *, mirror: str | None = None, token: str | None = None) -> ScanReport:
     """Scan a hub repo without downloading it: headers, pickles and small text files by Range requests."""
     from ..hub import mirrors
     from ..hub.listing import list_repo
-    from ..hub.remote import session_for
+    from ..hub import remote as hub_remote
+    from ..hub.mirrors import session_for
 
     ref, m = mirrors.locate(target, mirror)
     listing = list_repo(m, ref.repo_id, ref.revision, token)
     with session_for(m, token) as session:
-        return scan_tree(target, RemoteTree(listing, session, ref.path))
+        return scan_tree(target, hub_remote.tree(listing, session, ref.path))

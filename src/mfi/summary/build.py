@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
@@ -215,20 +214,4 @@ def split_problems(shards: list) -> list[str]:
     n = sum(len(s.tensors) for s in shards)
     if isinstance(total, int) and total != n:
         problems.append(f"split.tensors.count is {total} but the parts hold {n} tensors")
-    return problems
-
-
-def index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
-    """Names the index promises that their shard lacks, and tensors the index does not list."""
-    have = set()
-    for s in shards:
-        base = Path(s.name).name
-        have.update((base, t.name) for t in s.tensors)
-    missing = [n for n, f in weight_map.items() if (f, n) not in have]
-    extra = [n for f, n in have if n not in weight_map]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} tensor(s) in the index are not in their shard (first: {missing[0]})")
-    if extra:
-        problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
     return problems

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ...records import SEVERITIES, ScanReport
+from ...scan.records import SEVERITIES, ScanReport
 from .. import text
 
 SCHEMA = "mfi.scan/1"
