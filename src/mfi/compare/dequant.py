@@ -31,6 +31,8 @@ MAX_SIDE_BYTES = 256 << 20
 
 Reader = Callable[[TensorInfo, int, int], bytes]
 Tile = tuple[int, int, int, int, Any]
+#: Rows ``(lo, hi)`` of the logical matrix to decode; ``None`` for all.
+Span = tuple[int, int] | None
 
 _NUMPY = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
           "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1"}  # fmt: skip
@@ -114,6 +116,12 @@ def _fields(words: Any, bits: int) -> Any:
     return ((w[..., None] >> shifts) & ((1 << bits) - 1)).reshape(*w.shape[:-1], -1)
 
 
+def _spans(total: int, step: int, span: Span) -> Iterator[tuple[int, int]]:
+    lo, hi = span if span is not None else (0, total)
+    for r0 in range(lo, hi, step):
+        yield r0, min(hi, r0 + step)
+
+
 def _col_step(rows: int, align: int) -> int:
     return max(align, CHUNK_ELEMENTS // max(rows, 1) // align * align)
 
@@ -124,35 +132,67 @@ def _row_step(cols: int, align: int = 1) -> int:
 
 def tiles(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
     """The unquantized values of ``lt``, tile by tile (see the module docstring)."""
-    if lt.method is None:
-        yield from _plain(lt, read)
-        return
-    kind = lt.details.get("kind")
-    if lt.details.get("format") not in (None, "pack-quantized", "int-quantized", "float-quantized",
-                                        "nvfp4-pack-quantized", "naive-quantized", "mxfp4-pack-quantized"):  # fmt: skip
-        raise DequantError(f"{lt.name}: {lt.method} format {lt.details['format']} is not dequantized")
     if lt.method == GPTQ:
         yield from _gptq(lt, read)
     elif lt.method == AWQ:
-        if lt.details.get("version") not in (None, "gemm"):
-            raise DequantError(f"{lt.name}: AWQ {lt.details.get('version')} layout is not dequantized (GEMM is)")
         yield from _awq(lt, read)
-    elif lt.method == MLX:
-        yield from _mlx(lt, read)
+    else:
+        yield from _row_tiles(lt, read, None)
+
+
+def rows(lt: LogicalTensor, read: Reader, r0: int, r1: int) -> Any:
+    """Rows ``r0:r1`` of the logical matrix (float64, ``[r1 - r0, shape[-1]]``), for row-by-row comparison.
+
+    GPTQ and AWQ pack along the input dimension, so their rows are read as one short run per stored row.
+    """
+    import numpy as np
+
+    if lt.method == GPTQ:
+        return _gptq_rows(lt, read, r0, r1)
+    if lt.method == AWQ:
+        return _awq_rows(lt, read, r0, r1)
+    if lt.method == MXFP4 and lt.details.get("transposed"):
+        return _mxfp4_rows(lt, read, r0, r1)
+    out = np.empty((r1 - r0, lt.shape[-1] if lt.shape else 1), dtype=np.float64)
+    for a0, a1, c0, c1, v in _row_tiles(lt, read, (r0, r1)):
+        out[a0 - r0 : a1 - r0, c0:c1] = v
+    return out
+
+
+def _row_tiles(lt: LogicalTensor, read: Reader, span: Span) -> Iterator[Tile]:
+    """Row-strip layouts, optionally only the rows in ``span``."""
+    if lt.method is None:
+        yield from _plain(lt, read, span)
+        return
+    kind = lt.details.get("kind")
+    _check_format(lt)
+    if lt.method == MLX:
+        yield from _mlx(lt, read, span)
     elif lt.method == COMPRESSED and kind in ("nvfp4", "mxfp4"):
-        yield from _fp4_packed(lt, read)
+        yield from _fp4_packed(lt, read, span)
     elif lt.method == COMPRESSED and lt.parts[0].name.endswith(".weight_packed"):
-        yield from _ct_packed(lt, read)
+        yield from _ct_packed(lt, read, span)
     elif lt.method == BNB and kind == "int8":
-        yield from _bnb8(lt, read)
+        yield from _bnb8(lt, read, span)
     elif lt.method == BNB:
-        yield from _bnb4(lt, read)
+        yield from _bnb4(lt, read, span)
     elif lt.method == MXFP4:
+        if span is not None:
+            raise DequantError(f"{lt.name}: MXFP4 rows are read through rows()")
         yield from _mxfp4(lt, read)
     elif lt.method in (FP8, COMPRESSED) or kind in ("e4m3", "e5m2", "int"):
-        yield from _scaled_whole(lt, read)
+        yield from _scaled_whole(lt, read, span)
     else:
         raise DequantError(f"{lt.name}: {lt.method} is not dequantized")
+
+
+def _check_format(lt: LogicalTensor) -> None:
+    fmt = lt.details.get("format")
+    if fmt not in (None, "pack-quantized", "int-quantized", "float-quantized", "nvfp4-pack-quantized",
+                   "naive-quantized", "mxfp4-pack-quantized"):  # fmt: skip
+        raise DequantError(f"{lt.name}: {lt.method} format {fmt} is not dequantized")
+    if lt.method == AWQ and lt.details.get("version") not in (None, "gemm"):
+        raise DequantError(f"{lt.name}: AWQ {lt.details.get('version')} layout is not dequantized (GEMM is)")
 
 
 def dequantize(lt: LogicalTensor, read: Reader) -> Any:
@@ -166,13 +206,12 @@ def dequantize(lt: LogicalTensor, read: Reader) -> Any:
     return out.reshape(lt.shape)
 
 
-def _plain(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
+def _plain(lt: LogicalTensor, read: Reader, span: Span = None) -> Iterator[Tile]:
     t = lt.parts[0]
     cols = t.shape[-1] if t.shape else 1
     rows = t.n_params // cols if cols else 0
     step = _row_step(cols)
-    for r0 in range(0, rows, step):
-        r1 = min(rows, r0 + step)
+    for r0, r1 in _spans(rows, step, span):
         yield r0, r1, 0, cols, _rows(read, t, r0, r1).astype("float64")
 
 
@@ -180,14 +219,13 @@ def _part(lt: LogicalTensor, suffix: str) -> TensorInfo | None:
     return next((p for p in lt.parts if p.name.endswith(suffix)), None)
 
 
-def _gptq(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
-    """AutoGPTQ ``qlinear_cuda_old.py`` forward: ``W[:, k] = scales[g] * (q[k] - (qzeros[g] + offset))``, ``g = g_idx[k]``."""
+def _gptq_tables(lt: LogicalTensor, read: Reader) -> tuple[Any, Any, Any]:
+    """Scales [groups, out], zero points [groups, out] (AutoGPTQ's + 1 applied) and each input's group."""
     import numpy as np
 
     out, n_in = lt.shape
     bits, group = lt.bits or 0, lt.group_size or n_in
-    qweight, scales = lt.parts[0], _part(lt, ".scales")
-    qzeros, g_idx_t = _part(lt, ".qzeros"), _part(lt, ".g_idx")
+    scales, qzeros, g_idx_t = _part(lt, ".scales"), _part(lt, ".qzeros"), _part(lt, ".g_idx")
     assert scales is not None
     s = _whole(read, scales)
     offset = lt.details.get("zero_offset", 1)
@@ -196,18 +234,46 @@ def _gptq(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
     else:  # symmetric without stored zeros: the midpoint (GPTQModel sym=True)
         z = np.full(s.shape, float(1 << (bits - 1)))
     g_idx = _whole(read, g_idx_t).astype(np.int64) if g_idx_t is not None else np.arange(n_in) // group
-    if g_idx.min(initial=0) < 0 or g_idx.max(initial=0) >= s.shape[0]:
+    if g_idx.shape != (n_in,) or g_idx.min(initial=0) < 0 or g_idx.max(initial=0) >= s.shape[0]:
         raise DequantError(f"{lt.name}: g_idx points outside the {s.shape[0]} scale groups")
-    # 32 inputs are whole words for every bit width (3-bit: 3 words per 32 values).
+    return s, z, g_idx
+
+
+def _gptq(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
+    """AutoGPTQ ``qlinear_cuda_old.py`` forward: ``W[:, k] = scales[g] * (q[k] - (qzeros[g] + 1))``, ``g = g_idx[k]``."""
+    _check_format(lt)
+    out, n_in = lt.shape
+    bits = lt.bits or 0
+    s, z, g_idx = _gptq_tables(lt, read)
+    # 32 inputs are whole words for every bit width (b words hold 32 values of b bits).
     step = _col_step(out, 32)
-    words_per_32 = bits  # 32 values of b bits take b words
     for k0 in range(0, n_in, step):
         k1 = min(n_in, k0 + step)
-        w0, w1 = k0 // 32 * words_per_32, _ceil(k1, 32) * words_per_32
-        packed = _rows(read, qweight, w0, w1).astype("<i4")  # [words, out]
+        w0, w1 = k0 // 32 * bits, _ceil(k1, 32) * bits
+        packed = _rows(read, lt.parts[0], w0, w1).astype("<i4")  # [words, out]
         q = _bitstream(packed.T.copy(), bits, (w1 - w0) * 32 // bits)[:, : k1 - k0]  # [out, k]
         g = g_idx[k0:k1]
         yield 0, out, k0, k1, (q - z[g].T) * s[g].T
+
+
+def _columns(read: Reader, t: TensorInfo, c0: int, c1: int) -> Any:
+    """Columns ``c0:c1`` of a stored 2-D tensor: one read per stored row unless all columns are asked for."""
+    import numpy as np
+
+    n_rows, width = t.shape
+    if c0 == 0 and c1 == width:
+        return _rows(read, t, 0, n_rows)
+    item = _ITEM[t.dtype]
+    raw = b"".join(_read(read, t, (r * width + c0) * item, (c1 - c0) * item) for r in range(n_rows))
+    return np.asarray(_array(t, raw)).reshape(n_rows, c1 - c0)
+
+
+def _gptq_rows(lt: LogicalTensor, read: Reader, r0: int, r1: int) -> Any:
+    _check_format(lt)
+    n_in, bits = lt.shape[1], lt.bits or 0
+    s, z, g_idx = _gptq_tables(lt, read)
+    q = _bitstream(_columns(read, lt.parts[0], r0, r1).astype("<i4").T.copy(), bits, n_in)  # [r, in]
+    return (q - z[:, r0:r1][g_idx].T) * s[:, r0:r1][g_idx].T
 
 
 def _ceil(a: int, b: int) -> int:
@@ -231,27 +297,45 @@ def _awq_unpack(words: Any) -> Any:
     return out
 
 
+def _awq_tables(lt: LogicalTensor, read: Reader) -> tuple[Any, Any]:
+    import numpy as np
+
+    if lt.bits != 4:
+        raise DequantError(f"{lt.name}: AWQ GEMM packs 4-bit values only")
+    _check_format(lt)
+    scales, qzeros = _part(lt, ".scales"), _part(lt, ".qzeros")
+    if scales is None or qzeros is None:
+        raise DequantError(f"{lt.name}: AWQ needs scales and qzeros")
+    return _whole(read, scales), _awq_unpack(_whole(read, qzeros).astype("<i4")).astype(np.float64)
+
+
 def _awq(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
     """AutoAWQ ``awq/utils/packing_utils.py`` ``dequantize_gemm``: ``W.T = (q - z[g]) * s[g]``, ``g = k // group``."""
     import numpy as np
 
     out, n_in = lt.shape
-    if lt.bits != 4:
-        raise DequantError(f"{lt.name}: AWQ GEMM packs 4-bit values only")
     group = lt.group_size or n_in
-    qweight, scales, qzeros = lt.parts[0], _part(lt, ".scales"), _part(lt, ".qzeros")
-    assert scales is not None and qzeros is not None
-    s = _whole(read, scales)
-    z = _awq_unpack(_whole(read, qzeros).astype("<i4")).astype(np.float64)
+    s, z = _awq_tables(lt, read)
     step = _col_step(out, group)
     for k0 in range(0, n_in, step):
         k1 = min(n_in, k0 + step)
-        q = _awq_unpack(_rows(read, qweight, k0, k1).astype("<i4")).astype(np.float64)  # [k, out]
+        q = _awq_unpack(_rows(read, lt.parts[0], k0, k1).astype("<i4")).astype(np.float64)  # [k, out]
         g = np.arange(k0, k1) // group
         yield 0, out, k0, k1, ((q - z[g]) * s[g]).T
 
 
-def _mlx(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
+def _awq_rows(lt: LogicalTensor, read: Reader, r0: int, r1: int) -> Any:
+    import numpy as np
+
+    n_in = lt.shape[1]
+    s, z = _awq_tables(lt, read)
+    w0, w1 = r0 // 8, _ceil(r1, 8)
+    q = _awq_unpack(_columns(read, lt.parts[0], w0, w1).astype("<i4"))[:, r0 - w0 * 8 : r1 - w0 * 8]  # [in, r]
+    g = np.arange(n_in) // (lt.group_size or n_in)
+    return ((q - z[:, r0:r1][g]) * s[:, r0:r1][g]).T
+
+
+def _mlx(lt: LogicalTensor, read: Reader, span: Span = None) -> Iterator[Tile]:
     """``mlx.core.dequantize``: affine ``w = scales * q + biases`` per group; mxfp4 ``e2m1(q) * 2**(s - 127)``."""
     import numpy as np
 
@@ -260,8 +344,7 @@ def _mlx(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
     weight, scales, biases = lt.parts[0], _part(lt, ".scales"), _part(lt, ".biases")
     assert scales is not None
     step = _row_step(cols)
-    for r0 in range(0, rows, step):
-        r1 = min(rows, r0 + step)
+    for r0, r1 in _spans(rows, step, span):
         q = _bitstream(_rows(read, weight, r0, r1).astype("<u4"), bits, cols).reshape(r1 - r0, cols // group, group)
         s = _rows(read, scales, r0, r1)
         if lt.details.get("kind") == "e2m1":
@@ -272,7 +355,7 @@ def _mlx(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
         yield r0, r1, 0, cols, v.reshape(r1 - r0, cols)
 
 
-def _ct_packed(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
+def _ct_packed(lt: LogicalTensor, read: Reader, span: Span = None) -> Iterator[Tile]:
     """compressed-tensors ``unpack_from_int32`` then ``_dequantize``: ``(q - zero_point) * scale`` per group."""
     import numpy as np
 
@@ -288,8 +371,7 @@ def _ct_packed(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
         zp_all = _whole(read, zp_t).astype("<i4")
         zp = _unpack_ct(zp_all.T.copy(), bits, out, dense).T.astype(np.float64) - offset  # [out, groups]
     step = _row_step(n_in)
-    for r0 in range(0, out, step):
-        r1 = min(out, r0 + step)
+    for r0, r1 in _spans(out, step, span):
         q = _unpack_ct(_rows(read, packed, r0, r1).astype("<i4"), bits, n_in, dense).astype(np.float64) - offset
         s = _rows(read, scale_t, r0, r1)
         gi = np.arange(n_in) // group if s.shape[1] > 1 else np.zeros(n_in, dtype=np.int64)
@@ -302,7 +384,7 @@ def _unpack_ct(words: Any, bits: int, count: int, dense: bool) -> Any:
     return _bitstream(words, bits, count) if dense else _fields(words, bits)[..., :count]
 
 
-def _fp4_packed(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
+def _fp4_packed(lt: LogicalTensor, read: Reader, span: Span = None) -> Iterator[Tile]:
     """compressed-tensors ``unpack_fp4_from_uint8`` (low nibble first) times ``weight_scale / weight_global_scale``."""
     import numpy as np
 
@@ -313,8 +395,7 @@ def _fp4_packed(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
     gscale = float(_whole(read, gs_t).reshape(-1)[0]) if gs_t is not None else 1.0
     lut = np.asarray(_E2M1)
     step = _row_step(n_in)
-    for r0 in range(0, out, step):
-        r1 = min(out, r0 + step)
+    for r0, r1 in _spans(out, step, span):
         b = _rows(read, packed, r0, r1).astype(np.uint8)
         codes = np.stack((b & 0x0F, b >> 4), axis=-1).reshape(r1 - r0, n_in)
         s = _rows(read, scale_t, r0, r1).astype(np.float64)
@@ -325,19 +406,18 @@ def _fp4_packed(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
         yield r0, r1, 0, n_in, lut[codes] * np.repeat(s, group, axis=1)[:, :n_in]
 
 
-def _bnb8(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
+def _bnb8(lt: LogicalTensor, read: Reader, span: Span = None) -> Iterator[Tile]:
     """bitsandbytes ``int8_vectorwise_dequant``: ``w = int8 * SCB[row] / 127``."""
     out, n_in = lt.shape
     weight, scb_t = lt.parts[0], _part(lt, ".SCB")
     assert scb_t is not None
     scb = _whole(read, scb_t).astype("float64")
     step = _row_step(n_in)
-    for r0 in range(0, out, step):
-        r1 = min(out, r0 + step)
+    for r0, r1 in _spans(out, step, span):
         yield r0, r1, 0, n_in, _rows(read, weight, r0, r1) * (scb[r0:r1, None] / 127.0)
 
 
-def _bnb4(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
+def _bnb4(lt: LogicalTensor, read: Reader, span: Span = None) -> Iterator[Tile]:
     """bitsandbytes ``dequantize_4bit``: ``quant_map[code] * absmax[block]``, value ``2j`` in the high nibble.
 
     Nested statistics (``compress_statistics``): ``absmax = dequantize_blockwise(absmax, nested_quant_map,
@@ -368,8 +448,7 @@ def _bnb4(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
     cols = lt.shape[-1]
     rows = lt.n_params // cols
     step = _row_step(cols, 2 if cols % 2 else 1)
-    for r0 in range(0, rows, step):
-        r1 = min(rows, r0 + step)
+    for r0, r1 in _spans(rows, step, span):
         f0, f1 = r0 * cols, r1 * cols  # flat value range; bytes hold values (2j, 2j+1)
         raw = np.frombuffer(_read(read, lt.parts[0], f0 // 2, _ceil(f1, 2) - f0 // 2), dtype=np.uint8)
         codes = np.stack((raw >> 4, raw & 0x0F), axis=-1).reshape(-1)[f0 % 2 : f0 % 2 + f1 - f0]
@@ -400,7 +479,30 @@ def _mxfp4(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
                 yield r0, r1, 0, cols, v
 
 
-def _scaled_whole(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
+def _mxfp4_rows(lt: LogicalTensor, read: Reader, r0: int, r1: int) -> Any:
+    """Rows of a transposed MXFP4 tensor: a run of scale groups from every stored row of each expert."""
+    import numpy as np
+
+    blocks_t, scales_t = lt.parts
+    *lead, stored_rows, groups, _ = blocks_t.shape
+    cols = groups * 32
+    lut = np.asarray(_E2M1)
+    out = np.empty((r1 - r0, stored_rows), dtype=np.float64)
+    for e in range(r0 // cols, _ceil(r1, cols)):
+        k0, k1 = max(r0, e * cols) - e * cols, min(r1, (e + 1) * cols) - e * cols
+        g0, g1 = k0 // 32, _ceil(k1, 32)
+        base = e * stored_rows * groups
+        b = b"".join(_read(read, blocks_t, (base + r * groups + g0) * 16, (g1 - g0) * 16) for r in range(stored_rows))
+        sc = b"".join(_read(read, scales_t, base + r * groups + g0, g1 - g0) for r in range(stored_rows))
+        raw = np.frombuffer(b, dtype=np.uint8).reshape(stored_rows, g1 - g0, 16)
+        codes = np.stack((raw & 0x0F, raw >> 4), axis=-1).reshape(stored_rows, g1 - g0, 32)
+        exp = np.frombuffer(sc, dtype=np.uint8).astype(np.float64).reshape(stored_rows, g1 - g0, 1)
+        v = (lut[codes] * np.exp2(exp - 127)).reshape(stored_rows, (g1 - g0) * 32)[:, k0 - g0 * 32 : k1 - g0 * 32]
+        out[e * cols + k0 - r0 : e * cols + k1 - r0] = v.T
+    return out
+
+
+def _scaled_whole(lt: LogicalTensor, read: Reader, span: Span = None) -> Iterator[Tile]:
     """int8/fp8 stored whole times their scale: per tensor, row, group or block (``weight_scale[_inv]``)."""
     import numpy as np
 
@@ -413,8 +515,7 @@ def _scaled_whole(lt: LogicalTensor, read: Reader) -> Iterator[Tile]:
     zp = _whole(read, zp_t).astype(np.float64) if zp_t is not None else None
     block = lt.details.get("block")
     step = _row_step(n_in, block[0] if block else 1)
-    for r0 in range(0, out, step):
-        r1 = min(out, r0 + step)
+    for r0, r1 in _spans(out, step, span):
         w = _rows(read, weight, r0, r1).astype(np.float64)
         if block:
             br, bc = block
