@@ -261,3 +261,49 @@ def test_rows_match_tiles(qzoo, folder):
         whole = dequant.dequantize(lt, side.read).reshape(-1, lt.shape[-1])
         for r0, r1 in ((0, 1), (5, 77), (len(whole) - 9, len(whole))):
             np.testing.assert_array_equal(dequant.rows(lt, side.read, r0, r1), whole[r0:r1])
+
+
+@pytest.mark.parametrize("folder", ["qwen2-gptq-int4", "qwen2-awq-int4", "qwen2-mlx-4bit", "qwen2-ct-nvfp4", "qwen2-fp8"])
+def test_compare_with_original(qzoo, folder):
+    """``compare --weights``: the quantized checkpoint against its original, matched by logical name."""
+    from mfi import api
+
+    c = api.compare(qzoo / "qwen2-twin", qzoo / folder, weights=True)
+    assert c.only_left == c.only_right == () and c.unpaired == ()
+    values = {v.key: v for v in c.values}
+    linear = [k for k in values if k.endswith("_proj.weight")]
+    assert len(linear) == 14 and all(values[k].skipped is None and values[k].cosine > 0.99 for k in linear)
+    assert values["model.norm.weight"].cosine == 1.0  # kept as stored
+    blocks = [layer for layer in c.layer_values if layer.layer is not None]
+    assert len(blocks) == 2 and all(0.99 < layer.cosine < 1.0 for layer in blocks)
+
+
+def test_compare_with_gguf(qzoo, tmp_path):
+    """A quantized checkpoint against a GGUF of the same weights: names through gguf's map, values dequantized."""
+    import gguf
+
+    from mfi import api
+
+    sys.path.insert(0, str(ROOT / "fixtures"))
+    from _write import write_gguf
+
+    gen = _generator()
+    w, c = gen.twin_weights(), gen.QWEN2
+    nmap = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2, c["layers"])
+    conv = [(nmap.get_name(n, try_suffixes=(".weight", ".bias")), a, gguf.GGMLQuantizationType.F16 if a.ndim >= 2
+             else gguf.GGMLQuantizationType.F32) for n, a in w.items()]  # fmt: skip
+
+    def kv(g) -> None:
+        g.add_block_count(c["layers"])
+        g.add_context_length(c["ctx"])
+        g.add_embedding_length(c["hidden"])
+        g.add_feed_forward_length(c["inter"])
+        g.add_head_count(c["heads"])
+        g.add_head_count_kv(c["kv_heads"])
+
+    write_gguf(tmp_path / "twin-F16.gguf", "qwen2", conv, kv)
+    cmp = api.compare(tmp_path / "twin-F16.gguf", qzoo / "qwen2-gptq-int4", weights=True)
+    assert cmp.only_left == cmp.only_right == ()
+    values = {v.key: v for v in cmp.values}
+    assert values["blk.0.attn_q.weight"].cosine > 0.99 and values["blk.1.ffn_down.weight"].cosine > 0.99
+    assert sum(v.skipped is None for v in values.values()) == len(values) == 27

@@ -9,6 +9,7 @@ one to one, except for llama.cpp's Q/K permutation, undone here by pairing permu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from typing import Any
 
 from .records import Comparison, TensorPair, ValueStats
 from ..records import ModelSummary, TensorInfo
+from ..summary.quantized import LogicalTensor, logical_view
+from . import dequant
 
 #: Elements decoded per side and chunk (float32: 4 MiB each, float64 accumulation: 8 MiB).
 CHUNK_ELEMENTS = 1 << 20
@@ -68,6 +71,8 @@ class _Side:
     row_bytes: int
     #: Per part: FP8 block scales as (table, (block rows, block cols)), or ``None``.
     scales: list[Any] = field(default_factory=list)
+    #: Quantized safetensors: per part, the logical tensor that ``dequant.rows`` decodes.
+    quant: list[LogicalTensor] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -78,7 +83,10 @@ def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo
     import gguf
     import numpy as np
 
-    parts = [by_name[n] for n in names]
+    found = [by_name[n] for n in names]
+    if any(isinstance(t, LogicalTensor) for t in found):
+        return _quant_side(found, row_len)
+    parts: list[TensorInfo] = found
     if s.format == "pytorch":  # a storage view may be strided; the tensor table keeps no strides
         raise Skip("values of PyTorch checkpoints are not read (convert to safetensors first)")
     is_gguf = s.format == "gguf"
@@ -107,6 +115,43 @@ def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo
         scale = by_name.get(t.name + "_scale_inv") if t.dtype.startswith("F8") and not is_gguf else None
         side.scales.append(None if scale is None else _scale_table(s, t, scale, open_source))
     return side
+
+
+def _quant_side(found: list[Any], row_len: int) -> _Side:
+    """A side whose tensors are quantized safetensors weights, decoded by ``compare.dequant``."""
+    if not all(isinstance(t, LogicalTensor) for t in found):
+        raise Skip("quantized and plain tensors mixed in one group")
+    if any(lt.shape[-1:] != (row_len,) for lt in found):
+        raise Skip("rows of a quantized weight are compared whole")
+    infos = [lt.as_tensor_info() for lt in found]
+    return _Side(infos, False, False, row_len, [lt.n_params // row_len for lt in found], 0, quant=list(found))
+
+
+def _quant_rows(side: _Side, part: int, open_source: Callable[[str], Any], lo: int, hi: int) -> Any:
+    lt = side.quant[part]
+
+    def read(t: TensorInfo, offset: int, length: int) -> bytes:
+        return bytes(open_source(t.file).read_at(t.offset + offset, length))
+
+    try:
+        return dequant.rows(lt, read, lo, hi)
+    except dequant.DequantError as e:
+        raise Skip(str(e)) from None
+
+
+def quantized_tensors(s: ModelSummary) -> dict[str, LogicalTensor]:
+    """The quantized weights of a safetensors summary whose tensor table shows logical tensors, by name."""
+    if not s.stored_tensors:
+        return {}
+    config = s.sidecars.get("config.json")
+    view = logical_view(s.stored_tensors, config if isinstance(config, dict) else {})
+    # The summary may know more (a bitsandbytes shape read from its quant_state): its shape wins.
+    shapes = {t.name: t.shape for t in s.tensors}
+    out = {}
+    for lt in view.quantized:
+        shape = shapes.get(lt.name, lt.shape)
+        out[lt.name] = lt if math.prod(shape) != lt.n_params else dataclasses.replace(lt, shape=shape)
+    return out
 
 
 def _scale_table(s: ModelSummary, t: TensorInfo, scale: TensorInfo, open_source) -> tuple[Any, tuple[int, int]]:
@@ -185,7 +230,9 @@ def _read_rows(side: _Side, open_source: Callable[[str], Any], start: int, count
     base = 0
     for part, (t, rows) in enumerate(zip(side.parts, side.rows_per_part)):
         lo, hi = max(start, base), min(start + count, base + rows)
-        if lo < hi:
+        if lo < hi and side.quant:
+            chunks.append(_quant_rows(side, part, open_source, lo - base, hi - base))
+        elif lo < hi:
             length = (hi - lo) * side.row_bytes
             raw = open_source(t.file).read_at(t.offset + (lo - base) * side.row_bytes, length)
             if len(raw) != length:
@@ -203,7 +250,10 @@ def _gather(side: _Side, open_source: Callable[[str], Any], rows: Any) -> Any:
     base = 0
     for part, (t, n) in enumerate(zip(side.parts, side.rows_per_part)):
         where = np.nonzero((rows >= base) & (rows < base + n))[0]
-        if len(where):
+        if len(where) and side.quant:
+            for w in where:
+                out[w] = _quant_rows(side, part, open_source, int(rows[w]) - base, int(rows[w]) - base + 1)[0]
+        elif len(where):
             src = open_source(t.file)
             raw = b"".join(src.read_at(t.offset + (int(rows[w]) - base) * side.row_bytes, side.row_bytes) for w in where)
             if len(raw) != len(where) * side.row_bytes:
@@ -417,8 +467,9 @@ def compare_values(
     A block's figures pool its matrices (2-D and up); its vectors (norms, biases) count only when it
     has no matrix: they are usually kept exact and would hide the matrices' quantization error.
     """
-    lt = {t.name: t for t in c.left.tensors}
-    rt = {t.name: t for t in c.right.tensors}
+    # Quantized safetensors weights are looked up as logical tensors and dequantized row by row.
+    lt: dict[str, Any] = {t.name: t for t in c.left.tensors} | quantized_tensors(c.left)
+    rt: dict[str, Any] = {t.name: t for t in c.right.tensors} | quantized_tensors(c.right)
     per_tensor = []
     # layer -> (matrices, vectors), each an accumulator and a row count
     layers: dict[int | None, tuple[list[Any], list[Any]]] = {}
