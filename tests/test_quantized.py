@@ -307,3 +307,37 @@ def test_compare_with_gguf(qzoo, tmp_path):
     values = {v.key: v for v in cmp.values}
     assert values["blk.0.attn_q.weight"].cosine > 0.99 and values["blk.1.ffn_down.weight"].cosine > 0.99
     assert sum(v.skipped is None for v in values.values()) == len(values) == 27
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        ("qwen2-mlx-4bit", {"mlx-lm": "yes", "transformers": "no", "vllm / sglang": "no", "llama.cpp": "no"}),
+        ("qwen2-gptq-int4", {"vllm / sglang": "yes", "llama.cpp": "no"}),
+        ("qwen2-ct-w4a16", {"vllm / sglang": "yes", "llama.cpp": "no"}),
+        ("qwen2-fp8", {"vllm / sglang": "yes", "llama.cpp": "convert"}),
+        ("qwen2-twin", {"vllm / sglang": "unknown", "llama.cpp": "convert"}),
+    ],
+)
+def test_who_loads_what(qzoo, folder, expected):
+    from mfi import api
+    from mfi.plan import runtimes
+
+    verdicts = {v.runtime: v.status for v in runtimes.assess(api.inspect(qzoo / folder)).verdicts}
+    assert {k: verdicts[k] for k in expected} == expected
+
+
+def test_summary_of_a_quantized_folder(qzoo, cli):
+    """The headline counts the unquantized model; the quantization table shows each group and what stayed."""
+    from mfi import api
+
+    s = api.inspect(qzoo / "qwen2-gptq-int4")
+    assert s.parameters.total == 1_444_096 and s.quantization.method == "gptq"
+    rows = {r.dtype: r for r in s.quantization.rows}
+    assert set(rows) == {"GPTQ-INT4-G128", "BF16"} and rows["GPTQ-INT4-G128"].tensors == 14
+    assert len(s.stored_tensors) == 13 + 14 * 4 and len(s.tensors) == 27
+    out = cli("inspect", str(qzoo / "qwen2-gptq-int4")).stdout
+    assert "1.44 M params · gptq (6.42 bpw)" in out and "GPTQ-INT4-G128" in out
+    mlx = api.inspect(qzoo / "qwen2-mlx-8bit")
+    assert (mlx.quantization.method, mlx.parameters.total) == ("mlx", 1_444_096)
+    assert mlx.quantization.details == {"group_size": 64, "bits": 8}
