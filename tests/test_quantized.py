@@ -341,3 +341,26 @@ def test_summary_of_a_quantized_folder(qzoo, cli):
     mlx = api.inspect(qzoo / "qwen2-mlx-8bit")
     assert (mlx.quantization.method, mlx.parameters.total) == ("mlx", 1_444_096)
     assert mlx.quantization.details == {"group_size": 64, "bits": 8}
+
+
+def test_remote_quantized_repo_reads_headers_only(qzoo, tmp_path):
+    """A quantized hub repo inspects by Range reads of its headers, as any safetensors repo, and gives the local summary."""
+    import shutil
+
+    from hubserver import HubServer
+
+    from mfi import api
+    from mfi.render.json.inspect import inspect_dict
+
+    for folder in ("qwen2-gptq-int4", "qwen2-mlx-4bit"):
+        shutil.copytree(qzoo / folder, tmp_path / "hub" / "test" / folder)
+    with HubServer(tmp_path / "hub", lifetime=30) as hub:
+        for folder in ("qwen2-gptq-int4", "qwen2-mlx-4bit"):
+            hub.reset()
+            s = api.inspect(f"hf://test/{folder}", mirror=hub.url)
+            # listing, the shard's header, config.json: no tensor data
+            assert hub.requests == 3 and [r for m, p, r in hub.log if p.endswith(".safetensors")] == ["bytes=0-99999"]
+            local, remote = inspect_dict(api.inspect(qzoo / folder)), inspect_dict(s)
+            for key in ("parameters", "tensors", "quantization"):
+                assert remote[key] == local[key], key
+            assert s.parameters.total == 1_444_096
