@@ -364,3 +364,14 @@ def test_remote_quantized_repo_reads_headers_only(qzoo, tmp_path):
             for key in ("parameters", "tensors", "quantization"):
                 assert remote[key] == local[key], key
             assert s.parameters.total == 1_444_096
+
+
+def test_readme_example_is_what_inspect_prints(qzoo, cli):
+    """The README's quantized summary is the CLI's output for the GPTQ fixture (no drift)."""
+    import re
+
+    block = re.search(r"```text\n(qwen2-gptq-int4 .+?)\n```", (ROOT / "README.md").read_text(), re.S).group(1)
+    out = cli("inspect", str(qzoo / "qwen2-gptq-int4")).stdout
+    flat = " ".join(out.split())
+    for line in block.splitlines():
+        assert " ".join(line.split()) in flat, line
