@@ -129,7 +129,10 @@ def scan(target: Target, *, mirror: str | None = None, token: str | None = None)
 
     name = os.fspath(target)
     if targets.parse_ref(name) is not None:
-        return run.scan_remote(name, mirror=mirror, token=token)
+        from .hub.remote import open_tree
+
+        with open_tree(name, mirror=mirror, token=token) as tree:
+            return run.scan_tree(name, tree)
     return run.scan_path(name)
 
 

@@ -226,7 +226,8 @@ class ModelSummary:
     quantization: Quantization
     tokenizer: Tokenizer | None
     tensors: tuple[TensorInfo, ...]
-    #: Raw metadata: GGUF key/values, or safetensors ``__metadata__`` plus config.json.
+    #: Raw metadata: GGUF key/values, or safetensors ``__metadata__`` (``__metadata__.<key>``);
+    #: config.json is kept once, in ``sidecars`` (see ``config`` and ``raw_metadata``).
     metadata: dict[str, Any]
     #: Things worth knowing that do not make the model unusable.
     warnings: tuple[str, ...] = ()
@@ -247,3 +248,14 @@ class ModelSummary:
     def total_size(self) -> int:
         """Bytes of all files listed."""
         return sum(f.size for f in self.files)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """config.json beside safetensors or PyTorch weights (raw, untrusted); ``{}`` when absent or for GGUF."""
+        value = self.sidecars.get("config.json")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def raw_metadata(self) -> dict[str, Any]:
+        """Every raw key for ``--metadata``: the format's own metadata, then config.json's keys as ``config.<key>``."""
+        return {**self.metadata, **{f"config.{k}": v for k, v in self.config.items()}}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .. import targets
 from ..errors import SourceError, UsageError
@@ -83,6 +85,15 @@ def source(listing: RepoListing, path: str, session: HttpSession, first_request:
     f = listing.get(path)
     size = f.size if f is not None else None
     return HttpSource(session, listing.url(path), name=display(listing, path), size=size, first_request=first_request)
+
+
+@contextmanager
+def open_tree(target: str, *, mirror: str | None = None, token: str | None = None) -> Iterator[RemoteTree]:
+    """A hub repo (or the folder or file the target names in it) as a tree, its session open while in use."""
+    ref, m = mirrors.locate(target, mirror)
+    listing = list_repo(m, ref.repo_id, ref.revision, token)
+    with session_for(m, token) as session:
+        yield tree(listing, session, ref.path)
 
 
 def tree(listing: RepoListing, session: HttpSession, path: str | None = None) -> RemoteTree:

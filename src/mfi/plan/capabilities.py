@@ -11,7 +11,6 @@ from typing import Any
 
 from ..formats import tables
 from ..records import ArrayValue, ModelSummary
-from .layout import config_of
 from .records import Capabilities, Surroundings
 from .runtimes import MMPROJ_ARCHS
 
@@ -66,7 +65,7 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
             system, evidence["system_role"] = True, ["'system' in template"]
         else:
             system = False
-    config = config_of(s) if s.format != "gguf" else {}
+    config = s.config if s.format != "gguf" else {}
     towers = s.architecture.towers
     arch = s.architecture.name if isinstance(s.architecture.name, str) else ""  # config.json's model_type, unchecked upstream
     projectors = [f for f in env.files if f.startswith("mmproj") and f.endswith(".gguf")]

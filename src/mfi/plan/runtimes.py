@@ -1,7 +1,7 @@
 """Which runtime can load this model, whether it needs the repo's own code, and what its
 quantization method implies.
 
-Works on records only: the caller (``mfi.deploy``) lists the folder and reads the small JSON files
+Works on records only: the caller (``plan.surroundings``) lists the folder and reads the small JSON files
 around the weights into a ``Surroundings``.
 """
 
@@ -14,7 +14,6 @@ from typing import Any
 
 from ..formats import tables
 from ..records import ModelSummary
-from .layout import config_of
 from .records import CodeFile, RemoteCode, Runtimes, Surroundings, Verdict
 
 #: GGUF architectures whose models take images or audio through a separate projector (mmproj) file.
@@ -140,7 +139,7 @@ def _gguf(s: ModelSummary, env: Surroundings) -> Runtimes:
 
 
 def _safetensors(s: ModelSummary, env: Surroundings) -> Runtimes:
-    config = config_of(s)
+    config = s.config
     table = transformers_table()
     version = table["transformers_version"]
     cls = s.architecture.cls

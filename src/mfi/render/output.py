@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..hub.records import PullReport
 from ..records import ModelSummary
 from .json.inspect import dumps
+
+if TYPE_CHECKING:
+    from ..hub.records import PullReport
 
 
 def console():
@@ -89,7 +91,7 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
 
         sys.stdout.write(dumps(compare_dict(c)) + "\n")
     elif as_markdown:
-        from .markdown_compare import compare_markdown
+        from .markdown import compare_markdown
 
         sys.stdout.write(compare_markdown(c))
     else:
@@ -127,9 +129,11 @@ def emit_pull(report: PullReport) -> None:
 
 def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:
     """Print a scan report as JSON (``mfi.scan/1``) or a table."""
-    from .terminal.scan import scan_dict, scan_view
-
     if as_json:
+        from .json.scan import scan_dict
+
         sys.stdout.write(dumps(scan_dict(r, threshold=threshold)) + "\n")
     else:
+        from .terminal.scan import scan_view
+
         console().print(scan_view(r, threshold=threshold, show_info=show_info))

@@ -195,16 +195,3 @@ def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> l
                 out.append(Finding("low", "integrity", name, f"{shard} holds {len(extra)} tensor(s) the index does not list "
                                    f"(first: {min(extra)})", detail={"file": shard}))  # fmt: skip
     return out
-
-
-def scan_remote(target: str, *, mirror: str | None = None, token: str | None = None) -> ScanReport:
-    """Scan a hub repo without downloading it: headers, pickles and small text files by Range requests."""
-    from ..hub import mirrors
-    from ..hub.listing import list_repo
-    from ..hub import remote as hub_remote
-    from ..hub.mirrors import session_for
-
-    ref, m = mirrors.locate(target, mirror)
-    listing = list_repo(m, ref.repo_id, ref.revision, token)
-    with session_for(m, token) as session:
-        return scan_tree(target, hub_remote.tree(listing, session, ref.path))

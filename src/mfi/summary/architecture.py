@@ -36,11 +36,25 @@ _TOWER_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _first(d: dict[str, Any], names: tuple[str, ...]) -> Any:
+    return config_key(d, names)[1]
+
+
+def config_key(d: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, Any]:
+    """(the key, its value) of the first of ``names`` that ``d`` sets, or ``(None, None)``."""
     for n in names:
         v = d.get(n)
         if v is not None:
-            return v
-    return None
+            return n, v
+    return None, None
+
+
+def config_field(text: dict[str, Any], field: str) -> tuple[str | None, Any]:
+    """The raw value of a normalised field (``layers``, ``kv_heads``...) in a (text) config, by the alias table.
+
+    The one place config.json's spellings are known: ``from_config`` here and ``plan.layout`` both
+    read through it, so every alias inspect accepts feeds compare and plan too.
+    """
+    return config_key(text, _CONFIG_ALIASES[field])
 
 
 def _number(v: Any) -> int | float | None:

@@ -176,7 +176,6 @@ def summarize_safetensors(
     metadata: dict[str, Any] = {}
     for s in shards:
         metadata.update({f"__metadata__.{k}": v for k, v in s.metadata.items()})
-    metadata.update({f"config.{k}": v for k, v in config.items()})
     if fmt == "pytorch":
         info: dict[str, Any] = {
             "layouts": sorted({s.layout for s in shards}),

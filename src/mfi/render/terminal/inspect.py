@@ -11,32 +11,9 @@ from rich.text import Text
 
 from ...records import ArrayValue, Fetched, ModelSummary
 from .. import text
+from .. import plain
 from ..json.inspect import select
 
-FIELD_LABELS = {
-    "name": "architecture",
-    "cls": "class",
-    "layers": "layers",
-    "hidden_size": "hidden size",
-    "intermediate_size": "intermediate size",
-    "attention_heads": "attention heads",
-    "kv_heads": "KV heads",
-    "head_dim": "head dim",
-    "vocab_size": "vocab size",
-    "context_length": "context length",
-    "rope_theta": "RoPE theta",
-    "rope_scaling": "RoPE scaling",
-    "experts": "experts",
-    "experts_used": "experts per token",
-    "expert_intermediate_size": "expert FFN size",
-    "sliding_window": "sliding window",
-    "norm_eps": "norm eps",
-    "tie_word_embeddings": "tied embeddings",
-}
-
-
-#: Rows left out of the terminal table when unknown (they only apply to some models).
-OPTIONAL_FIELDS = frozenset({"cls", "rope_scaling", "experts", "experts_used", "expert_intermediate_size", "sliding_window", "norm_eps"})
 
 
 def t(value: object, style: str = "") -> Text:
@@ -54,22 +31,7 @@ def new_table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
 
 def overview(s: ModelSummary) -> Text:
     """One line: what it is, how big, how stored."""
-    a, q = s.architecture, s.quantization
-    name = Path(s.target.rstrip("/")).name or s.target
-    parts = [text.clean(name), s.format.upper() + (f" v{s.format_info['version']}" if "version" in s.format_info else "")]
-    if a.name:
-        parts.append(text.clean(a.name))
-    params = text.count(s.parameters.total) + " params"
-    if s.parameters.experts and s.parameters.active is not None:
-        params += f" ({text.count(s.parameters.active)} active)"
-    if s.parameters.towers:
-        params += " (" + ", ".join(f"{name} {text.count(n)}" for name, n in s.parameters.towers.items()) + ")"
-    parts.append(params)
-    storage = q.file_type or q.method or (q.rows[0].dtype if q.rows else None)
-    if storage:
-        parts.append(f"{text.clean(storage)} ({text.bpw(q.bits_per_weight)} bpw)")
-    parts.append(text.size(s.total_size))
-    return Text(" · ".join(parts), style="bold")
+    return Text(plain.overview_line(s), style="bold")
 
 
 def architecture_table(s: ModelSummary) -> Table:
@@ -78,9 +40,9 @@ def architecture_table(s: ModelSummary) -> Table:
     a = s.architecture
     for f in a.FIELDS:
         value = getattr(a, f)
-        if value is None and f in OPTIONAL_FIELDS:
+        if value is None and f in plain.OPTIONAL_FIELDS:
             continue
-        table.add_row(FIELD_LABELS[f], t(text.number(value)))
+        table.add_row(plain.FIELD_LABELS[f], t(text.number(value)))
     for tower, fields in a.towers.items():
         table.add_row(f"{tower} tower", t(text.number(fields)))
     return table
@@ -184,7 +146,7 @@ def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
 def metadata_table(s: ModelSummary) -> Table:
     """``--metadata``: every raw key; long arrays shortened to their samples."""
     table = new_table("Metadata", "key", "value")
-    for k, v in s.metadata.items():
+    for k, v in s.raw_metadata.items():
         if isinstance(v, ArrayValue):
             shown = ", ".join(repr(x) if isinstance(x, str) else text.number(x) for x in v.samples)
             more = "" if v.complete else f", ... ({v.count - len(v.samples):,} more)"

@@ -1,4 +1,4 @@
-"""A ``Plan`` (memory, runtimes, capabilities) as rich renderables and as JSON additions.
+"""A ``Plan`` (memory, runtimes, capabilities) as rich renderables, with the --explain texts.
 
 Explanation texts come from data/explain.<lang>.json; ``--lang`` or the LANG environment picks
 the language (``zh`` or ``en``).
@@ -17,11 +17,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import text
+from .. import plain
 from .inspect import new_table
 from .inspect import t as safe_text
 
 if TYPE_CHECKING:
-    from ...plan.surroundings import Plan
+    from ...plan.records import Plan
     from ...records import ModelSummary
 
 LANGUAGES = ("en", "zh")
@@ -47,16 +48,14 @@ def explanations(lang: str) -> dict[str, str]:
 
 def architecture_explained(s: ModelSummary, lang: str) -> Table:
     """The architecture table with a third column saying what each field means."""
-    from .inspect import FIELD_LABELS, OPTIONAL_FIELDS
-
     texts = explanations(lang)
     table = new_table("Architecture", "field", "value", "meaning")
     a = s.architecture
     for f in a.FIELDS:
         value = getattr(a, f)
-        if value is None and f in OPTIONAL_FIELDS:
+        if value is None and f in plain.OPTIONAL_FIELDS:
             continue
-        table.add_row(FIELD_LABELS[f], safe_text(text.number(value)), Text(texts.get(f, ""), style="dim"))
+        table.add_row(plain.FIELD_LABELS[f], safe_text(text.number(value)), Text(texts.get(f, ""), style="dim"))
     for tower, fields in a.towers.items():
         table.add_row(f"{tower} tower", safe_text(text.number(fields)), Text(texts.get("tower", ""), style="dim"))
     return table
@@ -176,33 +175,11 @@ def capabilities_view(p: Plan) -> Table:
     return table
 
 
-def brief_rows(p: Plan) -> list[tuple[str, str]]:
-    """The will-it-run answer in four lines (plain text, still untrusted: escape when rendering)."""
-    m, r, c = p.memory, p.runtimes, p.capabilities
-    if m.total is not None:
-        memory = (
-            f"{text.size(m.total)} at {m.context:,} tokens: weights {text.size(m.weights.total)} + KV cache "
-            f"{text.size(m.kv.bytes)} ({m.cache_type}) + {text.size(m.overhead)} typical overhead ({m.runtime})"
-        )
-    else:
-        memory = f"weights {text.size(m.weights.total)}; KV cache unknown: {m.kv.blocked or 'layout unknown'}"
-    runtimes = " · ".join(f"{v.runtime} {v.status}" for v in r.verdicts)
-    rc = r.remote_code
-    if rc.required:
-        names = ", ".join(f.name if not f.repo else f"{f.repo}/{f.name}" for f in rc.files) or "named in auto_map"
-        code = f"required (trust_remote_code): {names}"
-    else:
-        code = "offered in auto_map, but a built-in class loads it" if rc.offered else "not needed"
-    flags = [("tools", c.tool_calling), ("reasoning", c.reasoning), ("vision", c.vision), ("audio", c.audio)]
-    caps = ", ".join([c.kind] + [name for name, on in flags if on])
-    return [("memory", memory), ("runtimes", runtimes), ("remote code", code), ("capabilities", caps)]
-
-
 def brief_view(p: Plan) -> Table:
     """The will-it-run block of the default ``mfi inspect`` screen."""
     table = new_table("Will it run (mfi plan for details)", "", "")
     table.show_header = False
-    for label, value in brief_rows(p):
+    for label, value in plain.brief_rows(p):
         style = "yellow" if label == "remote code" and value.startswith("required") else ""
         table.add_row(label, safe_text(value, style))
     return table

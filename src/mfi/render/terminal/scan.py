@@ -1,9 +1,8 @@
-"""``ScanReport`` to a rich renderable and to the JSON document ``mfi.scan/1`` (docs/scan.md)."""
+"""``ScanReport`` to a rich renderable: a summary line and a table of findings."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -13,32 +12,7 @@ from rich.text import Text
 from ...scan.records import SEVERITIES, ScanReport
 from .. import text
 
-SCHEMA = "mfi.scan/1"
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-
-
-def scan_dict(r: ScanReport, *, threshold: str = "low") -> dict[str, Any]:
-    """The whole report as ``mfi.scan/1``."""
-    return {
-        "schema": SCHEMA,
-        "target": r.target,
-        "verdict": "findings" if r.fails(threshold) else "clean",
-        "fail_on": threshold,
-        "counts": {s: r.count(s) for s in SEVERITIES},
-        "files": [{"path": f.path, "size": f.size, "role": f.role} for f in r.files],
-        "findings": [
-            {
-                "severity": f.severity,
-                "kind": f.kind,
-                "file": f.file,
-                "member": f.member,
-                "offset": f.offset,
-                "message": f.message,
-                "detail": f.detail,
-            }
-            for f in r.findings
-        ],
-    }
 
 
 def _short(path: str, target: str) -> str:
