@@ -63,7 +63,7 @@ def _array(t: TensorInfo, raw: bytes) -> Any:
     if t.dtype == "BF16":
         return (buf.view("<u2").astype(np.uint32) << 16).view(np.float32).astype(np.float64)
     if t.dtype == "F8_E4M3":
-        return _e4m3()[buf]
+        return e4m3_table()[buf].astype(np.float64)
     if t.dtype == "F8_E5M2":  # the top byte of an IEEE half
         return (buf.astype(np.uint16) << 8).view(np.float16).astype(np.float64)
     if t.dtype not in _NUMPY:
@@ -73,10 +73,18 @@ def _array(t: TensorInfo, raw: bytes) -> Any:
 
 
 @cache
-def _e4m3() -> Any:
-    from .values import _e4m3_table
+def e4m3_table() -> Any:
+    """All 256 float8 e4m3fn values (OCP FP8: bias 7, no infinities, S.1111.111 is NaN)."""
+    import numpy as np
 
-    return _e4m3_table().astype("float64")
+    b = np.arange(256, dtype=np.uint32)
+    sign = np.where(b & 0x80, -1.0, 1.0)
+    exp = (b >> 3) & 0xF
+    mant = (b & 0x7).astype(np.float64)
+    value = np.where(exp == 0, mant / 8 * 2.0**-6, (1 + mant / 8) * 2.0 ** (exp.astype(np.float64) - 7))
+    value = sign * value
+    value[(b & 0x7F) == 0x7F] = np.nan
+    return value.astype(np.float32)
 
 
 def _whole(read: Reader, t: TensorInfo) -> Any:

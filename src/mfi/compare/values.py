@@ -13,7 +13,6 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from .records import Comparison, TensorPair, ValueStats
@@ -42,21 +41,6 @@ _GGUF_NUMPY = {"I8": "i1", "I16": "i2", "I32": "i4", "I64": "i8", "F64": "f8"}
 
 class Skip(Exception):
     """A tensor whose values cannot be compared; the message says why."""
-
-
-@cache
-def _e4m3_table() -> Any:
-    """All 256 float8 e4m3fn values (OCP FP8: bias 7, no infinities, S.1111.111 is NaN)."""
-    import numpy as np
-
-    b = np.arange(256, dtype=np.uint32)
-    sign = np.where(b & 0x80, -1.0, 1.0)
-    exp = (b >> 3) & 0xF
-    mant = (b & 0x7).astype(np.float64)
-    value = np.where(exp == 0, mant / 8 * 2.0**-6, (1 + mant / 8) * 2.0 ** (exp.astype(np.float64) - 7))
-    value = sign * value
-    value[(b & 0x7F) == 0x7F] = np.nan
-    return value.astype(np.float32)
 
 
 @dataclass(slots=True)
@@ -214,7 +198,7 @@ def _decode(side: _Side, t: TensorInfo, raw: bytes, n: int) -> Any:
     elif t.dtype == "BF16":
         out = (buf.view("<u2").astype(np.uint32) << 16).view(np.float32)
     elif t.dtype == "F8_E4M3":
-        out = _e4m3_table()[buf]
+        out = dequant.e4m3_table()[buf]
     elif t.dtype == "F8_E5M2":  # the top byte of an IEEE half
         out = (buf.astype(np.uint16) << 8).view(np.float16)
     else:
