@@ -312,18 +312,22 @@ def test_compare_with_gguf(qzoo, tmp_path):
 @pytest.mark.parametrize(
     ("folder", "expected"),
     [
-        ("qwen2-mlx-4bit", {"mlx-lm": "yes", "transformers": "no", "vllm / sglang": "no", "llama.cpp": "no"}),
-        ("qwen2-gptq-int4", {"vllm / sglang": "yes", "llama.cpp": "no"}),
-        ("qwen2-ct-w4a16", {"vllm / sglang": "yes", "llama.cpp": "no"}),
-        ("qwen2-fp8", {"vllm / sglang": "yes", "llama.cpp": "convert"}),
-        ("qwen2-twin", {"vllm / sglang": "unknown", "llama.cpp": "convert"}),
+        ("qwen2-mlx-4bit", {"mlx-lm": "yes", "transformers": "no", "vllm": "no", "llama.cpp": "no"}),
+        ("qwen2-gptq-int4", {"vllm": "yes with", "transformers": "yes"}),
+        ("qwen2-awq-int4", {"vllm": "yes with", "llama.cpp": "no"}),
+        ("qwen2-ct-w4a16", {"vllm": "yes with"}),
+        ("qwen2-fp8", {"vllm": "yes with", "llama.cpp": "convert first"}),
+        ("gptoss-mxfp4", {"vllm": "yes with"}),
     ],
 )
 def test_who_loads_what(qzoo, folder, expected):
+    """The summary's method (MLX's found from its own config key or its tensors) feeds the runtime registry."""
     from mfi import api
-    from mfi.plan import runtimes
+    from mfi.plan import registry
 
-    verdicts = {v.runtime: v.status for v in runtimes.assess(api.inspect(qzoo / folder)).verdicts}
+    s = api.inspect(qzoo / folder)
+    facts = registry.facts_from_config(s.format, s.config or {}, quant_method=s.quantization.method)
+    verdicts = {v.runtime: v.verdict for v in registry.verdicts(facts)}
     assert {k: verdicts[k] for k in expected} == expected
 
 

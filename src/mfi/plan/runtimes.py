@@ -54,12 +54,6 @@ QUANT_IMPLICATIONS: dict[str, dict[str, str]] = {
         "transformers": "needs the compressed-tensors package",
         "llama.cpp": "not loadable; convert from the unquantized model instead",
     },
-    "mlx": {
-        "mlx-lm": "MLX's own layout (uint32 weights with scales and biases): mlx-lm on Apple silicon",
-        "vllm": "not loadable: MLX quantized weights are not a vLLM format",
-        "transformers": "not loadable: transformers does not read MLX quantized weights",
-        "llama.cpp": "not convertible: convert_hf_to_gguf.py needs the original weights",
-    },
     "mxfp4": {
         "vllm": "native MXFP4 on Hopper/Blackwell; dequantized elsewhere",
         "sglang": "supported",
@@ -161,57 +155,10 @@ def _safetensors(s: ModelSummary, env: Surroundings) -> Runtimes:
     verdicts.append(Verdict("vllm / sglang", "unknown", vllm_reason))
     verdicts.append(Verdict("llama.cpp", "convert", "convert_hf_to_gguf.py first (if the architecture is supported there)"))
     method = s.quantization.method
-    verdicts = _quantized_verdicts(verdicts, (method or "").lower())
     implications = QUANT_IMPLICATIONS.get((method or "").lower(), {}) if method else {}
     if method and not implications:
         implications = {"all": f"quantization method {method!r}: check each runtime's documentation"}
     return Runtimes(tuple(verdicts), rc, {}, dict(implications), method)
-
-
-#: Who loads a quantized safetensors checkpoint, by method: runtime -> (status, why). GPU
-#: generations from vLLM's quantization docs ("Supported Hardware": GPTQ from Volta SM 7.0, AWQ from
-#: Turing SM 7.5, Marlin kernels from Ampere SM 8.0, FP8 W8A8 on Ada/Hopper SM 8.9+, weight-only
-#: FP8 through Marlin on older GPUs). llama.cpp converts only from the original weights (FP8 and
-#: MXFP4 excepted: convert_hf_to_gguf.py dequantizes FP8 and keeps MXFP4 experts).
-QUANT_VERDICTS: dict[str, dict[str, tuple[str, str]]] = {
-    "mlx": {
-        "mlx-lm": ("yes", "MLX quantized weights: mlx-lm on Apple silicon is the runtime that loads them"),
-        "transformers": ("no", "transformers does not read MLX quantized weights"),
-        "vllm / sglang": ("no", "MLX quantized weights are not a vLLM or SGLang format"),
-        "llama.cpp": ("no", "convert_hf_to_gguf.py needs the original (unquantized) weights"),
-    },
-    "gptq": {
-        "vllm / sglang": ("yes", "GPTQ kernels from Volta (SM 7.0); Marlin kernels from Ampere (SM 8.0)"),
-        "llama.cpp": ("no", "convert_hf_to_gguf.py needs the original (unquantized) weights"),
-    },
-    "awq": {
-        "vllm / sglang": ("yes", "AWQ kernels from Turing (SM 7.5); Marlin kernels from Ampere (SM 8.0)"),
-        "llama.cpp": ("no", "convert_hf_to_gguf.py needs the original (unquantized) weights"),
-    },
-    "compressed-tensors": {
-        "vllm / sglang": ("yes", "llm-compressor's format: INT4/INT8 weights through Marlin (SM 8.0+), FP8 W8A8 on SM 8.9+"),
-        "llama.cpp": ("no", "convert_hf_to_gguf.py needs the original (unquantized) weights"),
-    },
-    "fp8": {
-        "vllm / sglang": ("yes", "FP8 W8A8 on Ada/Hopper (SM 8.9+); weight-only FP8 through Marlin on older GPUs"),
-    },
-    "bitsandbytes": {
-        "transformers": ("yes", "needs the bitsandbytes package (CUDA GPU)"),
-        "vllm / sglang": ("yes", "vLLM loads bitsandbytes checkpoints (Volta SM 7.0 and newer); SGLang: limited"),
-        "llama.cpp": ("no", "convert_hf_to_gguf.py needs the original (unquantized) weights"),
-    },
-    "mxfp4": {
-        "vllm / sglang": ("yes", "MXFP4 kernels on Hopper/Blackwell; dequantized elsewhere"),
-    },
-}
-
-
-def _quantized_verdicts(verdicts: list[Verdict], method: str) -> list[Verdict]:
-    """The verdicts a quantization method decides: replaced in place, runtimes it adds appended."""
-    table = QUANT_VERDICTS.get(method, {})
-    out = [Verdict(v.runtime, *table[v.runtime]) if v.runtime in table else v for v in verdicts]
-    have = {v.runtime for v in verdicts}
-    return [Verdict(name, *sv) for name, sv in table.items() if name not in have] + out
 
 
 def assess(s: ModelSummary, env: Surroundings | None = None) -> Runtimes:
