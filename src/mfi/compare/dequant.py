@@ -400,7 +400,10 @@ def _fp4_packed(lt: LogicalTensor, read: Reader, span: Span = None) -> Iterator[
     packed, scale_t, gs_t = lt.parts[0], _part(lt, ".weight_scale"), _part(lt, ".weight_global_scale")
     assert scale_t is not None
     group = lt.group_size or n_in
-    gscale = float(_whole(read, gs_t).reshape(-1)[0]) if gs_t is not None else 1.0
+    gs = _whole(read, gs_t).reshape(-1) if gs_t is not None else None
+    if gs is not None and gs.size != 1:
+        raise DequantError(f"{lt.name}: weight_global_scale holds {gs.size} values, not one")
+    gscale = float(gs[0]) if gs is not None else 1.0
     lut = np.asarray(_E2M1)
     step = _row_step(n_in)
     for r0, r1 in _spans(out, step, span):

@@ -166,7 +166,8 @@ def summarize_safetensors(
         tensors = tuple(lt.as_tensor_info() for lt in view.tensors)
         if not isinstance(method, str):
             method = view.method
-            qc = dict(config.get("quantization") or {}) if method == quantized.MLX else qc
+            mlx = config.get("quantization")
+            qc = dict(mlx) if method == quantized.MLX and isinstance(mlx, dict) else qc
     rows = quant_rows(tensors)
     warnings = [w for s in shards for w in s.warnings] + list(extra_warnings)
     warnings += view.warnings if view is not None else ()

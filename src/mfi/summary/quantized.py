@@ -58,6 +58,8 @@ _FLOATS = ("F16", "BF16", "F32")
 #: Group sizes tried, in order, when an MLX checkpoint does not say (mlx-lm's default is 64).
 _MLX_GROUPS = (64, 32, 128)
 _MLX_BITS = (2, 3, 4, 5, 6, 8)
+#: Misfit groups named one by one in the warnings; the rest are counted.
+_MAX_WARNINGS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +239,8 @@ def logical_view(
     method = sch.method
     if method is None and methods:
         method = methods.pop() if len(methods) == 1 else "mixed"
+    if len(warnings) > _MAX_WARNINGS:  # one per misfit group would flood a hostile file's summary
+        warnings[_MAX_WARNINGS:] = [f"... and {len(warnings) - _MAX_WARNINGS} more tensor groups left as stored"]
     if sch.method and not found and any(_looks_packed(t) for t in table):
         warnings.append(f"config.json names {sch.method} but no tensor group fits a known layout")
     return QuantizedView(tuple(out), method, tuple(warnings))
@@ -326,6 +330,11 @@ def _gptq_or_awq(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, rea
             _need(g_idx.shape == (n_in,), f"g_idx {g_idx.shape} does not match {n_in} inputs")
         group = _group_of(n_in, sr)
     _need(bits in (2, 3, 4, 8), f"{bits} bits is not a {method} packing")
+    _need(out > 0 and n_in > 0 and (out * bits) % 32 == 0, f"a {out} x {n_in} weight does not pack into {bits}-bit words")
+    if method == AWQ and version != "gemv":
+        _need(bits == 4 and out % 8 == 0, "AWQ GEMM packs eight 4-bit values per word")
+    if qzeros is not None and version != "gemv":
+        _need(qzeros.shape == (sr, out * bits // 32), f"qzeros {qzeros.shape} do not fit {sr} groups of {out} outputs")
     details: dict[str, Any] = {"kind": "int"}
     if method == GPTQ:
         # AutoGPTQ (and GPTQModel's default "gptq" checkpoint format) store zero - 1 in qzeros
@@ -355,6 +364,7 @@ def _mlx(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read: Any) 
     scales, biases = by_name[base + ".scales"], by_name.get(base + ".biases")
     _need(len(t.shape) >= 2 and scales.shape[:-1] == t.shape[:-1], f"weight {t.shape} and scales {scales.shape} disagree")
     packed, groups = t.shape[-1], scales.shape[-1]
+    _need(math.prod(t.shape) > 0, f"weight {t.shape} is empty")
     bits, group, mode = _mlx_config(sch, base)
     if mode != "affine" or biases is None:
         # mxfp4 mode (mlx/ops.cpp fp_quantize): e2m1 values, one e8m0 scale per 32, no biases.
@@ -414,6 +424,7 @@ def _ct_packed(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read:
     _need(scale is not None, "no weight_scale beside weight_packed")
     assert scale is not None
     out, packed = _dims(t, 2)
+    _need(out > 0 and packed > 0, f"weight_packed {t.shape} is empty")
     args = _ct_group(sch.raw, base)
     names = [t.name] + [base + s for s in (".weight_scale", ".weight_zero_point", ".weight_shape", ".weight_g_idx",
                                            ".weight_global_scale", ".input_global_scale", ".input_scale")]
@@ -443,11 +454,16 @@ def _ct_packed(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read:
         n_in = claimed[1]
     dense = packed == _ceil(n_in * bits, 32)
     _need(dense or packed == _ceil(n_in, 32 // bits), f"{packed} words do not hold {n_in} {bits}-bit values")
-    if len(scale.shape) == 2 and scale.shape[0] == out and scale.shape[1] > 1:
+    _need(len(scale.shape) == 2 and scale.shape[0] == out and scale.shape[1] > 0, f"weight_scale {scale.shape} does not fit {t.shape}")
+    if scale.shape[1] > 1:
         group = _int(args.get("group_size")) or _group_of(n_in, scale.shape[1])
-        _need(_ceil(n_in, group) == scale.shape[1], f"weight_scale {scale.shape} does not fit groups of {group}")
+        _need(group > 0 and _ceil(n_in, group) == scale.shape[1], f"weight_scale {scale.shape} does not fit groups of {group}")
     else:
         group = n_in
+    zp = by_name.get(base + ".weight_zero_point")
+    if zp is not None and zp.dtype == "I32":  # packed along the output dimension, as the values are
+        words = _ceil(out * bits, 32) if dense else _ceil(out, 32 // bits)
+        _need(zp.shape == (words, scale.shape[1]), f"weight_zero_point {zp.shape} does not fit {out} outputs in {scale.shape[1]} groups")
     details = {"kind": "int", "format": fmt or "pack-quantized", "sym": args.get("symmetric"),
                "strategy": args.get("strategy"), "dense": dense}  # fmt: skip
     return LogicalTensor(base + ".weight", (out, n_in), COMPRESSED, bits, group, parts, details)
@@ -457,7 +473,7 @@ def _ct_naive(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read: 
     """int8 / fp8 stored whole with ``weight_scale`` (compressed-tensors int- and float-quantized)."""
     base = t.name.removesuffix(".weight")
     scale = by_name[t.name + "_scale"]
-    _need(len(t.shape) == 2, f"weight {t.shape} is not a matrix")
+    _need(len(t.shape) == 2 and min(t.shape) > 0, f"weight {t.shape} is not a non-empty matrix")
     out, n_in = t.shape
     parts = _parts(by_name, [t.name, t.name + "_scale", t.name + "_zero_point", base + ".input_scale"])
     details: dict[str, Any] = {"kind": "int" if t.dtype == "I8" else "e4m3" if "E4M3" in t.dtype else "e5m2"}
@@ -473,7 +489,12 @@ def _ct_naive(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read: 
     else:
         _need(math.prod(s) == 1, f"weight_scale {s} does not fit {t.shape}")
         details["strategy"] = "tensor"
-    method = COMPRESSED if sch.method in (COMPRESSED, None) or sch.method.startswith("compressed") else sch.method
+    zp = by_name.get(t.name + "_zero_point")
+    _need(zp is None or zp.shape == s, f"weight_zero_point {zp.shape if zp else ''} does not match weight_scale {s}")
+    # fp8 (and other scale-beside-weight methods a config names) keep their name; the layouts with
+    # their own builders above never store a bare int8/fp8 weight with weight_scale.
+    own = (None, GPTQ, AWQ, MLX, BNB, MXFP4)
+    method = COMPRESSED if sch.method in own or (sch.method or "").startswith("compressed") else str(sch.method)
     if method == COMPRESSED:
         details["format"] = "int-quantized" if t.dtype == "I8" else "float-quantized"
     return LogicalTensor(t.name, (out, n_in), method, 8, group, parts, details)
@@ -483,6 +504,7 @@ def _fp8_block(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read:
     scale = by_name[t.name + "_scale_inv"]
     out, n_in = _dims(t, 2)
     sr, sc = _dims(scale, 2)
+    _need(out > 0 and n_in > 0, f"weight {t.shape} is empty")
     declared = sch.raw.get("weight_block_size")
     if isinstance(declared, list) and len(declared) == 2 and all(_int(b) and b > 0 for b in declared):
         block = (int(declared[0]), int(declared[1]))
@@ -505,6 +527,7 @@ def _bnb4(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read: Call
     kind = states[0].name.rsplit("__", 1)[1]
     _need(kind in ("nf4", "fp4"), f"quant type {kind!r} is not nf4 or fp4")
     stored = t.n_params  # bytes: two 4-bit values each
+    _need(stored > 0, f"weight {t.shape} is empty")
     shape: tuple[int, ...] = (stored * 2,)
     state: dict[str, Any] = {}
     if read is not None:
@@ -558,6 +581,7 @@ def _bnb8(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read: Any)
     base = t.name.removesuffix(".weight")
     scb = by_name[base + ".SCB"]
     out, n_in = _dims(t, 2)
+    _need(out > 0 and n_in > 0, f"weight {t.shape} is empty")
     _need(scb.shape == (out,), f"SCB {scb.shape} does not give one scale per row of {t.shape}")
     parts = _parts(by_name, [t.name, base + ".SCB", base + ".weight_format"])
     return LogicalTensor(t.name, (out, n_in), BNB, 8, n_in, parts, {"kind": "int8"})
@@ -567,8 +591,9 @@ def _mxfp4(t: TensorInfo, by_name: dict[str, TensorInfo], sch: Scheme, read: Any
     base = t.name.removesuffix("_blocks")
     scales = by_name[base + "_scales"]
     _need(len(t.shape) >= 3 and t.shape[-1] == 16, f"blocks {t.shape} are not [..., groups, 16]")
-    _need(scales.shape == t.shape[:-1], f"scales {scales.shape} do not match blocks {t.shape}")
+    _need(scales.shape == t.shape[:-1] and scales.dtype == "U8", f"scales {scales.dtype} {scales.shape} are not e8m0 bytes for blocks {t.shape}")
     *lead, rows, groups, _ = t.shape
+    _need(math.prod(t.shape) > 0, f"blocks {t.shape} are empty")
     cols = groups * 32
     # gpt-oss experts: convert_moe_packed_tensors returns [E, rows, G*32] transposed to the model's
     # [E, G*32, rows] (GptOssExperts.gate_up_proj is [E, hidden, 2*expert_dim]).
