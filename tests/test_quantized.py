@@ -326,7 +326,7 @@ def test_who_loads_what(qzoo, folder, expected):
     from mfi.plan import registry
 
     s = api.inspect(qzoo / folder)
-    facts = registry.facts_from_config(s.format, s.config or {}, quant_method=s.quantization.method)
+    facts = registry.facts_from_config(s.format, s.config, quant_method=s.quantization.method)
     verdicts = {v.runtime: v.verdict for v in registry.verdicts(facts)}
     assert {k: verdicts[k] for k in expected} == expected
 

@@ -127,8 +127,7 @@ def quantized_tensors(s: ModelSummary) -> dict[str, LogicalTensor]:
     """The quantized weights of a safetensors summary whose tensor table shows logical tensors, by name."""
     if not s.stored_tensors:
         return {}
-    config = s.sidecars.get("config.json")
-    view = logical_view(s.stored_tensors, config if isinstance(config, dict) else {})
+    view = logical_view(s.stored_tensors, s.config)
     # The summary may know more (a bitsandbytes shape read from its quant_state): its shape wins.
     shapes = {t.name: t.shape for t in s.tensors}
     out = {}
