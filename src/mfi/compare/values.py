@@ -15,10 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import Comparison, TensorPair, ValueStats
+from .records import Comparison, Slice, TensorPair, ValueStats
 from ..records import ModelSummary, TensorInfo
+from ..sources import ByteSource
 from ..summary.quantized import LogicalTensor, logical_view
 from . import dequant
+
+#: A tensor as the comparison reads it: stored as it is, or a quantized weight's logical tensor.
+Stored = TensorInfo | LogicalTensor
 
 #: Elements decoded per side and chunk (float32: 4 MiB each, float64 accumulation: 8 MiB).
 CHUNK_ELEMENTS = 1 << 20
@@ -63,14 +67,17 @@ class _Side:
         return sum(self.rows_per_part)
 
 
-def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo], row_len: int, open_source) -> _Side:
+def _side(
+    s: ModelSummary, names: tuple[str, ...], by_name: dict[str, Stored], row_len: int,
+    open_source: Callable[[str], ByteSource],
+) -> _Side:  # fmt: skip
     import gguf
     import numpy as np
 
     found = [by_name[n] for n in names]
-    if any(isinstance(t, LogicalTensor) for t in found):
+    parts = [t for t in found if isinstance(t, TensorInfo)]
+    if len(parts) < len(found):
         return _quant_side(found, row_len)
-    parts: list[TensorInfo] = found
     if s.format == "pytorch":  # a storage view may be strided; the tensor table keeps no strides
         raise Skip("values of PyTorch checkpoints are not read (convert to safetensors first)")
     is_gguf = s.format == "gguf"
@@ -97,21 +104,23 @@ def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo
     side = _Side(parts, is_gguf, big, row_len, rows, row_bytes or 0)
     for t in parts:
         scale = by_name.get(t.name + "_scale_inv") if t.dtype.startswith("F8") and not is_gguf else None
+        scale = scale if isinstance(scale, TensorInfo) else None
         side.scales.append(None if scale is None else _scale_table(s, t, scale, open_source))
     return side
 
 
-def _quant_side(found: list[Any], row_len: int) -> _Side:
+def _quant_side(found: list[Stored], row_len: int) -> _Side:
     """A side whose tensors are quantized safetensors weights, decoded by ``compare.dequant``."""
-    if not all(isinstance(t, LogicalTensor) for t in found):
+    quant = [t for t in found if isinstance(t, LogicalTensor)]
+    if len(quant) < len(found):
         raise Skip("quantized and plain tensors mixed in one group")
-    if any(lt.shape[-1:] != (row_len,) for lt in found):
+    if any(lt.shape[-1:] != (row_len,) for lt in quant):
         raise Skip("rows of a quantized weight are compared whole")
-    infos = [lt.as_tensor_info() for lt in found]
-    return _Side(infos, False, False, row_len, [lt.n_params // row_len for lt in found], 0, quant=list(found))
+    infos = [lt.as_tensor_info() for lt in quant]
+    return _Side(infos, False, False, row_len, [lt.n_params // row_len for lt in quant], 0, quant=quant)
 
 
-def _quant_rows(side: _Side, part: int, open_source: Callable[[str], Any], lo: int, hi: int) -> Any:
+def _quant_rows(side: _Side, part: int, open_source: Callable[[str], ByteSource], lo: int, hi: int) -> Any:
     lt = side.quant[part]
 
     def read(t: TensorInfo, offset: int, length: int) -> bytes:
@@ -137,7 +146,9 @@ def quantized_tensors(s: ModelSummary) -> dict[str, LogicalTensor]:
     return out
 
 
-def _scale_table(s: ModelSummary, t: TensorInfo, scale: TensorInfo, open_source) -> tuple[Any, tuple[int, int]]:
+def _scale_table(
+    s: ModelSummary, t: TensorInfo, scale: TensorInfo, open_source: Callable[[str], ByteSource]
+) -> tuple[Any, tuple[int, int]]:
     """An FP8 weight's ``weight_scale_inv`` (one factor per block) and the block size.
 
     Block size from ``quantization_config.weight_block_size`` (DeepSeek-V3, Qwen3-FP8), else from the
@@ -205,7 +216,7 @@ def _decode(side: _Side, t: TensorInfo, raw: bytes, n: int) -> Any:
     return np.asarray(out, dtype=np.float64).reshape(n, side.row_len)
 
 
-def _read_rows(side: _Side, open_source: Callable[[str], Any], start: int, count: int) -> Any:
+def _read_rows(side: _Side, open_source: Callable[[str], ByteSource], start: int, count: int) -> Any:
     """Rows ``start .. start+count`` across the side's parts (experts are stacked in order)."""
     import numpy as np
 
@@ -225,7 +236,7 @@ def _read_rows(side: _Side, open_source: Callable[[str], Any], start: int, count
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
-def _gather(side: _Side, open_source: Callable[[str], Any], rows: Any) -> Any:
+def _gather(side: _Side, open_source: Callable[[str], ByteSource], rows: Any) -> Any:
     """The given rows (any order), one read per row and one decode per part."""
     import numpy as np
 
@@ -298,14 +309,15 @@ class _Acc:
 
 
 def _compare_pair(
-    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict, rt: dict, open_source, sample: int | None
+    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict[str, Stored], rt: dict[str, Stored],
+    open_source: Callable[[str], ByteSource], sample: int | None,
 ) -> tuple[_Acc, int]:
     import numpy as np
 
     if not p.shape_equal:
         raise Skip("shapes differ")
     if p.split is not None:
-        return _compare_split(p, left, right, lt, rt, open_source, sample)
+        return _compare_split(p, p.split, left, right, lt, rt, open_source, sample)
     shape = p.left_shape or (1,)
     row_len = 1 if (p.qk_heads and len(shape) == 1) else shape[-1]
     if row_len > LONG_ROW and not p.qk_heads:
@@ -320,16 +332,17 @@ def _compare_pair(
     total = ls.rows
     if rs.rows != total:
         raise Skip("row counts differ")
+    heads = p.qk_heads or 0
     hd = 0
-    if p.qk_heads:
-        hd = total // p.qk_heads
-        if total % p.qk_heads or hd % 2:
-            raise Skip(f"{total} rows do not split into {p.qk_heads} heads of even size")
+    if heads:
+        hd = total // heads
+        if total % heads or hd % 2:
+            raise Skip(f"{total} rows do not split into {heads} heads of even size")
     left_is_hf = left.format != "gguf"
     acc = _Shifted(p, left, right)
     if sample is not None and sample < total:
         rows = _sampled(total, sample)
-        partners = _partner(rows, p.qk_heads, hd, left_is_hf) if hd else rows
+        partners = _partner(rows, heads, hd, left_is_hf) if hd else rows
         step = max(1, CHUNK_ELEMENTS // max(row_len, 1))
         for i in range(0, len(rows), step):
             acc.add(_gather(ls, open_source, rows[i : i + step]), _gather(rs, open_source, partners[i : i + step]))
@@ -342,7 +355,7 @@ def _compare_pair(
         a = _read_rows(ls, open_source, start, n)
         b = _read_rows(rs, open_source, start, n)
         if hd:
-            b = b[_partner(np.arange(start, start + n), p.qk_heads, hd, left_is_hf) - start]
+            b = b[_partner(np.arange(start, start + n), heads, hd, left_is_hf) - start]
         acc.add(a, b)
     return acc, total
 
@@ -369,7 +382,8 @@ def _sampled(total: int, sample: int) -> Any:
 
 
 def _compare_split(
-    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict, rt: dict, open_source, sample: int | None
+    p: TensorPair, sp: Slice, left: ModelSummary, right: ModelSummary, lt: dict[str, Stored],
+    rt: dict[str, Stored], open_source: Callable[[str], ByteSource], sample: int | None,
 ) -> tuple[_Acc, int]:
     """A pair whose one side is a part of a tensor the converter split or transposed.
 
@@ -380,7 +394,6 @@ def _compare_split(
     """
     import numpy as np
 
-    sp = p.split
     fused_left = sp.side == "left"
     shape = p.right_shape if fused_left else p.left_shape  # the plain side's logical shape
     plain_s, fused_s = (right, left) if fused_left else (left, right)
@@ -432,7 +445,7 @@ def _compare_split(
         raise Skip("row counts differ")
     acc = _Shifted(p, left, right)
     sampled = sample is not None and sample < total
-    rows = _sampled(total, sample) if sampled else np.arange(total)
+    rows = _sampled(total, sample) if sample is not None and sampled else np.arange(total)
     step = max(1, CHUNK_ELEMENTS // max(ps.row_len, 1))
     for i in range(0, len(rows), step):
         chunk = rows[i : i + step]
@@ -443,7 +456,7 @@ def _compare_split(
 
 
 def compare_values(
-    c: Comparison, open_source: Callable[[str], Any], *, sample: int | None = None
+    c: Comparison, open_source: Callable[[str], ByteSource], *, sample: int | None = None
 ) -> tuple[tuple[ValueStats, ...], tuple[ValueStats, ...]]:
     """Per matched tensor and per block: how close the right side's values are to the left's.
 
@@ -451,8 +464,10 @@ def compare_values(
     has no matrix: they are usually kept exact and would hide the matrices' quantization error.
     """
     # Quantized safetensors weights are looked up as logical tensors and dequantized row by row.
-    lt: dict[str, Any] = {t.name: t for t in c.left.tensors} | quantized_tensors(c.left)
-    rt: dict[str, Any] = {t.name: t for t in c.right.tensors} | quantized_tensors(c.right)
+    lt: dict[str, Stored] = {t.name: t for t in c.left.tensors}
+    rt: dict[str, Stored] = {t.name: t for t in c.right.tensors}
+    lt.update(quantized_tensors(c.left))
+    rt.update(quantized_tensors(c.right))
     per_tensor = []
     # layer -> (matrices, vectors), each an accumulator and a row count
     layers: dict[int | None, tuple[list[Any], list[Any]]] = {}

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import limits
 from ..errors import FormatError, LimitError, TruncatedError
+from ..sources import ByteSource
 
 NPY_MAGIC = b"\x93NUMPY"
 
@@ -52,7 +53,7 @@ def _has_object(descr: Any) -> bool:
     return True
 
 
-def read_npy(src, offset: int = 0) -> NpyHeader:
+def read_npy(src: ByteSource, offset: int = 0) -> NpyHeader:
     """Read the .npy header at ``offset`` of ``src``."""
     head = src.read_at(offset, 12)
     if head[:6] != NPY_MAGIC:

@@ -14,11 +14,13 @@ can say what they do. Deny-lists alone have a long record of bypasses; this one 
 from __future__ import annotations
 
 import pickletools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .. import limits
 from ..errors import FormatError, LimitError, MfiError
+from ..sources import ByteSource
 from .ziparchive import SourceIO
 
 #: What ``Global.verdict`` can be.
@@ -175,7 +177,7 @@ class Call:
 
     func: Any
     args: Any
-    items: list = field(default_factory=list)
+    items: list[tuple[Any, Any]] = field(default_factory=list)
     state: Any = None
 
 
@@ -203,7 +205,7 @@ class PDict:
 
     __slots__ = ("items",)
 
-    def __init__(self, items: list | None = None) -> None:
+    def __init__(self, items: list[tuple[Any, Any]] | None = None) -> None:
         self.items = items or []
 
 
@@ -223,7 +225,7 @@ class PickleWalk:
     end: int
     opcodes: int
     #: Every persistent id, in order (torch: one per storage reference).
-    persistent: list
+    persistent: list[Any]
     #: With ``partial=True``: why the walk stopped early (``None`` when it reached STOP).
     error: MfiError | None = None
 
@@ -234,12 +236,12 @@ class _Walker:
     def __init__(self, name: str, base: int) -> None:
         self.name = name
         self.base = base
-        self.stack: list = []
-        self.metastack: list[list] = []
+        self.stack: list[Any] = []
+        self.metastack: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
         self.globals: list[PickleGlobal] = []
         self.oddities: list[tuple[int, str]] = []
-        self.persistent: list = []
+        self.persistent: list[Any] = []
         self.pos = 0
         #: Items held on the stacks under the open MARKs (``len(self.stack)`` is the rest).
         self.held = 0
@@ -257,7 +259,7 @@ class _Walker:
             raise self.fail("stack underflow")
         return self.stack[-1]
 
-    def pop_mark(self) -> list:
+    def pop_mark(self) -> list[Any]:
         if not self.metastack:
             raise self.fail("no MARK on the stack")
         items = self.stack
@@ -290,7 +292,7 @@ class _Walker:
                 return self.call(args[0], args[2], nested=True)
         return Call(func, args)
 
-    def setitems(self, target: Any, pairs: list) -> None:
+    def setitems(self, target: Any, pairs: list[tuple[Any, Any]]) -> None:
         if isinstance(target, (PDict, Call)):  # other targets (a list, a constant) ignore items, as we do
             target.items.extend(pairs)
 
@@ -335,7 +337,7 @@ class _Walker:
             args = self.pop()
             s.append(Call(self.pop(), args))
         elif op == "OBJ":
-            items = self.pop_mark()
+            items: list[Any] | tuple[Any, ...] = self.pop_mark()
             if not items:
                 raise self.fail("OBJ without a class")
             self.stack.append(Call(items[0], tuple(items[1:])))
@@ -402,7 +404,15 @@ class _Walker:
             s.append({"NONE": None, "NEWTRUE": True, "NEWFALSE": False}.get(op, arg))
 
 
-def _read_int0(stream, op: str) -> Any:
+class _Stream(Protocol):
+    """What the opcode walk reads from: ``SourceIO`` or ``io.BytesIO``."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+    def readline(self, limit: int | None = -1, /) -> bytes: ...
+    def tell(self) -> int: ...
+
+
+def _read_int0(stream: _Stream, op: str) -> Any:
     """INT/LONG's decimal line as CPython's ``pickle`` reads it: ``int(text, 0)``, so ``0x1`` counts."""
     line = stream.readline()
     if not line.endswith(b"\n"):
@@ -417,18 +427,18 @@ def _read_int0(stream, op: str) -> Any:
     return int(text, 0)
 
 
-def _genops(stream):
+def _genops(stream: _Stream) -> Iterator[tuple[pickletools.OpcodeInfo, Any, int]]:
     """``pickletools.genops`` with INT/LONG decoded like ``pickle.load`` does (base 0, not base 10)."""
     while True:
         pos = stream.tell()
         code = stream.read(1)
-        op = pickletools.code2op.get(code.decode("latin-1")) if code else None
+        op: pickletools.OpcodeInfo | None = pickletools.code2op.get(code.decode("latin-1")) if code else None  # type: ignore[attr-defined]  # not in typeshed
         if op is None:
             raise ValueError("pickle exhausted before seeing STOP" if not code else f"unknown opcode {code!r}")
         if op.name in ("INT", "LONG"):
             arg = _read_int0(stream, op.name)
         else:
-            arg = None if op.arg is None else op.arg.reader(stream)
+            arg = None if op.arg is None else op.arg.reader(stream)  # type: ignore[arg-type]  # typeshed says IO[bytes]; readers use read/readline only
         yield op, arg, pos
         if op.name == "STOP":
             return
@@ -444,7 +454,7 @@ def starts_like_pickle(head: bytes, cut: bool = False) -> bool:
     try:
         next(_genops(io.BytesIO(head)))
     except (ValueError, OverflowError, StopIteration):
-        return cut and bool(head) and head[:1].decode("latin-1") in pickletools.code2op
+        return cut and bool(head) and head[:1].decode("latin-1") in pickletools.code2op  # type: ignore[attr-defined]  # not in typeshed
     return True
 
 
@@ -483,7 +493,7 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
     return PickleWalk(value, w.globals, w.oddities, stream.tell(), n, w.persistent, error)
 
 
-def pickle_stream(src, start: int = 0) -> SourceIO:
+def pickle_stream(src: ByteSource, start: int = 0) -> SourceIO:
     """A capped stream over a byte source for ``walk_pickle``."""
     return SourceIO(src, start, max_read=limits.MAX_PICKLE_STRING)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .. import limits
 from ..errors import FormatError, LimitError, MfiError, TruncatedError
+from ..sources import ByteSource
 
 ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -30,7 +31,7 @@ class SourceIO(io.RawIOBase):
     ``max_read`` raises ``LimitError`` instead of allocating.
     """
 
-    def __init__(self, src, start: int = 0, end: int | None = None, *, max_read: int, chunk: int = 1 << 16) -> None:
+    def __init__(self, src: ByteSource, start: int = 0, end: int | None = None, *, max_read: int, chunk: int = 1 << 16) -> None:
         super().__init__()
         self.src = src
         self.start = start
@@ -82,13 +83,13 @@ class SourceIO(io.RawIOBase):
         self._pos += len(data)
         return data
 
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]  # any writable buffer; typeshed's type has no slice assignment
         """``read`` into a buffer (io.RawIOBase protocol)."""
         data = self.read(len(b))
         b[: len(data)] = data
         return len(data)
 
-    def readline(self, limit: int = -1) -> bytes:
+    def readline(self, limit: int | None = -1) -> bytes:
         """Up to and including the next newline, never more than ``max_read`` bytes."""
         limit = self.max_read if limit is None or limit < 0 else min(limit, self.max_read)
         out = bytearray()
@@ -120,7 +121,7 @@ class ZipMember:
 class ZipArchive:
     """A zip archive's member list, and capped reads of small members."""
 
-    def __init__(self, src) -> None:
+    def __init__(self, src: ByteSource) -> None:
         self.src = src
         self.name = src.name
         # The end record and (usually) the central directory sit in the last 64 KiB: one read that a

@@ -23,7 +23,8 @@ from ..formats.pickle import (
     walk_pickle,
 )
 from ..formats.torch import LEGACY_HEAD, read_torch
-from ..formats.ziparchive import ZipArchive
+from ..formats.ziparchive import ZipArchive, ZipMember
+from ..sources import ByteSource
 from ..sources.memory import BytesSource, WindowSource
 from .records import Finding
 
@@ -49,7 +50,7 @@ def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[i
     return out
 
 
-def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tuple[list[Finding], int, list[PickleWalk]]:
+def _walk_all(file: str, src: ByteSource, base: int, member: str | None, count: int) -> tuple[list[Finding], int, list[PickleWalk]]:
     """Walk up to ``count`` pickles in a row; returns findings, globals seen, and the walks."""
     out: list[Finding] = []
     stream = pickle_stream(src)
@@ -75,7 +76,7 @@ def _clean_note(file: str, n: int, member: str | None) -> Finding:
                    "safetensors would avoid pickle altogether", member=member, detail={"imports": n})  # fmt: skip
 
 
-def scan_pickle_file(file: str, src, names: set[str] | None = None, *, sniffed: bool = False) -> list[Finding] | None:
+def scan_pickle_file(file: str, src: ByteSource, names: set[str] | None = None, *, sniffed: bool = False) -> list[Finding] | None:
     """A bare pickle or a legacy torch checkpoint: every pickle's globals, then the tensor table's damage.
 
     ``sniffed`` files (no pickle suffix, only first bytes that decode as an opcode) that break before
@@ -90,7 +91,7 @@ def scan_pickle_file(file: str, src, names: set[str] | None = None, *, sniffed: 
     return out + integrity + ([] if out else [_clean_note(file, n, None)])
 
 
-def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | None, walked: dict) -> list[Finding]:
+def _torch_integrity(file: str, src: ByteSource, earlier: list[Finding], names: set[str] | None, walked: dict[str, PickleWalk]) -> list[Finding]:
     """Damage in the tensor table (storages missing or short); fills ``names`` with the tensor names.
 
     Quiet when the pickle already has findings: its tensor table would only repeat that damage.
@@ -105,7 +106,7 @@ def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | N
     return [] if quiet else [Finding("medium", "integrity", file, p) for p in ck.problems]
 
 
-def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True) -> list[Finding]:
+def scan_zip(file: str, src: ByteSource, names: set[str] | None = None, *, deep: bool = True) -> list[Finding]:
     """Every member whose bytes are a pickle or an npy array (whatever its name), code members, duplicates.
 
     ``np.load`` and ``torch.load`` go by content, not by name, so every member's first bytes are
@@ -160,7 +161,7 @@ _MEMBER_SNIFF = 4096
 _TORCH_STORAGE = re.compile(r"(?:.*/)?data/\d+")
 
 
-def _member_source(z: ZipArchive, m) -> tuple[object, int]:
+def _member_source(z: ZipArchive, m: ZipMember) -> tuple[ByteSource, int]:
     """A byte source for one member: the archive itself when stored, else its inflated bytes."""
     if m.stored:
         at = z.entry_offset(m)
@@ -168,7 +169,7 @@ def _member_source(z: ZipArchive, m) -> tuple[object, int]:
     return BytesSource(z.name, z.read_entry(m, limits.MAX_PICKLE_BYTES)), 0
 
 
-def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding]:
+def _npy_findings(file: str, src: ByteSource, base: int, member: str | None) -> list[Finding]:
     try:
         header = read_npy(src)
     except MfiError as e:
@@ -181,7 +182,7 @@ def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding
     return out + found
 
 
-def scan_npy(file: str, src) -> list[Finding]:
+def scan_npy(file: str, src: ByteSource) -> list[Finding]:
     """A standalone .npy file."""
     return _npy_findings(file, src, 0, None)
 
