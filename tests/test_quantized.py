@@ -379,3 +379,11 @@ def test_readme_example_is_what_inspect_prints(qzoo, cli):
     flat = " ".join(out.split())
     for line in block.splitlines():
         assert " ".join(line.split()) in flat, line
+
+
+def test_plan_of_an_mlx_checkpoint(qzoo, cli):
+    """``mfi plan`` on MLX weights: the registry's verdicts and what the method means per runtime."""
+    r = cli("plan", str(qzoo / "qwen2-mlx-4bit"))
+    assert r.exit_code == 0, r.stderr
+    flat = " ".join(r.stdout.split())
+    assert "Quantization method mlx" in flat and "not loadable: transformers reads no MLX-quantized weights" in flat
