@@ -21,13 +21,12 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
+from .. import limits
 from ..records import TensorInfo
 from ..summary.quantized import AWQ, BNB, COMPRESSED, FP8, GPTQ, MLX, MXFP4, LogicalTensor, quant_state
 
 #: Values decoded per tile (float64: 8 MiB).
 CHUNK_ELEMENTS = 1 << 20
-#: Largest side table (scales, zeros, g_idx, absmax) read whole for one tensor.
-MAX_SIDE_BYTES = 256 << 20
 
 Reader = Callable[[TensorInfo, int, int], bytes]
 Tile = tuple[int, int, int, int, Any]
@@ -88,9 +87,10 @@ def e4m3_table() -> Any:
 
 
 def _whole(read: Reader, t: TensorInfo) -> Any:
-    """A small side tensor (scales, zeros, indices) read whole, within ``MAX_SIDE_BYTES``."""
-    if t.n_bytes is None or t.n_bytes > MAX_SIDE_BYTES:
-        raise DequantError(f"{t.name}: {t.n_bytes} bytes exceed the {MAX_SIDE_BYTES >> 20} MiB side-table cap")
+    """A small side tensor (scales, zeros, indices) read whole, within ``limits.MAX_DEQUANT_SIDE_BYTES``."""
+    cap = limits.MAX_DEQUANT_SIDE_BYTES
+    if t.n_bytes is None or t.n_bytes > cap:
+        raise DequantError(f"{t.name}: {t.n_bytes} bytes exceed the {cap >> 20} MiB side-table cap")
     return _array(t, _read(read, t, 0, t.n_bytes)).reshape(t.shape)
 
 
