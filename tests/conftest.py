@@ -24,6 +24,14 @@ def load_generator():
     return module
 
 
+@pytest.fixture(autouse=True)
+def _english_screens(monkeypatch):
+    """Screens default to the locale's language (LC_ALL, LANG): tests read English unless they ask."""
+    for var in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 @pytest.fixture(scope="session")
 def zoo(tmp_path_factory) -> tuple[Path, dict]:
     """All generated fixture models in one folder, with the manifest known by construction."""

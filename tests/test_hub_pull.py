@@ -30,7 +30,7 @@ def test_quant_pull_into_local_dir_then_verify(hub, tmp_path, cli):
     assert got == [f"llama-tiny-Q8_0-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
     for name in got:
         assert _sha(out / name) == _sha(hub.root / GGUF_REPO / name)
-    assert "3 file(s) downloaded and verified" in r.stdout
+    assert "3 files downloaded and verified" in r.stdout
     # a second run downloads nothing; --verify re-hashes without the network beyond the listing
     hub.reset()
     r = cli("pull", GGUF_REPO, "--quant", "Q8_0", "--mirror", hub.url, "--local-dir", str(out), "--verify")

@@ -180,10 +180,12 @@ def test_explain_texts_cover_every_field_in_both_languages():
 def test_language_from_option_and_environment(monkeypatch):
     monkeypatch.delenv("LC_ALL", raising=False)
     monkeypatch.delenv("LC_MESSAGES", raising=False)
+    from mfi.render.i18n import resolve
+
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
-    assert planview.language() == "zh" and planview.language("en") == "en"
+    assert resolve(None) == "zh" and resolve("en") == "en"
     monkeypatch.setenv("LANG", "C.UTF-8")
-    assert planview.language() == "en" and planview.language("zh") == "zh"
+    assert resolve(None) == "en" and resolve("zh") == "zh" and resolve("zh-Hans") == "zh" and resolve("fr") is None
 
 
 # ---- CLI -----------------------------------------------------------------------------------------

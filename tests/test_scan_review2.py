@@ -58,6 +58,7 @@ def test_text_files_that_start_like_an_opcode_are_quiet(tmp_path):
     (tmp_path / "vocab.txt").write_bytes(b"[PAD]\n[unused0]\nhello\n")
     (tmp_path / "README.md").write_bytes(b"# A model\n")
     (tmp_path / "notes").write_bytes(b"(just words)\n")
+    (tmp_path / "config.json").write_text("{}")  # something to check: text files alone are "nothing to scan" (exit 2)
     assert api.scan(tmp_path).findings == ()
 
 

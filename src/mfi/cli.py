@@ -1,6 +1,7 @@
 """The ``mfi`` command: parse arguments, call ``mfi.api``, render. Nothing else lives here.
 
-Exit statuses: 0 fine, 1 read but damaged (or findings), 2 unreadable input or bad usage.
+Exit statuses: 0 fine, 1 read but damaged (or findings), 2 unreadable input or bad usage; a closed
+pipe (``| head -1``) ends quietly with 0.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ class _Commands(TyperGroup):
 
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # `mfi inspect x | head -1`: the reader has all it wants
+            from .render.output import closed_pipe
+
+            closed_pipe()
+            ctx.exit(0)
         except KeyboardInterrupt:  # Ctrl-C outside a download (a pull turns it into Interrupted itself)
             typer.echo("mfi: interrupted", err=True)
             ctx.exit(130)
@@ -64,7 +70,7 @@ TimeoutOpt = Annotated[
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Read remote headers again, not the ones kept from an earlier inspect.")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Say what each field means and show every formula term.")]
-LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of --explain texts: en or zh (default from LANG).")]
+LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of the screens: en or zh (default from LC_ALL / LANG).")]
 
 #: The memory options of ``inspect`` and ``plan``, declared once: name -> (annotation, default).
 #: Each is a keyword of ``api.plan`` by the same name.
@@ -81,7 +87,18 @@ PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
     "mem_fraction_static": (Annotated[Optional[float], typer.Option("--mem-fraction-static", help="SGLang's static share of the GPU (default: SGLang's own for the memory).")], None),
 }  # fmt: skip
 #: Parameter names the library's ``UsageError`` uses, as the flags a user typed.
-_FLAGS = {name: "--" + name.replace("_", "-") for name in (*PLAN_OPTIONS, "sample", "fail_on", "allow_redirects")}
+_FLAGS = {name: "--" + name.replace("_", "-") for name in (*PLAN_OPTIONS, "sample", "fail_on", "allow_redirects", "lang")}
+
+
+def _language(lang: str | None) -> str:
+    """``en`` or ``zh`` from ``--lang`` or the locale; an unknown ``--lang`` is a usage error."""
+    from .errors import UsageError
+    from .render.i18n import LANGUAGES, resolve
+
+    code = resolve(lang)
+    if code is None:
+        raise UsageError("lang", f"{lang!r} is not a language mfi speaks: {', '.join(LANGUAGES)}")
+    return code
 
 
 def with_plan_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -98,9 +115,16 @@ def with_plan_options(command: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
+def _version(value: bool) -> None:
+    if value:  # the package is loaded before its cli module: read its version, import nothing
+        typer.echo(f"mfi {sys.modules[__package__ or 'mfi'].__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback(invoke_without_command=False)
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit.")] = False,
 ) -> None:
     """mfi, the model-file inspector."""
 
@@ -132,11 +156,12 @@ def inspect(
     from .render import output
 
     opts = plan_options or {}
+    code = _language(lang)
     summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token, timeout=timeout, cache=not no_cache)
     plan = api.plan(summary, **opts)
     output.emit_inspect(
         summary, as_json=json, as_markdown=markdown, tensors=(glob or "*") if tensors or glob else None,
-        metadata=metadata, plan=plan, explain=explain, lang=lang,
+        metadata=metadata, plan=plan, explain=explain, lang=code,
         plan_detail=any(opts[n] != PLAN_OPTIONS[n][1] for n in opts),
     )  # fmt: skip
     raise typer.Exit(1 if summary.problems else 0)
@@ -163,8 +188,9 @@ def plan(
     from . import api
     from .render import output
 
+    code = _language(lang)
     p = api.plan(target, mirror=mirror, token=token, timeout=timeout, cache=not no_cache, **(plan_options or {}))
-    output.emit_plan(p, as_json=json, explain=explain, lang=lang)
+    output.emit_plan(p, as_json=json, explain=explain, lang=code)
     raise typer.Exit(1 if p.model is not None and p.model.problems else 0)
 
 
@@ -182,6 +208,7 @@ def compare(
     token: TokenOpt = None,
     timeout: TimeoutOpt = None,
     no_cache: NoCacheOpt = False,
+    lang: LangOpt = None,
 ) -> None:
     """The same model across formats and quantizations, side by side.
 
@@ -190,9 +217,10 @@ def compare(
     from . import api
     from .render import output
 
+    code = _language(lang)
     c = api.compare(left, right, weights=weights, sample=sample, template_diff=template_diff, mirror=mirror, token=token,
                     timeout=timeout, cache=not no_cache)  # fmt: skip
-    output.emit_compare(c, as_json=json, as_markdown=markdown)
+    output.emit_compare(c, as_json=json, as_markdown=markdown, lang=code)
     raise typer.Exit(1 if (fail_on_diff and c.differences) or c.left.problems or c.right.problems else 0)
 
 
@@ -212,6 +240,7 @@ def pull(
     verify: Annotated[bool, typer.Option("--verify", help="Re-check an existing download against the hub's sizes and hashes.")] = False,
     allow_redirects: Annotated[bool, typer.Option("--allow-redirects", help="Follow a redirect off the chosen mirror (no token sent).")] = False,
     timeout: TimeoutOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """Download a repo (or some files) from Hugging Face, hf-mirror or ModelScope; resumable, verified.
 
@@ -221,13 +250,14 @@ def pull(
     from . import api
     from .render import output
 
-    with output.pull_progress(live=not (dry_run or verify)) as progress:
+    code = _language(lang)
+    with output.pull_progress(live=not (dry_run or verify), lang=code) as progress:
         report = api.pull(
             repo, [*(patterns or []), *(include or [])], mirror=mirror, revision=revision, local_dir=local_dir,
             token=token, exclude=exclude or [], quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify,
             allow_redirects=allow_redirects, progress=progress, timeout=timeout,
         )  # fmt: skip
-    output.emit_pull(report)
+    output.emit_pull(report, lang=code)
     raise typer.Exit(1 if report.problems or report.refused else 0)
 
 
@@ -242,6 +272,7 @@ def scan(
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
     timeout: TimeoutOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """Hostile content, found without running anything. Exit 0 clean, 1 findings, 2 unreadable.
 
@@ -255,8 +286,9 @@ def scan(
 
     if fail_on not in ("critical", "high", "medium", "low"):
         raise UsageError("fail_on", f"{fail_on!r} is not one of critical, high, medium, low")
+    code = _language(lang)
     report = api.scan(target, mirror=mirror, token=token, timeout=timeout)
-    output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all)
+    output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all, lang=code)
     raise typer.Exit(1 if report.fails(fail_on) else 0)
 
 

@@ -91,6 +91,16 @@ class Architecture:
     tie_word_embeddings: bool | None = None
     #: Sub-models of a multimodal model (``vision``, ``audio``): their own normalised fields.
     towers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Fields the file sets per layer with differing values (``kv_heads``: Gemma 4's
+    #: ``[8, 8, 8, 8, 8, 2, ...]``); the scalar field above holds their maximum.
+    per_layer: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: ``full`` or ``sliding`` per layer, when the file says (GGUF sliding_window_pattern, config layer_types).
+    layer_kinds: tuple[str, ...] | None = None
+    #: Head size of the sliding-window layers when it differs from ``head_dim`` (GGUF key_length_swa).
+    sliding_head_dim: int | None = None
+    #: Fields mfi filled in because the file does not set them (``kv_heads`` = attention heads,
+    #: ``head_dim`` = hidden size / heads).
+    assumed: tuple[str, ...] = ()
 
     #: Field order for tables and JSON.
     FIELDS = (
@@ -144,7 +154,8 @@ class Quantization:
     """How the weights are stored: per-type shares and the declared scheme."""
 
     rows: tuple[QuantRow, ...]
-    #: GGUF ``general.file_type`` by name (``Q4_K_M``); ``None`` when absent.
+    #: GGUF ``general.file_type`` by name (``Q4_K_M``); without it, the one tensor type when every
+    #: tensor has it (``F32``, ``BF16``); else ``None``.
     file_type: str | None = None
     #: safetensors ``quantization_config.quant_method`` (``fp8``, ``gptq``, ``awq``...).
     method: str | None = None
@@ -191,6 +202,9 @@ class Tokenizer:
     added_tokens: int | None = None
     #: sha256 over the token list in id order (GGUF: the raw array bytes), for cheap equality.
     tokens_digest: str | None = None
+    #: The same digest of the list as llama.cpp's converter re-spells it for GGUF (WordPiece:
+    #: BertModel.set_vocab), so a converted list can be checked, not assumed; ``None`` when it does not.
+    converted_digest: str | None = None
 
     @property
     def chat_template(self) -> str | None:

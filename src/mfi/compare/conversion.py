@@ -1,9 +1,11 @@
-"""What llama.cpp's converter does to single HF tensors beyond renaming: splits, transposes, shifts.
+"""What llama.cpp's converter does to a model beyond renaming: splits, transposes, shifts, drops, re-spellings.
 
 The ``gguf`` package's tensor-name map says where a tensor goes, not how its values are cut. These
 rules follow ``modify_tensors`` of the converter classes in llama.cpp's convert_hf_to_gguf.py (cited
 per rule); each rewrites one HF name into the HF names the converter then passes to
-``map_tensor_name``, so the GGUF names still come from the package's map.
+``map_tensor_name``, so the GGUF names still come from the package's map. The tensors a converter
+class leaves out (``filter_tensors``) and what it does to a tokenizer (``set_vocab``, gguf's
+``SpecialVocab``) are here too, so compare lists them as expected, with the reason, not as differences.
 """
 
 from __future__ import annotations
@@ -107,3 +109,42 @@ def norm_shift(arch: str | None, hf_name: str) -> float | None:
     """What the converter adds to the values of HF tensor ``hf_name`` for GGUF ``arch`` (``None``: nothing)."""
     shift = NORM_SHIFT.get(arch or "")
     return shift if shift and hf_name.endswith("norm.weight") else None
+
+
+#: GGUF architecture -> (HF tensor name pattern, why the converter leaves it out).
+#: conversion/bert.py BertModel.filter_tensors (convert_hf_to_gguf.py): strips ``bert.``, then
+#: returns None for ``embeddings.position_ids``, ``pooler.dense.{weight,bias}``, ``cls.predictions*``
+#: and ``cls.seq_relationship*``.
+DROPPED: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "bert": (
+        (re.compile(r"^(?:bert\.)?embeddings\.position_ids$"), "a buffer of position numbers, not a weight: BertModel.filter_tensors drops it"),
+        (re.compile(r"^(?:bert\.)?pooler\.dense\.(?:weight|bias)$"), "the pooler: llama.cpp runs BERT for embeddings only (BertModel.filter_tensors)"),
+        (re.compile(r"^(?:bert\.)?cls\.(?:predictions|seq_relationship)\."), "masked-LM and next-sentence heads: BertModel.filter_tensors drops them"),
+    ),
+}
+
+
+def dropped(arch: str | None, hf_name: str) -> str | None:
+    """Why the converter for GGUF ``arch`` leaves HF tensor ``hf_name`` out, or ``None``."""
+    return next((why for pattern, why in DROPPED.get(arch or "", ()) if pattern.search(hf_name)), None)
+
+
+#: (GGUF tokenizer model, tokenizer.json model) -> how the converter re-spells the token list.
+#: BertModel.set_vocab's ``phantom``: control tokens stay, ``##x`` becomes ``x``, every other token
+#: gets the phantom space ``\u2581`` in front.
+RESPELLED = {("bert", "WordPiece"): "WordPiece tokens re-spelled for llama.cpp ('##x' -> 'x', others '\u2581x'; BertModel.set_vocab)"}
+
+#: The pre-tokenizer as each format names it: GGUF ``tokenizer.ggml.pre`` is the family whose test
+#: strings the tokenizer encodes alike (get_vocab_base_pre hashes them: ``jina-v2-en``, ``llama-bpe``),
+#: tokenizer.json names the pre-tokenizer's type (``BertPreTokenizer``, ``ByteLevel``, ``Sequence``).
+PRE_NAMES = "GGUF names the tokenizer family its test strings hash to (get_vocab_base_pre); tokenizer.json the pre-tokenizer type"
+
+#: GGUF special-token role -> the tokenizer_config.json role the converter fills it from when the
+#: config has none: gguf SpecialVocab._load sets ``bos_token`` from ``cls_token`` and ``eos_token``
+#: from ``sep_token``; GGUF has no cls key, so a cls token shows up as bos.
+SPECIAL_FROM = {"bos": "cls", "eos": "sep"}
+
+
+def special_note(gguf_role: str, hf_role: str) -> str:
+    """Why GGUF role ``gguf_role`` holds the HF ``hf_role`` token."""
+    return f"the converter writes {hf_role}_token as {gguf_role} when tokenizer_config.json names no {gguf_role}_token (gguf SpecialVocab)"

@@ -20,6 +20,7 @@ from typing import Any
 from .records import (
     DIFFERENT,
     EQUAL,
+    EXPECTED,
     MISSING,
     Comparison,
     FieldRow,
@@ -178,6 +179,10 @@ def _hf_entries(s: ModelSummary, namer: _Namer) -> tuple[dict[str, _Entry], list
                 e = entries.setdefault(key, _Entry(key, [], None))
                 e.experts[int(m.group(1))] = t
                 continue
+        why = conversion.dropped(namer.arch, t.name)
+        if why is not None:
+            dropped.append(Unpaired("", t.name, why))
+            continue
         key = namer.gguf_name(t.name)
         if key is None:
             reason = next((r for pat, r in _HF_DROPPED if pat.search(t.name)), None)
@@ -440,23 +445,36 @@ def _kind_row(a: str | None, b: str | None) -> FieldRow:
 
 
 def tokenizer_comparison(
-    a: Tokenizer | None, b: Tokenizer | None, *, cross_format: bool = False, template_diff: bool = False
+    a: Tokenizer | None, b: Tokenizer | None, *, cross_format: bool = False, template_diff: bool = False, left_gguf: bool = False
 ) -> TokenizerComparison | None:
-    """Model type, vocabulary, special tokens, token-list identity and chat template, side by side."""
+    """Model type, vocabulary, special tokens, token-list identity and chat template, side by side.
+
+    ``cross_format``: one side is a GGUF (``left_gguf``: the left one), so what the converter changes
+    (pre-tokenizer naming, special-token roles, WordPiece spelling) is ``expected``.
+    """
     if a is None and b is None:
         return None
     ga = (lambda attr: getattr(a, attr) if a is not None else None)  # noqa: E731
     gb = (lambda attr: getattr(b, attr) if b is not None else None)  # noqa: E731
     rows = [_kind_row(ga("model"), gb("model"))]
-    if cross_format and ga("pre") and gb("pre"):  # GGUF names the pre-tokenizer by model family
-        rows.append(FieldRow("pre", ga("pre"), gb("pre"), MISSING, "named differently by each format"))
+    if cross_format and ga("pre") and gb("pre") and ga("pre") != gb("pre"):  # GGUF names the pre-tokenizer by model family
+        rows.append(FieldRow("pre", ga("pre"), gb("pre"), EXPECTED, conversion.PRE_NAMES))
     else:
         rows.append(field_row("pre", ga("pre"), gb("pre")))
     rows += [field_row(f, ga(f), gb(f)) for f in ("vocab_size", "merges", "added_tokens")]
     sa, sb = ga("special") or {}, gb("special") or {}
     special = tuple(_special_row(r, sa.get(r), sb.get(r)) for r in dict.fromkeys([*sa, *sb]))
+    if cross_format:
+        special = _special_expected(special, left_is_gguf=left_gguf)
     da, db = ga("tokens_digest"), gb("tokens_digest")
     identical = None if da is None or db is None else da == db
+    respelled = None
+    if cross_format and identical is False:
+        g_kind, h_kind = (ga("model"), gb("model")) if left_gguf else (gb("model"), ga("model"))
+        g_digest, h_converted = (da, gb("converted_digest")) if left_gguf else (db, ga("converted_digest"))
+        # expected only when the HF list, re-spelled as the converter does, is the GGUF list
+        if h_converted is not None and h_converted == g_digest:
+            respelled = conversion.RESPELLED.get((str(g_kind), str(h_kind)))
     ta = a.chat_template if a is not None else None
     tb = b.chat_template if b is not None else None
     if ta is None and tb is None:
@@ -470,7 +488,37 @@ def tokenizer_comparison(
         diff = "".join(difflib.unified_diff(
             ta.splitlines(keepends=True), tb.splitlines(keepends=True), "left/chat_template", "right/chat_template",
         ))  # fmt: skip
-    return TokenizerComparison(tuple(rows), special, identical, state, diff)
+    return TokenizerComparison(tuple(rows), special, identical, state, diff, tokens_expected=respelled)
+
+
+def _special_expected(rows: tuple[FieldRow, ...], *, left_is_gguf: bool) -> tuple[FieldRow, ...]:
+    """Special-token rows one side lacks because the converter moved the token to another role.
+
+    GGUF ``bos``/``eos`` hold the HF ``cls``/``sep`` token (gguf SpecialVocab); the HF ``cls`` row,
+    which GGUF has no key for, is the GGUF ``bos``. Same id and text on both sides, or not expected.
+    """
+    by = {r.field: r for r in rows}
+    gguf_side, hf_side = ("left", "right") if left_is_gguf else ("right", "left")
+    out = []
+    for r in rows:
+        if r.status == MISSING:
+            mine = {"left": r.left, "right": r.right}
+            for g_role, h_role in conversion.SPECIAL_FROM.items():
+                other = by.get(h_role if r.field == g_role else g_role if r.field == h_role else "")
+                if other is None:
+                    continue
+                if r.field == g_role and mine[gguf_side] is not None and mine[hf_side] is None:
+                    twin = {"left": other.left, "right": other.right}[hf_side]
+                elif r.field == h_role and mine[hf_side] is not None and mine[gguf_side] is None:
+                    twin = {"left": other.left, "right": other.right}[gguf_side]
+                else:
+                    continue
+                token = mine[gguf_side] if r.field == g_role else mine[hf_side]
+                if twin is not None and twin == token:
+                    r = dataclasses.replace(r, status=EXPECTED, note=conversion.special_note(g_role, h_role))
+                    break
+        out.append(r)
+    return tuple(out)
 
 
 def compare(left: ModelSummary, right: ModelSummary, *, template_diff: bool = False) -> Comparison:
@@ -486,7 +534,8 @@ def compare(left: ModelSummary, right: ModelSummary, *, template_diff: bool = Fa
         unpaired=tuple(m["unpaired"]),
         layers=layer_quant(pairs),
         tokenizer=tokenizer_comparison(
-            left.tokenizer, right.tokenizer, cross_format=left.format != right.format, template_diff=template_diff
+            left.tokenizer, right.tokenizer, cross_format=(left.format == "gguf") != (right.format == "gguf"),
+            template_diff=template_diff, left_gguf=left.format == "gguf",
         ),
         totals=totals_rows(left, right, pairs),
         notes=tuple(m["notes"]),

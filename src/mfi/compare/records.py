@@ -12,8 +12,9 @@ from typing import Any
 
 from ..records import ModelSummary
 
-#: A field row's status: both sides agree, they disagree, or one side does not say.
-EQUAL, DIFFERENT, MISSING = "equal", "different", "missing"
+#: A field row's status: both sides agree, they disagree, or one side does not say; ``expected``:
+#: they differ (or one side lacks it) the way llama.cpp's converter changes it (the note says how).
+EQUAL, DIFFERENT, MISSING, EXPECTED = "equal", "different", "missing", "expected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +24,10 @@ class FieldRow:
     field: str
     left: Any
     right: Any
-    #: ``equal``, ``different`` or ``missing``.
+    #: ``equal``, ``different``, ``missing`` or ``expected``.
     status: str
-    #: Why two unequal spellings count as equal (``qwen3_moe`` is GGUF's ``qwen3moe``).
+    #: Why two unequal spellings count as equal (``qwen3_moe`` is GGUF's ``qwen3moe``), or what the
+    #: converter does that makes an ``expected`` row differ.
     note: str | None = None
 
     @property
@@ -186,6 +188,8 @@ class TokenizerComparison:
     chat_template: str
     #: Unified diff of the main chat templates, when asked for and they differ.
     template_diff: str | None = None
+    #: Why different token lists are what conversion makes (WordPiece re-spelled for GGUF ``bert``).
+    tokens_expected: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +224,39 @@ class Comparison:
         return tuple(p for p in self.pairs if not p.shape_equal)
 
     @property
+    def expected(self) -> tuple[str, ...]:
+        """What differs the way llama.cpp's converter changes a model, one line each with the reason."""
+        out = [f"tensor {u.name} ({u.side} only): {u.reason}" for u in self.unpaired]
+        out += [f"architecture: {r.field}: {r.note}" for r in self.architecture if r.status == EXPECTED]
+        if self.tokenizer is not None:
+            tok = self.tokenizer
+            out += [f"tokenizer: {r.field}: {r.note}" for r in tok.rows if r.status == EXPECTED]
+            out += [f"tokenizer: {r.field} token: {r.note}" for r in tok.special if r.status == EXPECTED]
+            if tok.tokens_identical is False and tok.tokens_expected:
+                out.append(f"tokenizer: token list: {tok.tokens_expected}")
+        return tuple(out)
+
+    @property
+    def unrelated(self) -> tuple[str, ...]:
+        """Why the two are different models, not one model in two forms (empty when they may be one).
+
+        Different models: the architecture or a dimension (hidden size, layers, vocabulary) differs,
+        and fewer than half of the smaller side's tensors have a counterpart of the same shape.
+        """
+        labels = {"name": "architecture", "hidden_size": "hidden size", "layers": "layers", "vocab_size": "vocab size"}
+        reasons = [f"{labels[r.field]} {r.left} vs {r.right}" for r in self.architecture if r.field in labels and r.status == DIFFERENT]
+        same_shape = sum(1 for p in self.pairs if p.shape_equal)
+        smaller = min(len(self.left.tensors), len(self.right.tensors))
+        if not reasons or same_shape * 2 >= smaller:
+            return ()
+        return (*reasons, f"{same_shape} of {smaller} tensors have a counterpart of the same shape")
+
+    @property
     def differences(self) -> tuple[str, ...]:
-        """Everything that differs, one line each (empty: the two models are the same)."""
+        """Everything that differs, one line each (empty: the two models are the same).
+
+        What conversion explains (``expected``) is not a difference.
+        """
         out = [f"architecture: {r.field} differs" for r in self.architecture if r.status == DIFFERENT]
         if self.only_left:
             out.append(f"tensors: {len(self.only_left)} only in the left model")
@@ -235,7 +270,7 @@ class Comparison:
         if self.tokenizer is not None:
             tok = self.tokenizer
             out += [f"tokenizer: {r.field} differs" for r in tok.rows + tok.special if r.status == DIFFERENT]
-            if tok.tokens_identical is False:
+            if tok.tokens_identical is False and not tok.tokens_expected:
                 out.append("tokenizer: token lists differ")
             if tok.chat_template == "different":
                 out.append("tokenizer: chat templates differ")

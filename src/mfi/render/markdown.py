@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..records import ModelSummary
 from ..compare.records import Comparison, FieldRow
@@ -19,29 +20,54 @@ def cell(value: object) -> str:
     return s
 
 
-def _rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+def _rows(header: tuple[str, ...], rows: Sequence[Sequence[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
 
 
 def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan | None = None) -> str:
-    """The inspect summary as markdown sections."""
+    """The inspect summary as markdown sections; with ``tensors``, the tensor table alone (as the terminal)."""
+    if tensors is not None:
+        chosen = select(s.tensors, tensors)
+        lines = [f"### Tensors ({len(chosen):,})", ""]
+        lines += _rows(
+            ("name", "type", "shape", "params", "bytes", "offset"),
+            [(cell(t.name), cell(t.dtype), "x".join(map(str, t.shape)), f"{t.n_params:,}", text.size(t.n_bytes), f"{t.offset:,}") for t in chosen],
+        )
+        return "\n".join(lines) + "\n"
     a, q, tok = s.architecture, s.quantization, s.tokenizer
     lines = [f"**{cell(plain.overview_line(s))}**", "", "### Architecture", ""]
-    lines += _rows(("field", "value"), [(plain.FIELD_LABELS[f], cell(text.number(getattr(a, f)))) for f in a.FIELDS])
-    lines += ["", "### Quantization" if (q.file_type or q.method) else "### Dtypes", ""]
+    fields = [(plain.FIELD_LABELS[f], cell(plain.field_text(a, f))) for f in a.FIELDS if getattr(a, f) is not None or f not in plain.OPTIONAL_FIELDS]
+    fields += [(f"{cell(tower)} tower", cell(text.number(v))) for tower, v in a.towers.items()]
+    lines += _rows(("field", "value"), fields)
+    lines += ["", "### Quantization" if plain.quantized(q) else "### Dtypes", ""]
     lines += _rows(
         ("type", "tensors", "params", "bytes", "share", "bits/weight"),
-        [(cell(r.dtype), f"{r.tensors:,}", text.count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight)) for r in q.rows],
-    )
+        [(cell(r.dtype), f"{r.tensors:,}", text.count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight)) for r in q.rows]
+        + [("**total**", f"{len(s.tensors):,}", text.count(s.parameters.total), text.size(q.total_bytes), "", text.bpw(q.bits_per_weight))],
+    )  # fmt: skip
+    if q.file_type and plain.quantized(q):
+        lines += ["", f"file type {cell(q.file_type)}"]
+    elif q.method:
+        shown = "".join(f", {k}={text.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size"))
+        lines += ["", cell(f"quantization {q.method}{shown}")]
     if tok is not None:
-        rows = [("model", cell(text.number(tok.model))), ("vocab size", text.number(tok.vocab_size))]
+        rows = [("model", cell(text.number(tok.model)))]
+        if tok.pre:
+            rows.append(("pre-tokenizer", cell(tok.pre)))
+        rows.append(("vocab size", text.number(tok.vocab_size)))
         if tok.merges is not None:
             rows.append(("merges", text.number(tok.merges)))
-        rows += [(f"{r} token", f"{cell(repr(sp.text))} (id {text.number(sp.id)})") for r, sp in tok.special.items()]
-        rows.append(("chat template", "yes" if tok.chat_templates else "no"))
+        if tok.added_tokens is not None:
+            rows.append(("added tokens", text.number(tok.added_tokens)))
+        rows += [(f"{cell(r)} token", f"{cell(repr(sp.text)) if sp.text is not None else text.DASH} (id {text.token_id(sp.id)})") for r, sp in tok.special.items()]
+        templates = ", ".join(f"{cell(n)} ({len(v):,} chars)" for n, v in tok.chat_templates.items())
+        rows.append(("chat template", templates or "none"))
         lines += ["", "### Tokenizer", ""] + _rows(("field", "value"), rows)
+    else:
+        lines += ["", "Tokenizer: none found"]
+    lines += ["", "### Files", ""] + _rows(("file", "role", "size"), [(cell(Path(f.path).name), f.role, text.size(f.size)) for f in s.files])
     if plan is not None:
         lines += ["", "### Will it run", ""] + _rows(("", ""), [(label, cell(value)) for label, value in plain.brief_rows(plan)])
         lines += ["", "#### Runtimes", ""] + _rows(
@@ -49,12 +75,9 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
             [(cell(v.runtime), cell(v.version or text.DASH), cell(v.status), cell("; ".join(v.needs)), cell(v.reason))
              for v in plan.runtimes.verdicts],
         )  # fmt: skip
-    if tensors is not None:
-        lines += ["", "### Tensors", ""]
-        lines += _rows(
-            ("name", "type", "shape", "params", "bytes"),
-            [(cell(t.name), cell(t.dtype), "x".join(map(str, t.shape)), f"{t.n_params:,}", text.size(t.n_bytes)) for t in select(s.tensors, tensors)],
-        )
+    fetched = plain.fetched_text(s.fetched)
+    if fetched:
+        lines += ["", cell(fetched)]
     notes = [f"- problem: {cell(p)}" for p in s.problems] + [f"- warning: {cell(w)}" for w in s.warnings]
     if notes:
         lines += ["", *notes]
@@ -80,6 +103,10 @@ def compare_markdown(c: Comparison) -> str:
     )
     lines += ["", "### Totals", ""]
     lines += _rows(("", "left", "right", "difference"), [(r.field, plain.total_value(r, r.left), plain.total_value(r, r.right), plain.difference(r)) for r in c.totals])
+    if c.unrelated:
+        lines += ["", "### Different models", "", cell("; ".join(c.unrelated)) + "."]
+        lines += ["", "### Differences", ""] + [f"- {cell(d)}" for d in c.differences]
+        return "\n".join(lines) + "\n"
     lines += ["", "### Tensors", ""]
     lines.append(
         f"{len(c.pairs):,} matched, {len(c.only_left):,} only left, {len(c.only_right):,} only right, "
@@ -88,8 +115,6 @@ def compare_markdown(c: Comparison) -> str:
     for label, names in (("only left", c.only_left), ("only right", c.only_right)):
         if names:
             lines += ["", f"- {label}: " + ", ".join(f"`{text.clean(n).replace('`', '')}`" for n in names)]
-    for u in c.unpaired:
-        lines.append(f"- {u.side} only, explained: `{text.clean(u.name).replace('`', '')}`: {cell(u.reason)}")
     if c.shape_mismatch:
         lines += [""] + _rows(
             ("tensor", "left shape", "right shape"),
@@ -109,7 +134,7 @@ def compare_markdown(c: Comparison) -> str:
     if tok is not None:
         rows = [_field(r, r.field.replace("_", " ")) for r in tok.rows if r.left is not None or r.right is not None]
         rows += [_field(r, f"{r.field} token") for r in tok.special]
-        same = {True: "identical", False: "**different**", None: "not comparable"}[tok.tokens_identical]
+        same = {True: "identical", False: "expected" if tok.tokens_expected else "**different**", None: "not comparable"}[tok.tokens_identical]
         rows += [("token list", "", "", same), ("chat template", "", "", tok.chat_template)]
         lines += ["", "### Tokenizer", ""] + _rows(("field", "left", "right", "status"), rows)
         if tok.template_diff:
@@ -127,6 +152,8 @@ def compare_markdown(c: Comparison) -> str:
             ("tensor", "cosine", "rel RMS", "max abs"),
             [(cell(v.key), plain.cosine(v.cosine), plain.rel_rms(v.rel_rms), plain.max_abs(v.max_abs)) if v.skipped is None else (cell(v.key), "-", "-", cell(f"not compared: {v.skipped}")) for v in c.values],
         )
+    if c.expected:
+        lines += ["", "### Expected from conversion (not differences)", ""] + [f"- {cell(e)}" for e in c.expected]
     diffs = c.differences
     lines += ["", "### Differences" if diffs else "### No differences", ""]
     lines += [f"- {cell(d)}" for d in diffs]

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..records import ModelSummary
+from .i18n import language
 from .json.inspect import dumps
 
 if TYPE_CHECKING:
@@ -24,7 +25,29 @@ def console() -> Console:
     """The stdout console (rich is imported only when a table is printed, not for --json)."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich's default exits with status 1, which mfi keeps for "damaged": let the CLI end quietly.
+            raise BrokenPipeError
+
+    return _Console(highlight=False, soft_wrap=False)
+
+
+def closed_pipe() -> None:
+    """The reader of stdout went away (``mfi ... | head -1``): send the rest to /dev/null.
+
+    Python's own advice (library docs, "Note on SIGPIPE"): point stdout at devnull so the flush
+    at exit does not raise again.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (an in-process test runner)
+        pass
+    finally:
+        os.close(devnull)
 
 
 def emit_inspect(
@@ -45,26 +68,35 @@ def emit_inspect(
         from .markdown import inspect_markdown
 
         sys.stdout.write(inspect_markdown(s, tensors=tensors, plan=plan))
+    elif tensors is not None:  # the tensor table alone, so `| head` and `| grep` see it
+        from .terminal import inspect
+
+        out = console()
+        if metadata:
+            out.print(inspect.metadata_table(s))
+        out.print(inspect.tensors_table(s, tensors), crop=False)
     else:
         from .terminal import inspect
 
         out = console()
-        if explain or plan is not None:
-            from .terminal import plan as planview
+        with language(lang or "en"):
+            if explain or plan is not None:
+                from .terminal import plan as planview
 
-            language = planview.language(lang)
-            arch = planview.architecture_explained(s, language) if explain else None
-            out.print(inspect.inspect_view(s, architecture=arch))
-            if plan is not None and (plan_detail or explain):
-                out.print(*planview.memory_view(plan, explain=explain, lang=language))
-            elif plan is not None:
-                out.print(planview.brief_view(plan))
-        else:
-            out.print(inspect.inspect_view(s))
-        if metadata:
-            out.print(inspect.metadata_table(s))
-        if tensors is not None:
-            out.print(inspect.tensors_table(s, tensors))
+                arch = planview.architecture_explained(s, lang or "en") if explain else None
+                out.print(inspect.inspect_view(s, architecture=arch))
+                if plan is not None and (plan_detail or explain):
+                    for part in planview.memory_view(plan, explain=explain, lang=lang or "en"):
+                        out.print()
+                        out.print(part)
+                elif plan is not None:
+                    out.print()
+                    out.print(planview.brief_view(plan))
+            else:
+                out.print(inspect.inspect_view(s))
+            if metadata:
+                out.print()
+                out.print(inspect.metadata_table(s))
     if s.problems:  # damage goes to stderr in every mode, so a pipe never hides it
         from .text import clean
 
@@ -83,13 +115,15 @@ def emit_plan(plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> N
     from .terminal import plan as planview
 
     out = console()
-    language = planview.language(lang)
-    out.print(planview.plan_view(s, plan, explain=explain, lang=language))
-    if explain:
-        out.print(planview.architecture_explained(s, language))
+    code = lang or "en"
+    with language(code):
+        out.print(planview.plan_view(s, plan, explain=explain, lang=code))
+        if explain:
+            out.print()
+            out.print(planview.architecture_explained(s, code))
 
 
-def emit_compare(c: Comparison, *, as_json: bool, as_markdown: bool) -> None:
+def emit_compare(c: Comparison, *, as_json: bool, as_markdown: bool, lang: str = "en") -> None:
     """Print a comparison (``mfi.compare_records.Comparison``) as JSON, markdown or rich tables."""
     if as_json:
         from .json.compare import compare_dict
@@ -102,7 +136,8 @@ def emit_compare(c: Comparison, *, as_json: bool, as_markdown: bool) -> None:
     else:
         from .terminal.compare import compare_view
 
-        console().print(compare_view(c))
+        with language(lang):
+            console().print(compare_view(c))
     from .text import clean
 
     for s in (c.left, c.right):  # damage goes to stderr in every mode, as for inspect
@@ -111,31 +146,32 @@ def emit_compare(c: Comparison, *, as_json: bool, as_markdown: bool) -> None:
 
 
 @contextmanager
-def pull_progress(*, live: bool) -> Iterator[PullProgress | None]:
+def pull_progress(*, live: bool, lang: str = "en") -> Iterator[PullProgress | None]:
     """A live progress display for a download (``live``), or ``None`` for a plan or a check."""
     if not live:
         yield None
         return
     from .terminal import pull as view
 
-    with view.PullProgress(console()) as progress:
+    with language(lang), view.PullProgress(console()) as progress:
         yield progress
 
 
-def emit_pull(report: PullReport) -> None:
+def emit_pull(report: PullReport, lang: str = "en") -> None:
     """Print what a pull did: the closing line, the plan (dry run) or the checks (verify); refused names on stderr."""
     from .terminal import pull as view
 
-    if report.mode == "pull":
-        console().print(view.done_line(report))
-    else:
-        console().print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
+    with language(lang):
+        if report.mode == "pull":
+            console().print(view.done_line(report))
+        else:
+            console().print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
     refused = view.refused_line(report)
     if refused is not None:
         sys.stderr.write(f"mfi: {refused}\n")
 
 
-def emit_scan(r: ScanReport, *, as_json: bool, threshold: str, show_info: bool) -> None:
+def emit_scan(r: ScanReport, *, as_json: bool, threshold: str, show_info: bool, lang: str = "en") -> None:
     """Print a scan report as JSON (``mfi.scan/1``) or a table."""
     if as_json:
         from .json.scan import scan_dict
@@ -144,4 +180,5 @@ def emit_scan(r: ScanReport, *, as_json: bool, threshold: str, show_info: bool) 
     else:
         from .terminal.scan import scan_view
 
-        console().print(scan_view(r, threshold=threshold, show_info=show_info))
+        with language(lang):
+            console().print(scan_view(r, threshold=threshold, show_info=show_info))

@@ -54,6 +54,11 @@ def number(v: Any) -> str:
     return clean(v)
 
 
+def token_id(v: int | None) -> str:
+    """A token id as the tokenizer writes it: ``151645``, never ``151,645``."""
+    return DASH if v is None else str(v)
+
+
 def bpw(v: float | None) -> str:
     """Bits per weight with two decimals."""
     return DASH if v is None else f"{v:.2f}"

@@ -37,6 +37,11 @@ class ScanReport:
     files: tuple[FileEntry, ...]
     findings: tuple[Finding, ...]
 
+    @property
+    def not_checked(self) -> tuple[FileEntry, ...]:
+        """Files mfi has no check for (role ``other``: a README, a licence, an image)."""
+        return tuple(f for f in self.files if f.role == "other")
+
     def count(self, severity: str) -> int:
         """How many findings have this severity."""
         return sum(1 for f in self.findings if f.severity == severity)

@@ -67,9 +67,41 @@ def scan_tree(target: str, tree: Tree) -> ScanReport:
             findings.append(_python(tree, rel, posixpath.splitext(posixpath.basename(rel))[0] in used))
     for rel, doc in indexes:
         findings += _index_findings(tree, rel, doc, tensors)
+    misnamed = _misnamed(tree, entries)
+    if not findings and all(e.role == "other" for e in entries):
+        raise SourceError(target, _nothing(entries, misnamed))
+    findings += misnamed
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.file, f.offset or 0))
     return ScanReport(target, tuple(entries), tuple(findings))
+
+
+#: The first bytes of a Git LFS pointer file (git-lfs spec, docs/spec.md): what a clone without LFS leaves.
+_LFS = b"version https://git-lfs"
+
+
+def _misnamed(tree: Tree, entries: list[FileEntry]) -> list[Finding]:
+    """Files named ``.gguf`` that are not GGUF (not checked): a Git LFS pointer, or something else."""
+    out = []
+    listed = [rel for rel in tree.paths if unsafe_reason(rel) is None]  # the paths ``entries`` holds, in order
+    for rel, e in zip(listed, entries):
+        if e.role != "other" or not rel.lower().endswith(".gguf"):
+            continue
+        with tree.open(rel) as src:
+            head = src.read_at(0, min(src.size, len(_LFS)))
+        what = "a Git LFS pointer, not the file (fetch it with git lfs pull)" if head == _LFS else "not a GGUF file (no GGUF magic)"
+        out.append(Finding("low", "format", e.path, f"named .gguf but {what}; not checked"))
+    return out
+
+
+def _nothing(entries: list[FileEntry], misnamed: list[Finding]) -> str:
+    """The one-line error of a scan with nothing to check: why, naming the files."""
+    if not entries:
+        return "nothing to scan: no files"
+    if len(entries) == 1 and misnamed:
+        return "nothing to scan: " + misnamed[0].message.removesuffix("; not checked")
+    names = ", ".join(posixpath.basename(e.path) for e in entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
+    return f"nothing to scan: no model, pickle, config, template or code file ({len(entries)} not checked: {names})"
 
 
 def _scan_file(tree: Tree, rel: str, modules: set[str], tensors: dict[str, set[str]], sniff: bool = True) -> tuple[str, list[Finding], dict[str, Any]]:

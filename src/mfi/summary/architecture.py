@@ -70,14 +70,23 @@ def text_config(config: dict[str, Any]) -> dict[str, Any]:
 def from_config(config: dict[str, Any]) -> Architecture:
     """Normalise a transformers config.json."""
     text = text_config(config)
-    f = {field: positive(_first(text, names)) for field, names in _CONFIG_ALIASES.items() if field != "norm_eps"}
+    f: dict[str, Any] = {field: positive(_first(text, names)) for field, names in _CONFIG_ALIASES.items() if field != "norm_eps"}
     norm_eps = number(_first(text, _CONFIG_ALIASES["norm_eps"]))
     if f["vocab_size"] is None:
         f["vocab_size"] = positive(config.get("vocab_size"))
-    if f["kv_heads"] is None:  # transformers' own default: plain multi-head attention
+    assumed = []
+    if f["kv_heads"] is None and f["attention_heads"]:  # transformers' own default: plain multi-head attention
         f["kv_heads"] = f["attention_heads"]
+        assumed.append("kv_heads")
     if f["head_dim"] is None and f["hidden_size"] and f["attention_heads"]:
         f["head_dim"] = f["hidden_size"] // f["attention_heads"]
+        assumed.append("head_dim")
+    types = text.get("layer_types")
+    kinds = None
+    if isinstance(types, list) and types and all(isinstance(x, str) for x in types):
+        # transformers' layer_types: "sliding_attention" / "full_attention" (others, e.g. linear attention, kept as named)
+        names = {"sliding_attention": "sliding", "full_attention": "full"}
+        kinds = tuple(names.get(str(x), str(x)) for x in types)
     # transformers 5 moved rope_theta and rope_scaling into rope_parameters.
     rope_params = mapping(text.get("rope_parameters"))
     rope_theta = number(text.get("rope_theta", rope_params.get("rope_theta")))
@@ -105,6 +114,8 @@ def from_config(config: dict[str, Any]) -> Architecture:
         tie_word_embeddings=tie if isinstance(tie, bool) else None,
         towers=towers,
         norm_eps=norm_eps,
+        layer_kinds=kinds,
+        assumed=tuple(assumed),
         **f,
     )
 
@@ -137,6 +148,14 @@ def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
     hidden = key(c.LLM.EMBEDDING_LENGTH)
     head_dim = key(c.Attention.KEY_LENGTH) or (hidden // heads if hidden and heads else None)
     kv = key(c.Attention.HEAD_COUNT_KV)
+    n_layers = key(c.LLM.BLOCK_COUNT)
+    assumed = [name for name, absent in (("kv_heads", kv is None and heads), ("head_dim", not key(c.Attention.KEY_LENGTH) and head_dim)) if absent]
+    per_layer = {}
+    for name, template in (("attention_heads", c.Attention.HEAD_COUNT), ("kv_heads", c.Attention.HEAD_COUNT_KV), ("intermediate_size", c.LLM.FEED_FORWARD_LENGTH)):
+        values = _layers(metadata.get(template.format(arch=arch)), n_layers)
+        if values is not None and len(set(values)) > 1:
+            per_layer[name] = values
+    swa_dim = key(c.Attention.KEY_LENGTH_SWA)
     tokens = metadata.get(c.Tokenizer.LIST)
     vocab = key(c.LLM.VOCAB_SIZE) or (tokens.count if isinstance(tokens, ArrayValue) else None)
     scaling_type = raw(c.Rope.SCALING_TYPE)
@@ -166,4 +185,33 @@ def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
         sliding_window=key(c.Attention.SLIDING_WINDOW),
         norm_eps=real(c.Attention.LAYERNORM_RMS_EPS) or real(c.Attention.LAYERNORM_EPS),
         tie_word_embeddings=(has_tokens and "output.weight" not in tensor_names) if tensor_names else None,
+        per_layer=per_layer,
+        layer_kinds=_kinds(metadata.get(c.Attention.SLIDING_WINDOW_PATTERN.format(arch=arch)), n_layers),
+        sliding_head_dim=swa_dim if swa_dim != head_dim else None,
+        assumed=tuple(assumed),
     )
+
+
+def _layers(v: Any, n: int | None) -> tuple[int, ...] | None:
+    """A complete per-layer array of counts (one per layer), else ``None``."""
+    if not isinstance(v, ArrayValue) or not v.complete or n is None or v.count != n:
+        return None
+    values = tuple(x for x in v.samples if isinstance(x, int) and not isinstance(x, bool))
+    return values if len(values) == n else None
+
+
+def _kinds(pattern: Any, n: int | None) -> tuple[str, ...] | None:
+    """``full``/``sliding`` per layer from GGUF ``sliding_window_pattern``: a flag per layer, or a period.
+
+    As llama.cpp reads it (llama_hparams::set_swa_pattern): a period ``p`` makes layer ``i`` sliding
+    iff ``i % p < p - 1``; an array holds one flag per layer (true: sliding).
+    """
+    if n is None:
+        return None
+    if isinstance(pattern, ArrayValue):
+        if not pattern.complete or pattern.count != n:
+            return None
+        return tuple("sliding" if x else "full" for x in pattern.samples)
+    if isinstance(pattern, int) and not isinstance(pattern, bool) and pattern > 1:
+        return tuple("sliding" if i % pattern < pattern - 1 else "full" for i in range(n))
+    return None

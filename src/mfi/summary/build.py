@@ -103,6 +103,11 @@ def _file_type_warning(file_type: str | None, rows: tuple[QuantRow, ...]) -> lis
     return []
 
 
+def uniform_type(rows: tuple[QuantRow, ...]) -> str | None:
+    """The one tensor type when every tensor has it (``F32``), as the overview line names the storage."""
+    return rows[0].dtype if len(rows) == 1 else None
+
+
 def summarize_gguf(target: str, shards: list[GGUFFile], extra_problems: Iterable[str] = ()) -> ModelSummary:
     """One summary for a GGUF model (one file or all parts of a split model, in order)."""
     first = shards[0]
@@ -111,7 +116,7 @@ def summarize_gguf(target: str, shards: list[GGUFFile], extra_problems: Iterable
     arch = architecture.from_gguf(md, {t.name for t in tensors})
     rows = quant_rows(tensors)
     ft = md.get(tables.gguf_constants().Keys.General.FILE_TYPE)
-    file_type = tables.file_type_name(ft) if isinstance(ft, int) else None
+    file_type = tables.file_type_name(ft) if isinstance(ft, int) else uniform_type(rows)
     warnings = [w for s in shards for w in s.warnings]
     warnings += _file_type_warning(file_type, rows) + _layer_warning(tensors, arch)
     if arch.name and arch.name not in tables.gguf_architectures():
@@ -196,7 +201,7 @@ def summarize_safetensors(
         architecture=arch,
         parameters=parameters(tensors, arch),
         quantization=Quantization(
-            rows, method=method if isinstance(method, str) else None,
+            rows, file_type=uniform_type(rows), method=method if isinstance(method, str) else None,
             details={k: v for k, v in qc.items() if k != "quant_method"},
         ),  # fmt: skip
         tokenizer=tokenizer.from_hf(

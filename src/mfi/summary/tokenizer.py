@@ -27,10 +27,8 @@ def from_gguf(gguf_file: GGUFFile) -> Tokenizer | None:
     merges = md.get(c.MERGES)
     ids = {}
     for role in _ROLES:
-        key = "tokenizer.ggml.unknown_token_id" if role == "unk" else (
-            "tokenizer.ggml.padding_token_id" if role == "pad" else f"tokenizer.ggml.{role}_token_id"
-        )
-        value = md.get(key)
+        # the gguf package's key names: UNK_ID is unknown_token_id, PAD_ID padding_token_id, SEP_ID seperator_token_id
+        value = md.get(getattr(c, f"{role.upper()}_ID"))
         if is_count(value):
             ids[role] = value
     texts = gguf_file.strings(c.LIST, list(ids.values())) if ids else {}
@@ -147,4 +145,30 @@ def from_hf(
         pre=pre.get("type") if isinstance(pre, dict) and isinstance(pre.get("type"), str) else None,
         added_tokens=len(added) if tokenizer_json is not None else None,
         tokens_digest=tokens_digest([by_id[i] for i in range(len(by_id))]) if complete else None,
+        converted_digest=_wordpiece_digest(by_id, added) if complete and model.get("type") == "WordPiece" else None,
     )
+
+
+def _looks_special(token: str) -> bool:
+    """convert_hf_to_gguf.py ``does_token_look_special``: added tokens it marks CONTROL though not special."""
+    return (
+        token in ("<pad>", "<mask>", "<2mass>", "[@BOS@]")
+        or (token.startswith("<|") and token.endswith("|>"))
+        or (token.startswith("<\uff5c") and token.endswith("\uff5c>"))
+        or (token.startswith("<unused") and token.endswith(">"))
+    )
+
+
+def _wordpiece_digest(by_id: dict[int, str], added: list[dict[str, Any]]) -> str:
+    """The digest of a WordPiece list as llama.cpp's converter writes it to GGUF.
+
+    BertModel.set_vocab's ``phantom``: CONTROL tokens as they are, ``##x`` -> ``x``, every other
+    token gets the phantom space ``\u2581``; CONTROL are the added tokens marked special or looking
+    special (get_vocab_base).
+    """
+    control = {a["id"] for a in added if isinstance(a.get("content"), str) and (a.get("special") or _looks_special(a["content"]))}
+    spelled = []
+    for i in range(len(by_id)):
+        t = by_id[i]
+        spelled.append(t if i in control else (t[2:] if t.startswith("##") else "\u2581" + t))
+    return tokens_digest(spelled)

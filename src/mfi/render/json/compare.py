@@ -93,8 +93,11 @@ def compare_dict(c: Comparison) -> dict[str, Any]:
             "tokens_identical": tok.tokens_identical,
             "chat_template": tok.chat_template,
             "chat_template_diff": tok.template_diff,
+            "tokens_expected": tok.tokens_expected,
         },
         "values": None if c.values is None else {"sample": c.sample, "compared": sum(1 for v in values if v.skipped is None)},
         "differences": list(c.differences),
+        "expected": list(c.expected),
+        "different_models": list(c.unrelated),
         "notes": list(c.notes),
     }

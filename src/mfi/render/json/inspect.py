@@ -31,9 +31,33 @@ def finite(v: Any) -> Any:
     return v
 
 
+#: Lists written one element per line (``--tensors --json | grep attn_k`` gives whole rows).
+ONE_PER_LINE = "items"
+
+
 def dumps(doc: dict[str, Any]) -> str:
-    """The one way documents are written: strict JSON (no NaN), indented, ASCII-safe."""
-    return json.dumps(finite(doc), indent=2, allow_nan=False)
+    """The one way documents are written: strict JSON (no NaN), indented, ASCII-safe.
+
+    Elements of an ``items`` list (the tensor rows) are written one per line.
+    """
+    return _dump(finite(doc), 0)
+
+
+def _dump(v: Any, level: int, one_line: bool = False) -> str:
+    if one_line or not isinstance(v, (dict, list)) or not v:
+        return json.dumps(v, allow_nan=False)
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(v, list):
+        return "[\n" + ",\n".join(inner + _dump(x, level + 1) for x in v) + "\n" + pad + "]"
+    rows = [f"{inner}{json.dumps(k)}: " + (_items(x, level + 1) if k == ONE_PER_LINE and isinstance(x, list) else _dump(x, level + 1)) for k, x in v.items()]
+    return "{\n" + ",\n".join(rows) + "\n" + pad + "}"
+
+
+def _items(v: list[Any], level: int) -> str:
+    if not v:
+        return "[]"
+    inner = "  " * (level + 1)
+    return "[\n" + ",\n".join(inner + _dump(x, level + 1, one_line=True) for x in v) + "\n" + "  " * level + "]"
 
 
 def metadata_value(v: Any) -> Any:
@@ -70,6 +94,10 @@ def inspect_dict(s: ModelSummary, *, tensors: str | None = None, metadata: bool 
     a = s.architecture
     arch = {("class" if f == "cls" else f): finite(getattr(a, f)) for f in a.FIELDS}
     arch["towers"] = a.towers
+    arch["per_layer"] = {k: list(v) for k, v in a.per_layer.items()}
+    arch["layer_kinds"] = list(a.layer_kinds) if a.layer_kinds is not None else None
+    arch["sliding_head_dim"] = a.sliding_head_dim
+    arch["assumed"] = list(a.assumed)
     p = s.parameters
     q = s.quantization
     tok = s.tokenizer

@@ -18,6 +18,7 @@ def scan_dict(r: ScanReport, *, threshold: str = "low") -> dict[str, Any]:
         "fail_on": threshold,
         "counts": {s: r.count(s) for s in SEVERITIES},
         "files": [{"path": f.path, "size": f.size, "role": f.role} for f in r.files],
+        "not_checked": [f.path for f in r.not_checked],
         "findings": [
             {
                 "severity": f.severity,

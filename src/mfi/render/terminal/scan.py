@@ -11,6 +11,8 @@ from rich.text import Text
 
 from ...scan.records import SEVERITIES, ScanReport
 from .. import text
+from ..i18n import tr
+from .layout import footer
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -26,24 +28,32 @@ def _short(path: str, target: str) -> str:
 
 def scan_view(r: ScanReport, *, threshold: str = "low", show_info: bool = False) -> RenderableType:
     """A summary line and one row per finding (info rows only when asked)."""
-    counts = ", ".join(f"{r.count(s)} {s}" for s in SEVERITIES if r.count(s))
+    counts = ", ".join(f"{r.count(s)} {tr(s)}" for s in SEVERITIES if r.count(s))
     verdict = "findings" if r.fails(threshold) else "clean"
+    skipped = r.not_checked
+    checked = " (" + tr("{n} checked", n=len(r.files) - len(skipped)) + ")" if skipped else ""
+    n_files = tr("1 file") if len(r.files) == 1 else tr("{n} files", n=f"{len(r.files):,}")
     head = Text.assemble(
-        (text.clean(r.target), "bold"), f" · {len(r.files)} file{'' if len(r.files) == 1 else 's'} · ",
-        (verdict, "bold red" if verdict == "findings" else "bold green"), f" ({counts or 'nothing found'})",
+        (text.clean(r.target), "bold"), f" · {n_files}{checked} · ",
+        (tr(verdict), "bold red" if verdict == "findings" else "bold green"), f" ({counts or tr('nothing found')})",
     )  # fmt: skip
+    parts: list[RenderableType] = [head]
+    if skipped:  # say what was not looked at, so "clean" is not read as "all of it is clean"
+        names = [_short(f.path, r.target) for f in skipped]
+        shown = ", ".join(names[:8]) + (" " + tr("and {n} more", n=len(names) - 8) if len(names) > 8 else "")
+        parts.append(footer([(tr("not checked:"), shown, "dim")]))
     rows = [f for f in r.findings if show_info or f.severity != "info"]
     if not rows:
-        return head
+        return Group(*parts)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for col in ("severity", "kind", "where", "finding"):
-        table.add_column(col, overflow="fold")
+        table.add_column(tr(col), overflow="fold")
     for f in rows:
         where = _short(f.file, r.target)
         if f.member:
             where += f" [{f.member}]"
         if f.offset is not None:
             where += f" @{f.offset}"
-        table.add_row(Text(f.severity, style=_STYLE[f.severity]), Text(f.kind), Text(text.clean(where)),
+        table.add_row(Text(tr(f.severity), style=_STYLE[f.severity]), Text(f.kind), Text(text.clean(where)),
                       Text(text.clean(f.message)))  # fmt: skip
-    return Group(head, table)
+    return Group(*parts, table)
