@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mfi import api
+from mfi.compare import dequant
 from mfi.compare import values as weights
 from mfi.compare.match import PERMUTED_ARCHES, compare, gguf_arch_name
 
@@ -228,7 +229,7 @@ def test_hostile_names_render_as_text(tmp_path, cli):
 
 
 def test_decoders():
-    table = weights._e4m3_table()
+    table = dequant.e4m3_table()
     assert table[0x38] == 1.0 and table[0x7E] == 448.0 and table[0x01] == 2.0**-9 and table[0xB8] == -1.0
     assert np.isnan(table[0x7F])
     side = weights._Side([], False, False, 2, [1], 4)

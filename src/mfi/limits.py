@@ -26,6 +26,11 @@ MAX_TENSOR_ELEMENTS = 1 << 53
 MAX_SAFETENSORS_HEADER = 100_000_000
 #: Largest JSON sidecar read whole (config.json, tokenizer.json: Gemma's is 33 MB).
 MAX_JSON_BYTES = 128 * MiB
+#: Largest bitsandbytes ``quant_state.bitsandbytes__*`` JSON entry read (real ones: ~200 bytes).
+MAX_QUANT_STATE_BYTES = 64 * 1024
+#: Largest side table (scales, zero points, g_idx, absmax) read whole to dequantize one quantized
+#: weight. Real ones: ~1/64 of the weight (a 16k x 53k GPTQ layer's scales: 13 MiB).
+MAX_DEQUANT_SIDE_BYTES = 256 * MiB
 #: Most parts of a split GGUF or sharded safetensors model.
 MAX_SHARDS = 10_000
 #: GGUF array elements kept as samples when the array is walked, not materialised.

@@ -251,6 +251,9 @@ class ModelSummary:
     sidecars: dict[str, Any] = field(default_factory=dict)
     #: Set for remote targets: the cost of reading the headers over HTTP.
     fetched: Fetched | None = None
+    #: The tensors as stored, when ``tensors`` shows quantized weights as logical tensors (the packed
+    #: parts of each weight grouped into one row: ``summary/quantized.py``); empty otherwise.
+    stored_tensors: tuple[TensorInfo, ...] = ()
 
     @property
     def total_size(self) -> int:

@@ -9,15 +9,20 @@ one to one, except for llama.cpp's Q/K permutation, undone here by pairing permu
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from .records import Comparison, Slice, TensorPair, ValueStats
 from ..records import ModelSummary, TensorInfo
 from ..sources import ByteSource
+from ..summary.quantized import LogicalTensor, logical_view
+from . import dequant
+
+#: A tensor as the comparison reads it: stored as it is, or a quantized weight's logical tensor.
+Stored = TensorInfo | LogicalTensor
 
 #: Elements decoded per side and chunk (float32: 4 MiB each, float64 accumulation: 8 MiB).
 CHUNK_ELEMENTS = 1 << 20
@@ -42,21 +47,6 @@ class Skip(Exception):
     """A tensor whose values cannot be compared; the message says why."""
 
 
-@cache
-def _e4m3_table() -> Any:
-    """All 256 float8 e4m3fn values (OCP FP8: bias 7, no infinities, S.1111.111 is NaN)."""
-    import numpy as np
-
-    b = np.arange(256, dtype=np.uint32)
-    sign = np.where(b & 0x80, -1.0, 1.0)
-    exp = (b >> 3) & 0xF
-    mant = (b & 0x7).astype(np.float64)
-    value = np.where(exp == 0, mant / 8 * 2.0**-6, (1 + mant / 8) * 2.0 ** (exp.astype(np.float64) - 7))
-    value = sign * value
-    value[(b & 0x7F) == 0x7F] = np.nan
-    return value.astype(np.float32)
-
-
 @dataclass(slots=True)
 class _Side:
     """How to read one side of a pair row by row."""
@@ -69,6 +59,8 @@ class _Side:
     row_bytes: int
     #: Per part: FP8 block scales as (table, (block rows, block cols)), or ``None``.
     scales: list[Any] = field(default_factory=list)
+    #: Quantized safetensors: per part, the logical tensor that ``dequant.rows`` decodes.
+    quant: list[LogicalTensor] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -76,13 +68,16 @@ class _Side:
 
 
 def _side(
-    s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo], row_len: int,
+    s: ModelSummary, names: tuple[str, ...], by_name: dict[str, Stored], row_len: int,
     open_source: Callable[[str], ByteSource],
 ) -> _Side:  # fmt: skip
     import gguf
     import numpy as np
 
-    parts = [by_name[n] for n in names]
+    found = [by_name[n] for n in names]
+    parts = [t for t in found if isinstance(t, TensorInfo)]
+    if len(parts) < len(found):
+        return _quant_side(found, row_len)
     if s.format == "pytorch":  # a storage view may be strided; the tensor table keeps no strides
         raise Skip("values of PyTorch checkpoints are not read (convert to safetensors first)")
     is_gguf = s.format == "gguf"
@@ -109,8 +104,46 @@ def _side(
     side = _Side(parts, is_gguf, big, row_len, rows, row_bytes or 0)
     for t in parts:
         scale = by_name.get(t.name + "_scale_inv") if t.dtype.startswith("F8") and not is_gguf else None
+        scale = scale if isinstance(scale, TensorInfo) else None
         side.scales.append(None if scale is None else _scale_table(s, t, scale, open_source))
     return side
+
+
+def _quant_side(found: list[Stored], row_len: int) -> _Side:
+    """A side whose tensors are quantized safetensors weights, decoded by ``compare.dequant``."""
+    quant = [t for t in found if isinstance(t, LogicalTensor)]
+    if len(quant) < len(found):
+        raise Skip("quantized and plain tensors mixed in one group")
+    if any(lt.shape[-1:] != (row_len,) for lt in quant):
+        raise Skip("rows of a quantized weight are compared whole")
+    infos = [lt.as_tensor_info() for lt in quant]
+    return _Side(infos, False, False, row_len, [lt.n_params // row_len for lt in quant], 0, quant=quant)
+
+
+def _quant_rows(side: _Side, part: int, open_source: Callable[[str], ByteSource], lo: int, hi: int) -> Any:
+    lt = side.quant[part]
+
+    def read(t: TensorInfo, offset: int, length: int) -> bytes:
+        return bytes(open_source(t.file).read_at(t.offset + offset, length))
+
+    try:
+        return dequant.rows(lt, read, lo, hi)
+    except dequant.DequantError as e:
+        raise Skip(str(e)) from None
+
+
+def quantized_tensors(s: ModelSummary) -> dict[str, LogicalTensor]:
+    """The quantized weights of a safetensors summary whose tensor table shows logical tensors, by name."""
+    if not s.stored_tensors:
+        return {}
+    view = logical_view(s.stored_tensors, s.config)
+    # The summary may know more (a bitsandbytes shape read from its quant_state): its shape wins.
+    shapes = {t.name: t.shape for t in s.tensors}
+    out = {}
+    for lt in view.quantized:
+        shape = shapes.get(lt.name, lt.shape)
+        out[lt.name] = lt if math.prod(shape) != lt.n_params else dataclasses.replace(lt, shape=shape)
+    return out
 
 
 def _scale_table(
@@ -175,7 +208,7 @@ def _decode(side: _Side, t: TensorInfo, raw: bytes, n: int) -> Any:
     elif t.dtype == "BF16":
         out = (buf.view("<u2").astype(np.uint32) << 16).view(np.float32)
     elif t.dtype == "F8_E4M3":
-        out = _e4m3_table()[buf]
+        out = dequant.e4m3_table()[buf]
     elif t.dtype == "F8_E5M2":  # the top byte of an IEEE half
         out = (buf.astype(np.uint16) << 8).view(np.float16)
     else:
@@ -191,7 +224,9 @@ def _read_rows(side: _Side, open_source: Callable[[str], ByteSource], start: int
     base = 0
     for part, (t, rows) in enumerate(zip(side.parts, side.rows_per_part)):
         lo, hi = max(start, base), min(start + count, base + rows)
-        if lo < hi:
+        if lo < hi and side.quant:
+            chunks.append(_quant_rows(side, part, open_source, lo - base, hi - base))
+        elif lo < hi:
             length = (hi - lo) * side.row_bytes
             raw = open_source(t.file).read_at(t.offset + (lo - base) * side.row_bytes, length)
             if len(raw) != length:
@@ -209,7 +244,10 @@ def _gather(side: _Side, open_source: Callable[[str], ByteSource], rows: Any) ->
     base = 0
     for part, (t, n) in enumerate(zip(side.parts, side.rows_per_part)):
         where = np.nonzero((rows >= base) & (rows < base + n))[0]
-        if len(where):
+        if len(where) and side.quant:
+            for w in where:
+                out[w] = _quant_rows(side, part, open_source, int(rows[w]) - base, int(rows[w]) - base + 1)[0]
+        elif len(where):
             src = open_source(t.file)
             raw = b"".join(src.read_at(t.offset + (int(rows[w]) - base) * side.row_bytes, side.row_bytes) for w in where)
             if len(raw) != len(where) * side.row_bytes:
@@ -271,7 +309,7 @@ class _Acc:
 
 
 def _compare_pair(
-    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict[str, TensorInfo], rt: dict[str, TensorInfo],
+    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict[str, Stored], rt: dict[str, Stored],
     open_source: Callable[[str], ByteSource], sample: int | None,
 ) -> tuple[_Acc, int]:
     import numpy as np
@@ -344,8 +382,8 @@ def _sampled(total: int, sample: int) -> Any:
 
 
 def _compare_split(
-    p: TensorPair, sp: Slice, left: ModelSummary, right: ModelSummary, lt: dict[str, TensorInfo],
-    rt: dict[str, TensorInfo], open_source: Callable[[str], ByteSource], sample: int | None,
+    p: TensorPair, sp: Slice, left: ModelSummary, right: ModelSummary, lt: dict[str, Stored],
+    rt: dict[str, Stored], open_source: Callable[[str], ByteSource], sample: int | None,
 ) -> tuple[_Acc, int]:
     """A pair whose one side is a part of a tensor the converter split or transposed.
 
@@ -425,8 +463,11 @@ def compare_values(
     A block's figures pool its matrices (2-D and up); its vectors (norms, biases) count only when it
     has no matrix: they are usually kept exact and would hide the matrices' quantization error.
     """
-    lt = {t.name: t for t in c.left.tensors}
-    rt = {t.name: t for t in c.right.tensors}
+    # Quantized safetensors weights are looked up as logical tensors and dequantized row by row.
+    lt: dict[str, Stored] = {t.name: t for t in c.left.tensors}
+    rt: dict[str, Stored] = {t.name: t for t in c.right.tensors}
+    lt.update(quantized_tensors(c.left))
+    rt.update(quantized_tensors(c.right))
     per_tensor = []
     # layer -> (matrices, vectors), each an accumulator and a row count
     layers: dict[int | None, tuple[list[Any], list[Any]]] = {}

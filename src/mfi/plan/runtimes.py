@@ -56,6 +56,12 @@ QUANT_IMPLICATIONS: dict[str, dict[str, str]] = {
         "transformers": "needs the compressed-tensors package",
         "llama.cpp": "not loadable; convert from the unquantized model instead",
     },
+    "mlx": {
+        "mlx-lm": "MLX's own layout (uint32 weights with per-group scales and biases), for Apple silicon",
+        "vllm": "not loadable: MLX-quantized weights are no vLLM quantization method",
+        "transformers": "not loadable: transformers reads no MLX-quantized weights",
+        "llama.cpp": "not convertible: convert_hf_to_gguf.py needs the original (unquantized) weights",
+    },
     "mxfp4": {
         "vllm": "native MXFP4 on Hopper/Blackwell; dequantized elsewhere",
         "sglang": "supported",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..formats import tables
@@ -16,7 +16,7 @@ from ..records import (
     QuantRow,
     TensorInfo,
 )
-from . import architecture, tokenizer
+from . import architecture, quantized, tokenizer
 from .fields import mapping
 
 if TYPE_CHECKING:
@@ -153,21 +153,33 @@ def summarize_safetensors(
     extra_warnings: Iterable[str] = (),
     extra_problems: Iterable[str] = (),
     fmt: str = "safetensors",
+    read: Callable[[TensorInfo], bytes] | None = None,
 ) -> ModelSummary:
     """One summary for safetensors weights plus the folder's config and tokenizer files.
 
     ``fmt="pytorch"``: the shards are ``formats.torch.TorchCheckpoint`` records (same tensor table).
+    Quantized weights are shown as logical tensors (``quantized.logical_view``); ``read`` returns a
+    small tensor's bytes, for the few layouts that keep a weight's shape in data (bitsandbytes 4-bit).
     """
     config = mapping(sidecars.get("config.json"))
-    tensors = tuple(t for s in shards for t in s.tensors)
+    stored = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_config(config) if config else Architecture()
     qc = architecture.text_config(config).get("quantization_config") or config.get("quantization_config")
     qc = qc if isinstance(qc, dict) else {}
     method = qc.get("quant_method")
     if method is None and (qc.get("load_in_4bit") or qc.get("load_in_8bit")):
         method = "bitsandbytes"
+    view = quantized.logical_view(stored, config, read) if fmt == "safetensors" else None
+    tensors = stored
+    if view is not None and view.quantized:  # packed parts grouped: the model's own weights
+        tensors = tuple(lt.as_tensor_info() for lt in view.tensors)
+        if not isinstance(method, str):
+            method = view.method
+            mlx = config.get("quantization")
+            qc = dict(mlx) if method == quantized.MLX and isinstance(mlx, dict) else qc
     rows = quant_rows(tensors)
     warnings = [w for s in shards for w in s.warnings] + list(extra_warnings)
+    warnings += view.warnings if view is not None else ()
     if not config:
         warnings.append("no config.json beside the weights: architecture unknown")
     warnings += _layer_warning(tensors, arch)
@@ -205,6 +217,7 @@ def summarize_safetensors(
         + tuple(extra_problems),
         format_info=info,
         sidecars=dict(sidecars),
+        stored_tensors=stored if tensors is not stored else (),
     )
 
 

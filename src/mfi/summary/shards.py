@@ -17,9 +17,9 @@ from .. import limits, targets
 from ..errors import FormatError, LimitError, SourceError
 from ..formats.jsonfile import read_json
 from ..formats.safetensors import read_safetensors
-from ..records import FileEntry, ModelSummary
+from ..records import FileEntry, ModelSummary, TensorInfo
 from ..sources import ByteSource
-from ..sources.tree import Tree
+from ..sources.tree import LocalTree, Tree
 from . import build
 
 _ROLES = {
@@ -128,9 +128,11 @@ def read_weights(
         files.append(FileEntry(tree.display(index), tree.size(index), "index"))
         paths += idx.shards
     shards: list[Any] = []  # SafetensorsFile or TorchCheckpoint: the same tensor table
+    rels: dict[str, str] = {}
     for rel in paths:
         with tree.open(rel) as src:
             shards.append(read(src))
+            rels[src.name] = rel
         files.append(FileEntry(tree.display(rel), shards[-1].file_size, "weights"))
     if idx is not None:
         problems += index_problems(idx.weight_map, shards)
@@ -139,4 +141,15 @@ def read_weights(
             warnings.append(f"index metadata.total_size is {idx.total_size} but the shards hold {data} bytes of tensors")
     folder = posixpath.dirname(index if index is not None else paths[0])
     found, side_files = read_sidecars(tree, folder, sidecars)
-    return build.summarize_safetensors(target, shards, found, files + side_files, warnings, problems, fmt=fmt)
+
+    def small(t: TensorInfo) -> bytes:
+        """A few bytes of tensor data (a bitsandbytes quant_state), read only from local files."""
+        with tree.open(rels[t.file]) as src:
+            return src.read_at(t.offset, t.n_bytes or 0)
+
+    # Over HTTP each read is a request: remote summaries stay header-only (a bitsandbytes 4-bit
+    # weight's shape then shows flat; its parameter count is exact either way).
+    local = isinstance(tree, LocalTree)
+    return build.summarize_safetensors(
+        target, shards, found, files + side_files, warnings, problems, fmt=fmt, read=small if local else None
+    )
