@@ -14,6 +14,7 @@ can say what they do. Deny-lists alone have a long record of bypasses; this one 
 from __future__ import annotations
 
 import pickletools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,11 +40,12 @@ TORCH_DTYPES = {
     "short": "I16", "int8": "I8", "uint8": "U8", "uint16": "U16", "uint32": "U32", "uint64": "U64",
     "bool": "BOOL", "complex64": "C64", "cfloat": "C64", "complex128": "C128", "cdouble": "C128",
     "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "float8_e4m3fnuz": "F8_E4M3FNUZ",
-    "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0", "qint8": "QI8", "quint8": "QU8",
+    "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0", "complex32": "C32", "chalf": "C32",
+    "float4_e2m1fn_x2": "F4_E2M1FN_X2", "qint8": "QI8", "quint8": "QU8",
     "qint32": "QI32", "quint4x2": "QU4x2", "quint2x4": "QU2x4",
 }  # fmt: skip
 #: Bits per element of the dtypes above that safetensors does not define.
-EXTRA_DTYPE_BITS = {"C128": 128.0, "QI8": 8.0, "QU8": 8.0, "QI32": 32.0, "QU4x2": 8.0, "QU2x4": 8.0}
+EXTRA_DTYPE_BITS = {"C128": 128.0, "C32": 32.0, "F4_E2M1FN_X2": 8.0, "QI8": 8.0, "QU8": 8.0, "QI32": 32.0, "QU4x2": 8.0, "QU2x4": 8.0}
 
 #: Tensor rebuild helpers: ``torch._utils`` names, and what their arguments mean to us.
 REBUILD_TENSOR = {"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3"}
@@ -58,12 +60,20 @@ _ALLOWED: dict[str, frozenset[str]] = {
     }),
     "torch._tensor": frozenset({"_rebuild_from_type_v2"}),
     "torch": frozenset(set(STORAGE_DTYPES) | set(TORCH_DTYPES) | {"Size", "device", "per_tensor_affine",
-                                                                  "per_channel_affine"}),
+                                                                  "per_channel_affine", "Tensor"}),
+    # torch.save writes float8, uint16/32/64, complex32 and float4 storages as torch.storage.UntypedStorage
+    # (with the dtype in _rebuild_tensor_v3); nn.Buffer rebuilds through _rebuild_from_type_v2(.., torch.Tensor ..)
+    "torch.storage": frozenset({"UntypedStorage"}),
     "torch.serialization": frozenset({"_get_layout"}),
     "torch.nn.parameter": frozenset({"Parameter"}),
     "numpy": frozenset({"dtype", "ndarray"}),
     "numpy.core.multiarray": frozenset({"_reconstruct", "scalar"}),
     "numpy._core.multiarray": frozenset({"_reconstruct", "scalar"}),
+    # protocol 5 pickles of arrays (numpy.ndarray.__reduce_ex__ with out-of-band-capable buffers)
+    "numpy.core.numeric": frozenset({"_frombuffer"}),
+    "numpy._core.numeric": frozenset({"_frombuffer"}),
+    # joblib.dump writes each array as this wrapper, the array's bytes right after it (walked by the scan)
+    "joblib.numpy_pickle": frozenset({"NumpyArrayWrapper"}),
     # protocol 2 pickles Python 3 bytes as _codecs.encode(text, "latin1")
     "_codecs": frozenset({"encode"}),
     # the pickler writes list/dict/int/str... as opcodes, never as globals: only these are ever imported
@@ -90,7 +100,18 @@ _DANGER_MODULES = {
     "signal": "changes signal handlers", "asyncio": "runs subprocesses", "operator": "reaches any attribute",
     "functools": "chains calls", "builtins": "reaches the interpreter", "__builtin__": "reaches the interpreter",
     "site": "changes the import path", "ensurepip": "installs packages", "pip": "installs packages",
+    "_posixsubprocess": "runs programs (fork_exec)", "_winapi": "runs programs (CreateProcess)",
+    "venv": "creates environments and runs pip", "_osx_support": "runs shell commands (_read_output)",
+    "imaplib": "runs programs (IMAP4_stream) and opens network connections", "distutils": "runs programs (spawn)",
+    "setuptools": "runs programs and builds code", "idlelib": "runs Python code", "doctest": "runs Python code",
+    "test": "runs Python code and programs", "logging": "imports and builds any object (logging.config)",
+    "mailcap": "runs shell commands", "sqlite3": "loads native extensions", "_sqlite3": "loads native extensions",
+    "shelve": "unpickles nested data", "gc": "reaches every object", "xmlrpc": "opens network connections",
+    "nntplib": "opens network connections", "poplib": "opens network connections", "_ctypes": "calls native code",
+    "uuid": "runs programs (uuid._get_command_stdout)",
 }  # fmt: skip
+# Modules that are dangerous as a whole except for these plain value classes.
+_HARMLESS = {("uuid", "UUID"), ("uuid", "SafeUUID")}
 _DANGER_NAMES = {
     ("builtins", "eval"): "evaluates Python code", ("builtins", "exec"): "runs Python code",
     ("builtins", "compile"): "compiles Python code", ("builtins", "__import__"): "imports modules",
@@ -99,6 +120,22 @@ _DANGER_NAMES = {
     ("torch", "load"): "unpickles nested data", ("torch.hub", "load"): "downloads and runs code",
     ("numpy", "load"): "unpickles nested data (allow_pickle)",
     ("numpy.testing._private.utils", "runstring"): "runs Python code",
+    ("torch.serialization", "load"): "unpickles nested data", ("torch.serialization", "_load"): "unpickles nested data",
+    ("torch.serialization", "_legacy_load"): "unpickles nested data", ("torch", "compile"): "compiles and runs code",
+    ("numpy.lib.npyio", "load"): "unpickles nested data (allow_pickle)", ("numpy.lib.format", "read_array"):
+    "unpickles nested data (allow_pickle)", ("pandas", "read_pickle"): "unpickles nested data",
+    ("pandas", "eval"): "evaluates expressions", ("pandas.core.computation.eval", "eval"): "evaluates expressions",
+}  # fmt: skip
+# torch and numpy submodules that load or compile code (module prefix -> what they do).
+_DANGER_PREFIXES = {
+    "torch.hub": "downloads and runs code", "torch.jit": "loads and runs TorchScript code",
+    "torch.package": "imports code packed in the file", "torch.utils.cpp_extension": "compiles and loads native code",
+    "torch._inductor": "compiles and runs code", "torch._dynamo": "compiles and runs code",
+    "torch.distributed": "opens network connections and runs remote calls", "torch.multiprocessing": "starts processes",
+    "torch._C": "reaches torch's native internals (TorchScript compiler)", "torch.fx": "builds and runs Python code",
+    "torch.utils._config_module": "changes torch configuration", "numpy.f2py": "compiles and runs code",
+    "numpy.distutils": "runs programs", "numpy.testing": "runs Python code and programs",
+    "pandas.io": "reads files and URLs, unpickles nested data", "transformers.dynamic_module_utils": "imports remote code",
 }  # fmt: skip
 
 
@@ -133,10 +170,11 @@ def _judge(module: str, name: str) -> tuple[str, str]:
     if name in _ALLOWED.get(module, ()):
         return ALLOWED, ""
     why = _DANGER_NAMES.get((module, name))
-    if why is None and module != "builtins":
+    if why is None and module != "builtins" and (module, name) not in _HARMLESS:
         why = _DANGER_MODULES.get(module.split(".")[0])
-    if why is None and module.startswith("torch.hub"):
-        why = "downloads and runs code"
+    for prefix, what in _DANGER_PREFIXES.items():
+        if why is None and (module == prefix or module.startswith(prefix + ".")):
+            why = what
     if why is None and module == "builtins" and name.startswith("__"):
         why = "reaches the interpreter"
     return (DANGEROUS, why) if why else (UNKNOWN, "")
@@ -402,34 +440,195 @@ class _Walker:
             s.append({"NONE": None, "NEWTRUE": True, "NEWFALSE": False}.get(op, arg))
 
 
-def _read_int0(stream, op: str) -> Any:
-    """INT/LONG's decimal line as CPython's ``pickle`` reads it: ``int(text, 0)``, so ``0x1`` counts."""
+@dataclass(frozen=True, slots=True)
+class Big:
+    """A string, bytes or integer argument too long to keep: skipped over, never read into memory."""
+
+    kind: str
+    size: int
+
+
+#: Longest string, bytes or integer argument kept as a value; longer ones become ``Big`` (item 11 of
+#: issue 11: a sparse pickle of 32 strings of 16 MiB must not cost 512 MiB).
+_KEEP = 1 << 16
+_SPACE = b" \t\n\v\f\r"
+_FLOAT = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.IGNORECASE)
+#: Counted arguments: opcode -> (bytes of the length field, what the bytes become). Lengths are
+#: unsigned, as ``calc_binsize`` reads them in _pickle.c (pickletools wrongly refuses a BINSTRING
+#: length above 2**31; the loader reads on).
+_COUNTED = {
+    "SHORT_BINSTRING": (1, "str8"), "BINSTRING": (4, "str8"), "SHORT_BINBYTES": (1, "bytes"), "BINBYTES": (4, "bytes"),
+    "BINBYTES8": (8, "bytes"), "BYTEARRAY8": (8, "bytes"), "SHORT_BINUNICODE": (1, "str"), "BINUNICODE": (4, "str"),
+    "BINUNICODE8": (8, "str"),
+}  # fmt: skip
+_OPCODES = {op.code.encode("latin-1"): op for op in pickletools.opcodes}
+
+
+def _line(stream, op: str) -> bytes:
+    """One argument line with its newline (``_Unpickler_Readline``); shorter than 2 bytes is ``bad_readline``."""
     line = stream.readline()
     if not line.endswith(b"\n"):
-        raise ValueError(f"no newline found when trying to read {op}")
-    text = line[:-1]
-    if op == "INT" and text in (b"00", b"01"):
-        return text == b"01"
-    if op == "LONG" and text.endswith(b"L"):
-        text = text[:-1]
+        raise ValueError(f"{op}: pickle data was truncated")
+    if len(line) < (1 if op in ("UNICODE", "PERSID", "STRING") else 2):
+        raise ValueError(f"{op}: bad readline")
+    return line
+
+
+def _skip(stream, n: int) -> bool:
+    """Move past ``n`` bytes without reading them; False (at the end) when fewer are left."""
+    if hasattr(stream, "skip"):
+        return bool(stream.skip(n))
+    pos = stream.tell()
+    end = stream.seek(0, 2)
+    if end - pos < n:
+        return False
+    stream.seek(pos + n)
+    return True
+
+
+def _cstr(line: bytes) -> bytes:
+    """The line as the C code sees it: a C string, so it ends at the first NUL."""
+    cut = line.find(b"\0")
+    return line if cut < 0 else line[:cut]
+
+
+def _strtol(s: bytes) -> tuple[int | None, int]:
+    """C ``strtol(s, &end, 0)``: leading space, sign, ``0x`` hex or leading-0 octal; (value, end index)."""
+    i = 0
+    while i < len(s) and s[i] in _SPACE:
+        i += 1
+    neg = i < len(s) and s[i] == 45  # '-'
+    if i < len(s) and s[i] in b"+-":
+        i += 1
+    base, digits = 10, b"0123456789"
+    if s[i : i + 2].lower() == b"0x" and s[i + 2 : i + 3].lower() in (b"0123456789abcdef"[k : k + 1] for k in range(16)):
+        base, digits, i = 16, b"0123456789abcdefABCDEF", i + 2
+    elif s[i : i + 1] == b"0":
+        base, digits = 8, b"01234567"
+    j = i
+    while j < len(s) and s[j] in digits:
+        j += 1
+    if j == i:
+        return None, 0
+    value = int(s[i:j], base)
+    return (-value if neg else value), j
+
+
+def _pylong(text: bytes, base: int) -> int:
+    """``PyLong_FromString(s, NULL, base)`` on a C string: Python's own ``int()`` grammar, ASCII only."""
     if len(text) > limits.MAX_PICKLE_STRING:
-        raise ValueError(f"{op} argument too long")
-    return int(text, 0)
+        raise ValueError("integer argument too long")
+    return int(_cstr(text).decode("ascii"), base)
+
+
+def _read_int(line: bytes) -> int | bool:
+    """``load_int``: strtol base 0, the end must be the newline or a NUL; else ``PyLong_FromString``."""
+    value, end = _strtol(line)
+    if value is not None and line[end : end + 1] in (b"\n", b"\0") and -(1 << 63) <= value < 1 << 63:
+        return bool(value) if len(line) == 3 and value in (0, 1) else value
+    return _pylong(line, 0)
+
+
+def _read_long(line: bytes) -> int:
+    """``load_long``: an ``L`` before the newline is dropped (the string ends there), then base 0."""
+    return _pylong(line[:-2] if line[-2:-1] == b"L" else line, 0)
+
+
+def _read_float(line: bytes) -> float:
+    """``load_float``: ``PyOS_string_to_double`` (no leading space), ending at the newline or a NUL."""
+    m = _FLOAT.match(line)
+    if m is None or line[m.end() : m.end() + 1] not in (b"\n", b"\0"):
+        raise ValueError("could not convert string to float")
+    value = float(m.group())
+    if value in (float("inf"), float("-inf")) and b"inf" not in m.group().lower():
+        raise ValueError("FLOAT overflows")
+    return value
+
+
+def _text(data: bytes) -> str:
+    """STRING/BINSTRING bytes as a str: UTF-8 (torch.load's encoding), else Latin-1 (numpy's, pandas')."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _read_string(line: bytes) -> str:
+    """``load_string``: quoted alike at both ends, escapes decoded, then decoded as text."""
+    body = line[:-1]
+    if len(body) < 2 or body[0] != body[-1] or body[:1] not in (b"'", b'"'):
+        raise ValueError("the STRING opcode argument must be quoted")
+    import codecs
+
+    return _text(codecs.escape_decode(body[1:-1])[0])
+
+
+def _read_counted(stream, op: str) -> Any:
+    """A counted string or bytes argument; longer than ``_KEEP`` is skipped (``Big``), never allocated."""
+    width, kind = _COUNTED[op]
+    raw = stream.read(width)
+    if len(raw) < width:
+        raise ValueError(f"{op}: pickle data was truncated")
+    n = int.from_bytes(raw, "little")
+    if width == 8 and n >= 1 << 63:
+        raise OverflowError(f"{op} exceeds the largest size")
+    if n > _KEEP:
+        if not _skip(stream, n):
+            raise ValueError(f"{op}: pickle data was truncated")
+        return Big(kind, n)
+    data = stream.read(n)
+    if len(data) < n:
+        raise ValueError(f"{op}: pickle data was truncated")
+    if kind == "str":
+        return data.decode("utf-8", "surrogatepass")
+    return _text(data) if kind == "str8" else data
+
+
+def _read_arg(stream, op) -> Any:
+    """One opcode's argument, read as ``Modules/_pickle.c`` reads it (not as pickletools does)."""
+    name = op.name
+    if name in _COUNTED:
+        return _read_counted(stream, name)
+    if name == "INT":
+        return _read_int(_line(stream, name))
+    if name == "LONG":
+        return _read_long(_line(stream, name))
+    if name == "FLOAT":
+        return _read_float(_line(stream, name))
+    if name == "STRING":
+        return _read_string(_line(stream, name))
+    if name in ("GET", "PUT"):
+        return _pylong(_line(stream, name), 10)
+    if name in ("GLOBAL", "INST"):  # two lines, each UTF-8 (load_global)
+        module = _line(stream, name)[:-1].decode("utf-8")
+        return module + " " + _line(stream, name)[:-1].decode("utf-8")
+    if name == "PERSID":
+        return _line(stream, name)[:-1].decode("ascii")
+    if name in ("LONG1", "LONG4"):
+        raw = stream.read(1 if name == "LONG1" else 4)
+        n = int.from_bytes(raw, "little", signed=name == "LONG4")
+        if len(raw) < (1 if name == "LONG1" else 4) or n < 0:
+            raise ValueError(f"{name}: bad byte count")
+        if n > _KEEP:
+            if not _skip(stream, n):
+                raise ValueError(f"{name}: pickle data was truncated")
+            return Big("int", n)
+        data = stream.read(n)
+        if len(data) < n:
+            raise ValueError(f"{name}: pickle data was truncated")
+        return int.from_bytes(data, "little", signed=True)
+    return None if op.arg is None else op.arg.reader(stream)
 
 
 def _genops(stream):
-    """``pickletools.genops`` with INT/LONG decoded like ``pickle.load`` does (base 0, not base 10)."""
+    """(opcode, argument, position) up to STOP, each argument read the way ``pickle.load`` reads it."""
     while True:
         pos = stream.tell()
         code = stream.read(1)
-        op = pickletools.code2op.get(code.decode("latin-1")) if code else None
+        op = _OPCODES.get(code) if code else None
         if op is None:
             raise ValueError("pickle exhausted before seeing STOP" if not code else f"unknown opcode {code!r}")
-        if op.name in ("INT", "LONG"):
-            arg = _read_int0(stream, op.name)
-        else:
-            arg = None if op.arg is None else op.arg.reader(stream)
-        yield op, arg, pos
+        yield op, _read_arg(stream, op), pos
         if op.name == "STOP":
             return
 
@@ -444,7 +643,7 @@ def starts_like_pickle(head: bytes, cut: bool = False) -> bool:
     try:
         next(_genops(io.BytesIO(head)))
     except (ValueError, OverflowError, StopIteration):
-        return cut and bool(head) and head[:1].decode("latin-1") in pickletools.code2op
+        return cut and bool(head) and head[:1] in _OPCODES
     return True
 
 
