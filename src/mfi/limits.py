@@ -39,6 +39,8 @@ ARRAY_MATERIALISE = 64
 MAX_PICKLE_BYTES = 256 * MiB
 #: Most opcodes walked in one pickle. A 2,000-tensor state dict takes ~100,000.
 MAX_PICKLE_OPCODES = 4_000_000
+#: Most pickles walked in a row in one file or member (torch's legacy layout writes five).
+MAX_PICKLES = 1000
 #: Most memo entries (BINPUT/MEMOIZE). torch memoizes a few per tensor.
 MAX_PICKLE_MEMO = 262_144
 #: Most values on a pickle's stack at once (all MARK levels). A state dict keeps a few dozen there.

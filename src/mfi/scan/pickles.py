@@ -18,18 +18,13 @@ from ..formats.pickle import (
     BytesSource,
     PickleGlobal,
     PickleWalk,
-    looks_like_pickle,
     pickle_stream,
     starts_like_pickle,
     walk_pickle,
 )
-from ..formats.torch import LEGACY_HEAD, read_torch
+from ..formats.torch import LEGACY_MAGIC, read_torch
 from ..formats.ziparchive import ZipArchive
 from ..records import Finding
-
-#: Pickles in a row: torch's legacy layout writes five.
-_MAX_PICKLES = 5
-
 
 def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[int, str]], member: str | None) -> list[Finding]:
     """One finding per global outside the allow-list (dangerous ones critical), and per odd opcode."""
@@ -49,25 +44,45 @@ def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[i
     return out
 
 
-def _walk_all(file: str, src, base: int, member: str | None, count: int) -> tuple[list[Finding], int, list[PickleWalk]]:
-    """Walk up to ``count`` pickles in a row; returns findings, globals seen, and the walks."""
+def _walk_all(file: str, src, base: int, member: str | None) -> tuple[list[Finding], int, list[PickleWalk]]:
+    """Walk pickle after pickle to the end of ``src``; returns findings, globals seen, and the walks.
+
+    torch's legacy layout holds five pickles in a row (the first is the magic number, however it
+    is encoded), then raw storages; any other file is walked to its end, since a loader may call
+    ``pickle.load`` again where the last one stopped. Bytes after a STOP that break before importing
+    anything are not a pickle (``pickle.load`` never reads past STOP): an info note, not damage.
+    """
     out: list[Finding] = []
     stream = pickle_stream(src)
-    seen: list[PickleGlobal] = []
+    seen = 0
+    opcodes = 0
     walks: list[PickleWalk] = []
-    for _ in range(count):
+    legacy = False
+    while True:
+        at = stream.tell()
         walk = walk_pickle(file, stream, base=base, partial=True)
+        if walks and not legacy and walk.error is not None and not walk.globals and not walk.oddities:
+            out.append(Finding("info", "format", file, f"{src.size - at} bytes after the pickle's STOP are not a pickle",
+                               base + at, member, {"trailing": src.size - at}))  # fmt: skip
+            break
         walks.append(walk)
-        seen += walk.globals
+        seen += len(walk.globals)
+        opcodes += walk.opcodes
         out += global_findings(file, walk.globals, walk.oddities, member)
         if walk.error is not None:
             # our reading and pickle.load's may part ways at the damage: what follows could still run
             out.append(Finding("high", "pickle", file, f"pickle could not be fully checked: {walk.error.problem}; "
                                "code may run", walk.error.offset, member, {"damaged": True}))  # fmt: skip
             break
-        if count > 1 and not looks_like_pickle(src.read_at(stream.tell(), 2)):
+        legacy = legacy or (len(walks) == 1 and walk.value == LEGACY_MAGIC and not isinstance(walk.value, bool))
+        if (legacy and len(walks) == 5) or stream.tell() >= src.size:
+            break  # legacy: raw storages follow the fifth pickle, torch reads them as bytes
+        if len(walks) >= limits.MAX_PICKLES or opcodes > limits.MAX_PICKLE_OPCODES:
+            out.append(Finding("high", "pickle", file, f"more than {len(walks)} pickles ({opcodes} opcodes) in a row; "
+                               "the rest could not be checked; code may run", base + stream.tell(), member,
+                               {"damaged": True}))  # fmt: skip
             break
-    return out, len(seen), walks
+    return out, seen, walks
 
 
 def _clean_note(file: str, n: int, member: str | None) -> Finding:
@@ -80,14 +95,15 @@ def scan_pickle_file(file: str, src, names: set[str] | None = None, *, sniffed: 
 
     ``sniffed`` files (no pickle suffix, only first bytes that decode as an opcode) that break before
     any import are not pickles: ``None``."""
-    legacy = src.read_at(0, len(LEGACY_HEAD)) == LEGACY_HEAD
-    out, n, walks = _walk_all(file, src, 0, None, _MAX_PICKLES if legacy else 1)
+    out, n, walks = _walk_all(file, src, 0, None)
     if sniffed and out and all(f.detail.get("damaged") for f in out):
         return None  # bytes that merely start like a pickle, and break before importing anything
+    legacy = walks[0].error is None and walks[0].value == LEGACY_MAGIC
     # without a persistent id there is no storage, so no tensor table; a complete walk is reused
     reuse = {"": walks[0]} if not legacy and walks[0].error is None else {}
     integrity = _torch_integrity(file, src, out, names, reuse) if legacy or walks[0].persistent else []
-    return out + integrity + ([] if out else [_clean_note(file, n, None)])
+    loud = [f for f in out if f.severity != "info"]
+    return out + integrity + ([] if loud else [_clean_note(file, n, None)])
 
 
 def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | None, walked: dict) -> list[Finding]:
@@ -139,7 +155,7 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
         elif starts_like_pickle(head, cut=len(head) < m.size):
             named = suffix in (".pkl", ".pickle")
             data_src, base = _member_source(z, m)
-            found, n, walks = _walk_all(file, data_src, base, name, 1)
+            found, n, walks = _walk_all(file, data_src, base, name)
             if walks[0].error is None and name not in z.duplicates:
                 walked[name] = walks[0]
             if not named and found and all(f.detail.get("damaged") for f in found):
@@ -195,7 +211,7 @@ def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding
         return []
     out = [Finding("high", "pickle", file, f"object array or unusual dtype ({str(header.descr)[:40]}): "
                    "np.load(allow_pickle=True) may unpickle it", base + header.data_offset, member, {"descr": str(header.descr)[:200]})]  # fmt: skip
-    found, _, _ = _walk_all(file, _Window(src, header.data_offset, src.size), base + header.data_offset, member, 1)
+    found, _, _ = _walk_all(file, _Window(src, header.data_offset, src.size), base + header.data_offset, member)
     return out + found
 
 
