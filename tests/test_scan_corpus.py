@@ -27,8 +27,7 @@ _SAMPLES = _listing()
 
 #: Hostile classes mfi misses today, by sample path: each xfail names the issue 11 item; removed as fixed.
 _MISSES: dict[str, str] = {
-    "zip_two_directories.pt": "3",
-    "zip_stray_eocd.pt": "3", "zip_bad_crc.pt": "3", "model.pkl.gz": "4", "model.joblib.gz": "4", "model.joblib.z": "4",
+    "model.pkl.gz": "4", "model.joblib.gz": "4", "model.joblib.z": "4",
     "model.pkl.bz2": "4", "model.pkl.xz": "4", "py2_long.npy": "4", "py2.npz": "4", "automap_list": "5",
     "automap_other_repo": "5", "pycache_model": "5", "hidden_folder": "5",
 }

@@ -15,7 +15,6 @@ from ..formats.npy import NPY_MAGIC, read_npy
 from ..formats.pickle import (
     ALLOWED,
     DANGEROUS,
-    BytesSource,
     PickleGlobal,
     PickleWalk,
     pickle_stream,
@@ -53,7 +52,7 @@ def _walk_all(file: str, src, base: int, member: str | None) -> tuple[list[Findi
     anything are not a pickle (``pickle.load`` never reads past STOP): an info note, not damage.
     """
     out: list[Finding] = []
-    stream = pickle_stream(src)
+    stream = src.stream() if hasattr(src, "stream") else pickle_stream(src)
     seen = 0
     opcodes = 0
     walks: list[PickleWalk] = []
@@ -134,7 +133,15 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
     clean: list[str] = []
     walked: dict[str, PickleWalk] = {}
     allowed = 0
-    has_torch = any(n.lower() == "data.pkl" or n.lower().endswith("/data.pkl") for n in z.members)
+    for problem in z.disagreements:
+        out.append(Finding("high", "pickle", file, f"the archive reads two ways: {problem}; what a loader runs cannot "
+                           "be verified", detail={"damaged": True}))  # fmt: skip
+    # torch's reader takes the folder of the first member as the archive's name, then looks records up
+    # under it case-insensitively (caffe2/serialize/inline_container.cc, PyTorchFileReader::init)
+    first = z.torch_entries[0].name if z.torch_entries else ""
+    prefix = first.split("/", 1)[0].lower() + "/" if "/" in first else ""
+    has_torch = any(m.name.lower() == prefix + "data.pkl" for m in z.torch_entries)
+    storage = re.compile(re.escape(prefix) + r"data/\d+") if has_torch else None
     for name in z.duplicates:
         out.append(Finding("high", "pickle", file, f"archive lists {name!r} more than once: loaders disagree on which "
                            "copy they read", member=name, detail={"duplicate": name}))  # fmt: skip
@@ -146,12 +153,20 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
             out.append(Finding("medium", "remote-code", file, f"archive holds code ({name}): TorchScript or Python that a "
                                "loader may run", member=name))  # fmt: skip
             continue
-        if not deep and has_torch and _TORCH_STORAGE.fullmatch(lower):
+        is_storage = storage is not None and storage.fullmatch(lower) is not None
+        if is_storage and not deep:
             continue
+        local = z.local_name(m)
+        if local != name:
+            out.append(Finding("high", "pickle", file, f"member {name!r} is named {local!r} in its local header: torch "
+                               "reads it, zipfile refuses it; what runs cannot be verified", member=name,
+                               detail={"damaged": True, "local_name": local}))  # fmt: skip
         head = z.head(m, _MEMBER_SNIFF)
         if is_npy(head):
             data_src, base = _member_source(z, m)
             out += _npy_findings(file, data_src, base, name)
+        elif is_storage:
+            continue  # torch reads a storage as raw bytes, never as a pickle (issue 11 item 8)
         elif starts_like_pickle(head, cut=len(head) < m.size):
             named = suffix in (".pkl", ".pickle")
             data_src, base = _member_source(z, m)
@@ -159,10 +174,10 @@ def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True
             if walks[0].error is None and name not in z.duplicates:
                 walked[name] = walks[0]
             if not named and found and all(f.detail.get("damaged") for f in found):
-                continue  # raw tensor bytes that merely start like an opcode
+                continue  # raw bytes that merely start like an opcode
             allowed += n
             out += found
-            if not found:
+            if not [f for f in found if f.severity != "info"]:
                 clean.append(name)
     if has_torch and deep:  # the tensor table needs one small read per storage: skipped remotely
         out += _torch_integrity(file, src, out, names, walked)
@@ -181,7 +196,41 @@ def _member_source(z: ZipArchive, m) -> tuple[object, int]:
     if m.stored:
         at = z.entry_offset(m)
         return _Window(z.src, at, m.size), at
-    return BytesSource(z.name, z.read_entry(m, limits.MAX_PICKLE_BYTES)), 0
+    return _Inflated(z, m), 0
+
+
+class _Inflated:
+    """A compressed member as a source ``_walk_all`` reads through one forward-only stream (never whole)."""
+
+    def __init__(self, z: ZipArchive, m) -> None:
+        self.name, self._z, self._m = z.name, z, m
+        self.size = m.size
+
+    def stream(self):
+        """The member's inflating stream, from its first byte."""
+        return self._z.stream(self._m)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Bytes at ``offset`` (inflating from the start: only for small headers)."""
+        return self._z.head(self._m, offset + length)[offset:]
+
+
+class _After:
+    """An inflating source from ``offset`` on (the pickle after a compressed .npy header)."""
+
+    def __init__(self, src: _Inflated, offset: int) -> None:
+        self.name, self._src, self._offset = src.name, src, offset
+        self.size = max(0, src.size - offset)
+
+    def stream(self):
+        """The inflating stream, moved past the header."""
+        s = self._src.stream()
+        s.skip(self._offset)
+        return s
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Bytes at ``offset`` after the header (small reads only)."""
+        return self._src.read_at(self._offset + offset, length)
 
 
 class _Window:
@@ -211,7 +260,8 @@ def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding
         return []
     out = [Finding("high", "pickle", file, f"object array or unusual dtype ({str(header.descr)[:40]}): "
                    "np.load(allow_pickle=True) may unpickle it", base + header.data_offset, member, {"descr": str(header.descr)[:200]})]  # fmt: skip
-    found, _, _ = _walk_all(file, _Window(src, header.data_offset, src.size), base + header.data_offset, member)
+    data = _After(src, header.data_offset) if hasattr(src, "stream") else _Window(src, header.data_offset, src.size)
+    found, _, _ = _walk_all(file, data, base + header.data_offset, member)
     return out + found
 
 
