@@ -416,12 +416,17 @@ def build_huge(folder: Path) -> dict[str, Path]:
     # GGUF: one array of 4096 arrays of 4096 empty arrays; and one at the tensor cap
     out["gguf_16MB_nested_empty_arrays"] = _gguf_nested(folder / "nested.gguf")
     out["gguf_1M_tensors"] = _gguf_tensors(folder / "tensors.gguf", 1 << 20)
-    # zip64 end record with a huge central-directory offset
-    p = out["zip64_huge_cd_offset"] = folder / "zip64.pt"
-    z64 = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, 1, 1, 46, (1 << 63) + 12345)
+    out["zip64_huge_cd_offset"] = build_huge_zip64(folder)
+    return out
+
+
+def build_huge_zip64(folder: Path) -> Path:
+    """A zip64 end record whose central directory offset is near 2**64 (item 12)."""
+    p = folder / "zip64.pt"
+    z64 = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, 1, 1, 46, (1 << 64) - 12345)
     loc = struct.pack("<IIQI", 0x07064B50, 0, 30, 1)
     p.write_bytes(b"PK\x03\x04" + b"\0" * 26 + z64 + loc + _eocd(0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF))
-    return out
+    return p
 
 
 def _crc_zeros(crc: int, n: int) -> int:

@@ -206,6 +206,10 @@ class Global:
     module: str
     name: str
 
+    def qualname_is(self, module: str, name: str) -> bool:
+        """Whether this is ``module.name`` (numpy 1 and 2 spell some modules differently)."""
+        return self.module == module and self.name == name
+
 
 @dataclass(slots=True)
 class Call:
@@ -281,6 +285,8 @@ class _Walker:
         self.pos = 0
         #: Items held on the stacks under the open MARKs (``len(self.stack)`` is the rest).
         self.held = 0
+        #: A joblib array wrapper just built: its array's bytes come next in the stream.
+        self.array: Call | None = None
 
     def fail(self, problem: str) -> FormatError:
         return FormatError(self.name, f"invalid pickle: {problem}", self.base + self.pos)
@@ -382,6 +388,8 @@ class _Walker:
             target = self.top()
             if isinstance(target, Call):
                 target.state = state
+                if isinstance(target.func, Global) and (target.func.module, target.func.name) == _JOBLIB_WRAPPER:
+                    self.array = target
         elif op in ("BINPERSID", "PERSID"):
             pid = self.pop() if op == "BINPERSID" else arg
             self.persistent.append(pid)
@@ -647,6 +655,53 @@ def starts_like_pickle(head: bytes, cut: bool = False) -> bool:
     return True
 
 
+_JOBLIB_WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+_SIMPLE_DTYPE = re.compile(r"[<>|=]?[?bBhHiIlLqQpPefdgFDGSUVaumMc]\d*(\[\w+\])?")
+
+
+def _joblib_array(w: _Walker, stream) -> None:
+    """Step over the array joblib writes right after a ``NumpyArrayWrapper`` (joblib/numpy_pickle.py, read_array).
+
+    Plain dtypes: an alignment byte and its padding (when the wrapper names an alignment), then
+    ``prod(shape) * itemsize`` raw bytes. Object dtypes: a nested pickle joblib loads with the same
+    rules: walked here, its globals counted as this pickle's. Anything else cannot be verified.
+    """
+    wrapper, w.array = w.array, None
+    state = {k: v for k, v in wrapper.state.items if isinstance(k, str)} if isinstance(wrapper.state, PDict) else {}
+    shape, dtype = state.get("shape"), state.get("dtype")
+    ok = isinstance(dtype, Call) and isinstance(dtype.func, Global) and dtype.func.qualname_is("numpy", "dtype")
+    code = dtype.args[0] if ok and isinstance(dtype.args, tuple) and dtype.args and isinstance(dtype.args[0], str) else None
+    dstate = dtype.state if ok and isinstance(dtype.state, tuple) else ()
+    if code is not None and (code.lstrip("<>|=")[:1] == "O" or code == "object"):  # numpy pickles object as "O8"
+        inner = walk_pickle(w.name, stream, base=w.base, partial=True)
+        w.globals += inner.globals
+        w.oddities += inner.oddities
+        if inner.error is not None:
+            raise inner.error
+        return
+    if (
+        code is None or _SIMPLE_DTYPE.fullmatch(code) is None or (len(dstate) > 3 and dstate[3] is not None)
+        or not isinstance(shape, tuple) or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_INT for d in shape)
+    ):  # fmt: skip
+        raise w.fail("a joblib array wrapper this walk does not understand; what joblib reads next cannot be verified")
+    import numpy as np
+
+    elsize = dstate[5] if len(dstate) > 5 and isinstance(dstate[5], int) and dstate[5] > 0 else None
+    try:
+        itemsize = elsize or np.dtype(code).itemsize
+    except TypeError:
+        raise w.fail(f"joblib array of dtype {code!r} cannot be sized") from None
+    count = 1
+    for d in shape:
+        count *= d
+    if state.get("numpy_array_alignment_bytes") is not None:
+        pad = stream.read(1)
+        if not pad or not _skip(stream, pad[0]):
+            raise w.fail("joblib array padding runs past the end")
+    if count * itemsize > MAX_INT or not _skip(stream, count * itemsize):
+        raise w.fail(f"joblib array of {brief(count)} elements runs past the end")
+
+
 def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = False) -> PickleWalk:
     """Walk one pickle from the stream's position to its STOP opcode; nothing is executed.
 
@@ -667,6 +722,8 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
             if n > limits.MAX_PICKLE_OPCODES:
                 raise LimitError(name, f"pickle has more than {limits.MAX_PICKLE_OPCODES} opcodes", base + pos)
             w.step(opcode.name, arg)
+            if w.array is not None:
+                _joblib_array(w, stream)
             if len(w.stack) + w.held > limits.MAX_PICKLE_STACK:
                 raise LimitError(name, f"pickle holds more than {limits.MAX_PICKLE_STACK} values on its stack", base + pos)
             stopped = opcode.name == "STOP"

@@ -12,6 +12,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
+from lzma import LZMAError
 
 from .. import limits
 from ..errors import FormatError, LimitError, MfiError, TruncatedError
@@ -274,7 +275,12 @@ class ZipArchive:
 
     def stream(self, m: ZipMember) -> InflateIO:
         """A forward-only stream over one compressed entry's bytes, inflated as they are read."""
-        return InflateIO(self, m)
+        import bz2
+
+        makers = {8: lambda: zlib.decompressobj(-15), 12: bz2.BZ2Decompressor, 14: _LzmaZip}
+        if m.method not in makers:
+            raise FormatError(self.name, f"zip member {m.name!r} uses compression method {m.method}", m.header_offset)
+        return InflateIO(self.src, self.entry_offset(m), m.compressed_size, makers[m.method], f"zip member {m.name!r}")
 
     def read_entry(self, m: ZipMember, cap: int, partial: bool = False) -> bytes:
         """One entry's (decompressed) bytes; over ``cap`` is a ``LimitError``, or cut at ``cap`` when ``partial``."""
@@ -311,50 +317,54 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
 
 
 class InflateIO(io.RawIOBase):
-    """A compressed zip entry as a forward-only stream: inflated a chunk at a time, never whole.
+    """Compressed bytes of a source as a forward-only stream: inflated a chunk at a time, never whole.
 
-    A 261 KB member can inflate to 256 MiB (issue 11 item 11); the pickle walk reads it through
-    this stream and steps over long arguments, so memory stays at a chunk or two.
+    A 261 KB zip member can inflate to 256 MiB (issue 11 item 11); the pickle walk reads it through
+    this stream and steps over long arguments, so memory stays at a chunk or two. Inflating more
+    than ``cap`` bytes is a ``LimitError``, which bounds the time too.
     """
 
-    def __init__(self, z: ZipArchive, m: ZipMember, chunk: int = 1 << 16) -> None:
+    def __init__(self, src, at: int, length: int, make, what: str, *, multi: bool = False,
+                 cap: int = limits.MAX_PICKLE_BYTES, chunk: int = 1 << 16) -> None:  # fmt: skip
         super().__init__()
-        import bz2
-        import lzma
-
-        makers = {8: lambda: zlib.decompressobj(-15), 12: bz2.BZ2Decompressor, 14: lambda: _LzmaZip()}
-        if m.method not in makers:
-            raise FormatError(z.name, f"zip member {m.name!r} uses compression method {m.method}", m.header_offset)
-        self._d = makers[m.method]()
-        self._z, self._m, self._chunk = z, m, chunk
-        self._at = z.entry_offset(m)
-        self._left = m.compressed_size
+        self._src, self._make, self._what, self._multi, self._cap, self._chunk = src, make, what, multi, cap, chunk
+        self._d = make()
+        self._at, self._left, self._start = at, length, at
         self._buf = b""
         self._pos = 0
-        self.name = z.name
+        self.name = src.name
 
     def _fill(self, want: int) -> None:
-        while len(self._buf) < want and (self._left > 0 or getattr(self._d, "unconsumed_tail", b"")):
-            tail = getattr(self._d, "unconsumed_tail", b"")
-            if tail:
-                raw = tail
-            else:
-                raw = self._z.src.read_at(self._at, min(self._chunk, self._left))
+        while len(self._buf) < want:
+            raw = getattr(self._d, "unconsumed_tail", b"")
+            if not raw:
+                if self._left <= 0:
+                    return
+                raw = self._src.read_at(self._at, min(self._chunk, self._left))
                 if not raw:
                     self._left = 0
-                    break
+                    return
                 self._at += len(raw)
                 self._left -= len(raw)
             try:
-                if isinstance(self._d, type(zlib.decompressobj())):
+                if hasattr(self._d, "unconsumed_tail"):  # zlib: bound the output of each call
                     piece = self._d.decompress(raw, max(self._chunk, want - len(self._buf)))
                 else:
                     piece = self._d.decompress(raw)
-            except (zlib.error, OSError, EOFError, ValueError) as e:
-                raise FormatError(self.name, f"cannot inflate zip member {self._m.name!r} ({e})", self._m.header_offset) from None
+            except (zlib.error, OSError, EOFError, ValueError, LZMAError) as e:
+                raise FormatError(self.name, f"cannot inflate {self._what} ({e})", self._start) from None
+            if self._pos + len(self._buf) + len(piece) > self._cap:
+                raise LimitError(self.name, f"{self._what} inflates past the cap of {self._cap} bytes", self._start)
             self._buf += piece
             if getattr(self._d, "eof", False):
-                break
+                rest = getattr(self._d, "unused_data", b"")
+                if not self._multi or not (rest or self._left > 0):
+                    self._left = 0
+                    return
+                self._d = self._make()  # concatenated gzip / bz2 / xz streams: the readers go on
+                if rest:
+                    self._at -= len(rest)
+                    self._left += len(rest)
 
     def readable(self) -> bool:
         """Always readable."""
@@ -363,6 +373,11 @@ class InflateIO(io.RawIOBase):
     def tell(self) -> int:
         """Bytes inflated and consumed so far."""
         return self._pos
+
+    def at_end(self) -> bool:
+        """Whether every byte has been consumed."""
+        self._fill(1)
+        return not self._buf
 
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes (``n < 0``: up to 16 MiB, the pickle read cap)."""
@@ -377,9 +392,10 @@ class InflateIO(io.RawIOBase):
         limit = limits.MAX_PICKLE_STRING if limit is None or limit < 0 else limit
         out = bytearray()
         while len(out) < limit:
-            self._fill(1)
             if not self._buf:
-                break
+                self._fill(1)
+                if not self._buf:
+                    break
             cut = self._buf.find(b"\n", 0, limit - len(out))
             take = cut + 1 if cut >= 0 else min(len(self._buf), limit - len(out))
             out += self._buf[:take]
@@ -390,13 +406,41 @@ class InflateIO(io.RawIOBase):
         return bytes(out)
 
     def skip(self, n: int) -> bool:
-        """Inflate and drop ``n`` bytes; False when the member ends first."""
+        """Inflate and drop ``n`` bytes; False when the data ends first."""
         while n > 0:
             piece = self.read(min(n, 1 << 20))
             if not piece:
                 return False
             n -= len(piece)
         return True
+
+
+#: Decompressors by leading bytes: what joblib.load and pandas.read_pickle undo before unpickling
+#: (joblib/compressor.py prefixes; pandas infers by suffix, the same formats).
+COMPRESSED = {
+    b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz", b"\x5d\x00\x00": "lzma", b"\x78\x01": "zlib",
+    b"\x78\x5e": "zlib", b"\x78\x9c": "zlib", b"\x78\xda": "zlib", b"\x04\x22\x4d\x18": "lz4", b"\x28\xb5\x2f\xfd": "zstd",
+}  # fmt: skip
+
+
+def compression(head: bytes) -> str | None:
+    """The compression a file's first bytes announce (``gzip``, ``zlib``, ``bz2``, ``xz``, ``lzma``, ``lz4``, ``zstd``)."""
+    for magic, kind in COMPRESSED.items():
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def decompressing(src, kind: str) -> InflateIO:
+    """A stream over the whole of ``src`` decompressed (gzip, zlib, bz2, xz, lzma)."""
+    import bz2
+    import lzma
+
+    makers = {"gzip": lambda: zlib.decompressobj(31), "zlib": lambda: zlib.decompressobj(15), "bz2": bz2.BZ2Decompressor,
+              "xz": lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), "lzma": lambda: lzma.LZMADecompressor(lzma.FORMAT_ALONE)}  # fmt: skip
+    if kind not in makers:
+        raise FormatError(src.name, f"{kind}-compressed data cannot be read without the {kind} package")
+    return InflateIO(src, 0, src.size, makers[kind], f"the {kind} stream", multi=kind in ("gzip", "bz2", "xz"))
 
 
 class _LzmaZip:

@@ -6,11 +6,12 @@ walks here are partial (``walk_pickle(partial=True)``) and report the damage as 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import PurePosixPath
 
 from .. import limits
-from ..errors import MfiError
+from ..errors import LimitError, MfiError
 from ..formats.npy import NPY_MAGIC, read_npy
 from ..formats.pickle import (
     ALLOWED,
@@ -22,7 +23,7 @@ from ..formats.pickle import (
     walk_pickle,
 )
 from ..formats.torch import LEGACY_MAGIC, read_torch
-from ..formats.ziparchive import ZipArchive
+from ..formats.ziparchive import ZipArchive, decompressing
 from ..records import Finding
 
 def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[int, str]], member: str | None) -> list[Finding]:
@@ -61,8 +62,9 @@ def _walk_all(file: str, src, base: int, member: str | None) -> tuple[list[Findi
         at = stream.tell()
         walk = walk_pickle(file, stream, base=base, partial=True)
         if walks and not legacy and walk.error is not None and not walk.globals and not walk.oddities:
-            out.append(Finding("info", "format", file, f"{src.size - at} bytes after the pickle's STOP are not a pickle",
-                               base + at, member, {"trailing": src.size - at}))  # fmt: skip
+            rest = f"{src.size - at} bytes" if src.size is not None else "the bytes"
+            out.append(Finding("info", "format", file, f"{rest} after the pickle's STOP are not a pickle",
+                               base + at, member, {"trailing": True}))  # fmt: skip
             break
         walks.append(walk)
         seen += len(walk.globals)
@@ -74,7 +76,7 @@ def _walk_all(file: str, src, base: int, member: str | None) -> tuple[list[Findi
                                "code may run", walk.error.offset, member, {"damaged": True}))  # fmt: skip
             break
         legacy = legacy or (len(walks) == 1 and walk.value == LEGACY_MAGIC and not isinstance(walk.value, bool))
-        if (legacy and len(walks) == 5) or stream.tell() >= src.size:
+        if (legacy and len(walks) == 5) or (stream.at_end() if hasattr(stream, "at_end") else stream.tell() >= src.size):
             break  # legacy: raw storages follow the fifth pickle, torch reads them as bytes
         if len(walks) >= limits.MAX_PICKLES or opcodes > limits.MAX_PICKLE_OPCODES:
             out.append(Finding("high", "pickle", file, f"more than {len(walks)} pickles ({opcodes} opcodes) in a row; "
@@ -273,3 +275,80 @@ def scan_npy(file: str, src) -> list[Finding]:
 def is_npy(head: bytes) -> bool:
     """Whether bytes start with the .npy magic."""
     return head[:6] == NPY_MAGIC
+
+
+class _Decompressed:
+    """A whole compressed file as a source ``_walk_all`` reads through one decompressing stream."""
+
+    def __init__(self, src, kind: str) -> None:
+        self.name, self._src, self._kind = src.name, src, kind
+        #: Unknown until decompressed: the walk asks the stream whether it has ended.
+        self.size = None
+
+    def stream(self):
+        """The decompressing stream, from the first byte."""
+        return decompressing(self._src, self._kind)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Bytes at ``offset`` of the decompressed data (small reads near the start only)."""
+        s = self.stream()
+        s.skip(offset)
+        return s.read(length)
+
+
+def scan_compressed(file: str, src, kind: str) -> list[Finding] | None:
+    """A gzip / zlib / bz2 / xz / lzma file holding pickles (joblib.load and pandas.read_pickle undo it first).
+
+    ``None`` when the decompressed bytes are not a pickle (or the data does not decompress at all).
+    lz4 and zstd need packages mfi does not carry: a medium finding, the pickle inside unchecked.
+    """
+    if kind in ("lz4", "zstd"):
+        return [Finding("medium", "unreadable", file, f"{kind}-compressed: joblib and pandas unpickle what is inside, "
+                        "which mfi cannot decompress; not checked")]  # fmt: skip
+    data = _Decompressed(src, kind)
+    try:
+        head = data.read_at(0, _MEMBER_SNIFF)
+    except MfiError:
+        return None
+    if not starts_like_pickle(head, cut=True):
+        return None
+    found, n, _ = _walk_all(file, data, 0, None)
+    if found and all(f.detail.get("damaged") or f.severity == "info" for f in found) and n == 0:
+        return None  # decompressed bytes that merely start like an opcode
+    found = [dataclasses.replace(f, detail={**f.detail, "compression": kind}) for f in found]
+    loud = [f for f in found if f.severity != "info"]
+    return found + ([] if loud else [_clean_note(file, n, None)])
+
+
+def scan_tar(file: str, src) -> list[Finding]:
+    """A tar archive (torch < 0.4 saved ``sys_info``, ``pickle``, ``tensors`` and ``storages`` members):
+    every member that starts like a pickle or an npy array is walked (torch.load unpickles three of them)."""
+    import tarfile
+
+    from ..formats.ziparchive import SourceIO
+
+    out: list[Finding] = []
+    try:
+        with tarfile.open(fileobj=SourceIO(src, max_read=limits.MAX_ZIP_DIRECTORY), mode="r:") as tar:
+            members = []
+            for info in tar:
+                members.append(info)
+                if len(members) > limits.MAX_ZIP_MEMBERS:
+                    raise LimitError(file, f"more than {limits.MAX_ZIP_MEMBERS} tar members")
+    except (tarfile.TarError, OSError, ValueError, EOFError) as e:
+        return [Finding("high", "pickle", file, f"tar archive could not be read ({e}); torch.load may still read it: "
+                        "what runs cannot be verified", detail={"damaged": True})]  # fmt: skip
+    n = 0
+    for info in members:
+        if not info.isreg():
+            continue
+        part = _Window(src, info.offset_data, info.size)
+        head = part.read_at(0, _MEMBER_SNIFF)
+        if is_npy(head):
+            out += _npy_findings(file, part, info.offset_data, info.name)
+        elif starts_like_pickle(head, cut=len(head) < info.size):
+            found, k, _ = _walk_all(file, part, info.offset_data, info.name)
+            n += k
+            out += found
+    loud = [f for f in out if f.severity != "info"]
+    return out + ([] if loud else [_clean_note(file, n, None)])

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import posixpath
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..formats.gguf import read_gguf
 from ..formats.jsonfile import read_json
 from ..formats.pickle import starts_like_pickle
 from ..formats.safetensors import read_safetensors
-from ..formats.ziparchive import is_zip
+from ..formats.ziparchive import compression, is_zip
 from ..paths import unsafe_reason
 from ..records import SEVERITIES, FileEntry, Finding, ScanReport
 from ..sources import LocalFile
@@ -26,7 +27,9 @@ _PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib"
                     ".pt2", ".ptl", ".mar", ".dat"}  # fmt: skip
 #: Files read by suffix; every other file is sniffed by its first bytes (up to ``MAX_SCAN_SNIFF_FILES``).
 _CHECKED = _PICKLE_SUFFIXES | {".json", ".jinja", ".j2", ".gguf", ".safetensors"}
-_SKIP_DIRS = {".git", "__pycache__", ".cache"}
+#: Only git's own store is skipped: hidden folders (``.cache/``) and ``__pycache__`` hold what loaders read.
+_SKIP_DIRS = {".git"}
+_PNG = b"\x89PNG\r\n\x1a\n"
 
 
 class LocalTree:
@@ -51,6 +54,20 @@ class LocalTree:
     def open(self, rel: str):
         """A byte source for the file (a context manager)."""
         return LocalFile(self.base / rel)
+
+    def special(self, rel: str) -> str | None:
+        """``FIFO``, ``socket`` or ``device`` for files that are not regular (opening one may block forever)."""
+        try:
+            mode = (self.base / rel).stat().st_mode
+        except OSError:
+            return None
+        if stat.S_ISFIFO(mode):
+            return "FIFO"
+        if stat.S_ISSOCK(mode):
+            return "socket"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            return "device"
+        return None
 
 
 def scan_path(target: str) -> ScanReport:
@@ -88,7 +105,7 @@ def scan_tree(target: str, tree) -> ScanReport:
         if role == "index":
             indexes.append((rel, extra.get("doc")))
     for rel in tree.paths:
-        if rel.endswith(".py") and unsafe_reason(rel) is None:
+        if rel.endswith(".py") and unsafe_reason(rel) is None and not (hasattr(tree, "special") and tree.special(rel)):
             findings.append(_python(tree, rel, posixpath.splitext(posixpath.basename(rel))[0] in used))
     for rel, doc in indexes:
         findings += _index_findings(tree, rel, doc, tensors)
@@ -106,6 +123,12 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
     name = tree.display(rel)
     base = posixpath.basename(rel)
     suffix = posixpath.splitext(base)[1].lower()
+    special = tree.special(rel) if hasattr(tree, "special") else None
+    if special is not None:
+        return "other", [Finding("info", "format", name, f"a {special}, not a file: skipped, never opened")], {}
+    if suffix == ".pyc":
+        return "code", [Finding("high", "remote-code", name, "compiled Python (.pyc): Python imports it in place of, or "
+                                "without, its .py source, so the code that runs cannot be reviewed")], {}  # fmt: skip
     if suffix == ".py":
         return "code", [], {}
     if suffix not in _CHECKED and not sniff:
@@ -131,6 +154,13 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 tensors[rel] = {t.name for t in st.tensors}
                 return "weights", [Finding("medium", "integrity", name, p) for p in st.problems], {}
             names: set[str] = set()
+            kind = compression(head)
+            if head[:8] == _PNG:  # 0x89 'P': pickle.load stops at the persistent id, torch.load too
+                return "other", [Finding("info", "format", name, "a PNG image, not a checkpoint; not checked")], {}
+            if kind is not None and (found := pickles.scan_compressed(name, src, kind)) is not None:
+                return "weights", found, {}
+            if sniff[257:262] == b"ustar":
+                return "weights", pickles.scan_tar(name, src), {}
             if is_zip(head):
                 found = pickles.scan_zip(name, src, names, deep=not getattr(tree, "remote", False))
             elif pickles.is_npy(head):
