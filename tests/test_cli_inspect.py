@@ -101,7 +101,7 @@ def test_hostile_names_render_as_plain_text(tmp_path):
     from rich.console import Console
 
     from mfi import api
-    from mfi.render import terminal
+    from mfi.render.terminal import inspect as terminal
 
     tensors = {name: np.ones((2, 32), np.float32) for name in HOSTILE}
     path = write_gguf(tmp_path / "h.gguf", tensors=tensors, tokens=HOSTILE)

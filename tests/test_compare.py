@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from mfi import api
-from mfi.summary import weights
-from mfi.summary.compare import PERMUTED_ARCHES, compare, gguf_arch_name
+from mfi.compare import values as weights
+from mfi.compare.match import PERMUTED_ARCHES, compare, gguf_arch_name
 
 
 def test_llama_conversion_matches_every_tensor(models):
@@ -350,7 +350,7 @@ def test_very_long_rows_are_read_in_pieces(tmp_path, monkeypatch):
     from safetensors.numpy import save_file
 
     from mfi import api
-    from mfi.summary import weights
+    from mfi.compare import values as weights
 
     monkeypatch.setattr(weights, "CHUNK_ELEMENTS", 1024)
     monkeypatch.setattr(weights, "LONG_ROW", 2048)

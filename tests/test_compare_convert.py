@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from mfi import api
-from mfi.summary import weights
+from mfi.compare import values as weights
 
 
 def _u32():

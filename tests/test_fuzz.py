@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 
 from mfi import api
 from mfi.errors import MfiError
-from mfi.records import ModelSummary, ScanReport
+from mfi.records import ModelSummary
+from mfi.scan.records import ScanReport
 
 _BIG_INT = b"\x8b" + struct.pack("<i", 100_000) + b"\x7f" * 100_000  # LONG4: an 800,000-bit integer
 _REBUILD = (b"\x80\x02}X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _listing(names):
-    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.records import RemoteFile, RepoListing
     from mfi.hub.mirrors import resolve
 
     return RepoListing(resolve("hf"), "t/x", "main", "1" * 40, tuple(RemoteFile(n, 1, None, "0" * 40) for n in names))

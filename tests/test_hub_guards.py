@@ -19,7 +19,7 @@ PART1 = "llama-tiny-Q8_0-00001-of-00003.gguf"
 def _plan(hub, files, out):
     from mfi.hub import mirrors
     from mfi.hub.listing import list_repo
-    from mfi.hub.plan import plan, select
+    from mfi.hub.selection import plan, select
 
     _, m = mirrors.locate(GGUF_REPO, hub.url, remote_only=True)
     listing = list_repo(m, GGUF_REPO, None, None)
@@ -29,11 +29,11 @@ def _plan(hub, files, out):
 # -- 1. a download is capped at the published size ---------------------------------------------
 def test_overlong_download_stops_at_the_published_size(hub, tmp_path):
     from mfi.errors import SourceError
-    from mfi.hub import download, remote
+    from mfi.hub import download, mirrors
 
     hub.faults.overlong = {"README.md": 32 << 20}  # 18 published bytes, then 32 MiB more
     m, p = _plan(hub, ["README.md"], tmp_path / "out")
-    with remote.session_for(m, None) as session:
+    with mirrors.session_for(m, None) as session:
         with pytest.raises(SourceError) as err:
             download.pull(p, session, retries=0)
         received = session.bytes
@@ -56,7 +56,7 @@ def test_overlong_download_is_one_line_exit_2(hub, tmp_path, cli):
 def test_session_token_rule(monkeypatch, tmp_path):
     from huggingface_hub import constants
 
-    from mfi.hub import mirrors, remote
+    from mfi.hub import mirrors
 
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "token"))
     monkeypatch.delenv("HF_OIDC_RESOURCE", raising=False)
@@ -65,26 +65,26 @@ def test_session_token_rule(monkeypatch, tmp_path):
     hf = mirrors.resolve("hf", "hf")
     other = mirrors.resolve("http://127.0.0.1:1", "hf")
     ms = mirrors.resolve("modelscope", "ms")
-    assert remote.token_for(hf, None) == "hf_saved"  # official huggingface.co: the saved token
-    assert remote.token_for(hf, "explicit") == "explicit"
-    assert remote.token_for(other, None) is None  # never to a mirror
-    assert remote.token_for(other, "explicit") == "explicit"
-    assert remote.token_for(ms, None) is None
+    assert mirrors.token_for(hf, None) == "hf_saved"  # official huggingface.co: the saved token
+    assert mirrors.token_for(hf, "explicit") == "explicit"
+    assert mirrors.token_for(other, None) is None  # never to a mirror
+    assert mirrors.token_for(other, "explicit") == "explicit"
+    assert mirrors.token_for(ms, None) is None
     monkeypatch.delenv("HF_TOKEN")
-    assert remote.token_for(hf, None) is None
+    assert mirrors.token_for(hf, None) is None
     (tmp_path / "token").write_text("hf_from_file\n")  # what `hf auth login` saves
-    assert remote.token_for(hf, None) == "hf_from_file"
-    assert remote.token_for(other, None) is None
+    assert mirrors.token_for(hf, None) == "hf_from_file"
+    assert mirrors.token_for(other, None) is None
 
 
 def test_session_for_official_hf_carries_the_saved_token(monkeypatch):
-    from mfi.hub import mirrors, remote
+    from mfi.hub import mirrors
 
     monkeypatch.setenv("HF_TOKEN", "hf_saved")
-    with remote.session_for(mirrors.resolve("hf", "hf"), None) as s:
+    with mirrors.session_for(mirrors.resolve("hf", "hf"), None) as s:
         assert s.headers("https://huggingface.co/o/r/resolve/main/x")["Authorization"] == "Bearer hf_saved"
         assert "Authorization" not in s.headers("https://cdn-lfs.hf.co/x")  # only to that host
-    with remote.session_for(mirrors.resolve("http://127.0.0.1:1", "hf"), None) as s:
+    with mirrors.session_for(mirrors.resolve("http://127.0.0.1:1", "hf"), None) as s:
         assert "Authorization" not in s.headers("http://127.0.0.1:1/o/r/resolve/main/x")
 
 

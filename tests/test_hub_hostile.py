@@ -66,9 +66,9 @@ def test_unsafe_revision_is_refused_before_any_request(hub, tmp_path, cli, args)
 def test_place_never_unlinks_outside_the_cache(tmp_path):
     from mfi.errors import SourceError
     from mfi.hub import download
-    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.records import RemoteFile, RepoListing
     from mfi.hub.mirrors import resolve
-    from mfi.hub.plan import PlanEntry, PullPlan
+    from mfi.hub.records import PlanEntry, PullPlan
 
     root = tmp_path / "hf" / "hub" / "models--a--b"
     victim = tmp_path / "victim.txt"
@@ -87,9 +87,9 @@ def test_place_never_unlinks_outside_the_cache(tmp_path):
 
 def test_cache_plans_refuse_climbing_repo_names_and_missing_commits(tmp_path):
     from mfi.errors import SourceError, UsageError
-    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.records import RemoteFile, RepoListing
     from mfi.hub.mirrors import resolve
-    from mfi.hub.plan import plan
+    from mfi.hub.selection import plan
 
     files = (RemoteFile("config.json", 2, None, "0" * 40),)
     with pytest.raises(UsageError, match="escapes the target folder"):
@@ -103,8 +103,8 @@ def test_cache_plans_refuse_climbing_repo_names_and_missing_commits(tmp_path):
 
 def test_stale_partials_of_a_file_named_with_glob_characters_are_its_own(tmp_path):
     from mfi.hub import download
-    from mfi.hub.listing import RemoteFile
-    from mfi.hub.plan import PlanEntry
+    from mfi.hub.records import RemoteFile
+    from mfi.hub.records import PlanEntry
 
     for name in ("a.gguf.1111.part", "*.gguf.2222.part"):
         (tmp_path / name).write_bytes(b"x")
@@ -125,7 +125,7 @@ def _console():
 
 
 def test_progress_shows_markup_in_file_names_as_text():
-    from mfi.render.pull import PullProgress
+    from mfi.render.terminal.pull import PullProgress
 
     console = _console()
     with PullProgress(console) as progress:
@@ -137,12 +137,12 @@ def test_progress_shows_markup_in_file_names_as_text():
 
 
 def test_plan_view_shows_markup_in_names_and_revisions_as_text(tmp_path):
-    from mfi.hub.download import PullResult
-    from mfi.hub.listing import RemoteFile, RepoListing
-    from mfi.hub.mirrors import Mirror
-    from mfi.hub.plan import plan
-    from mfi.hub.pull import PullReport
-    from mfi.render.pull import done_line, plan_view
+    from mfi.hub.records import PullResult
+    from mfi.hub.records import RemoteFile, RepoListing
+    from mfi.hub.records import Mirror
+    from mfi.hub.selection import plan
+    from mfi.hub.records import PullReport
+    from mfi.render.terminal.pull import done_line, plan_view
 
     files = (RemoteFile("[b]f.json", 2, None, "0" * 40),)
     listing = RepoListing(Mirror("[i]m", "hf", "http://127.0.0.1:9"), "test/x", "[red]v[/]", "1" * 40, files)

@@ -134,6 +134,19 @@ def test_redirect_off_the_mirror_is_not_followed(hub_root, tmp_path, cli):
         assert len(mirror.authorized) == mirror.requests
 
 
+def test_two_files_redirected_off_the_mirror_end_in_one_line(hub_root, tmp_path, cli):
+    # Issue 9: the re-raise of the first of several failures used to crash with TypeError (exit 1).
+    part2 = PART1.replace("00001-of", "00002-of")
+    with HubServer(hub_root, lifetime=30) as foreign, HubServer(hub_root, lifetime=30) as mirror:
+        mirror.faults.redirect = {PART1, part2}
+        mirror.faults.redirect_to = foreign.url
+        r = cli("pull", GGUF_REPO, PART1, part2, "--mirror", mirror.url, "--local-dir", str(tmp_path / "a"))
+    assert r.exit_code == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "off the chosen mirror" in r.stderr and "(and 1 more file(s) failed)" in r.stderr
+    assert foreign.requests == 0
+
+
 def test_modelscope_pull_into_its_cache(hub, tmp_path):
     from mfi import api
 
@@ -159,7 +172,7 @@ def test_pull_errors_are_one_line_exit_2(hub, cli):
 
 
 def test_quant_matching():
-    from mfi.hub.plan import quant_matches
+    from mfi.hub.selection import quant_matches
 
     assert quant_matches("Model-Q4_K_M.gguf", "Q4_K_M")
     assert quant_matches("model.q4_k_m.gguf", "Q4_K_M")
@@ -172,10 +185,10 @@ def test_quant_matching():
 
 def test_names_escaping_the_folder_are_refused(tmp_path):
     from mfi.errors import UsageError
-    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.records import RemoteFile, RepoListing
     from mfi.hub.mirrors import resolve
-    from mfi.hub.plan import plan
-    from mfi.paths import safe_join
+    from mfi.hub.selection import plan
+    from mfi.targets import safe_join
 
     listing = RepoListing(resolve("hf"), "a/b", "main", "0" * 40, (RemoteFile("../evil.gguf", 1, "0" * 64),))
     with pytest.raises(UsageError, match="escapes the target folder"):

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_safetensors_repo_costs_shards_plus_five_requests(hub, models):
     from mfi import api
-    from mfi.render.jsonout import inspect_dict
+    from mfi.render.json.inspect import inspect_dict
 
     s = api.inspect("hf://test/qwen3-tiny", mirror=hub.url)
     # listing, index, 2 shard headers, config.json, tokenizer_config.json, tokenizer.json
@@ -142,7 +142,8 @@ def test_tree_listing_paginates_like_the_hub(hub_root):
 
 
 def test_plain_names_and_schemes():
-    from mfi.hub.mirrors import parse_ref, resolve
+    from mfi.hub.mirrors import resolve
+    from mfi.targets import parse_ref
 
     assert parse_ref("Qwen/Qwen3-8B").repo_id == "Qwen/Qwen3-8B"
     assert parse_ref("hf://Qwen/Qwen3-8B@v1/sub/model.gguf").path == "sub/model.gguf"

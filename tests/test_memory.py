@@ -12,8 +12,12 @@ import json
 import numpy as np
 import pytest
 
-from mfi import api, deploy
-from mfi.summary import layout, memory
+from mfi import api
+
+from mfi.plan.assess import assess
+from mfi.plan import layout
+from mfi.plan import memory
+from mfi.plan.records import Options
 
 F16 = 2  # bytes per f16 element
 K4, K32 = 4096, 32768
@@ -208,7 +212,7 @@ def test_vllm_style_cache():
 
 def test_largest_context_that_fits():
     lay = layout.from_config(QWEN3_8B)  # 147,456 B per token
-    opts = memory.Options()
+    opts = Options()
     budget = 36 * 10000 * 4096
     fits = memory.largest_context(lay, budget, opts, "llama.cpp", 40960)
     assert fits == 9984  # 39 x 256; 10240 cells would need 36 x 10240 x 4096 > budget
@@ -265,7 +269,7 @@ def test_gguf_and_safetensors_give_the_same_kv(tmp_path, name):
     for target in (folder, path):
         s = api.inspect(str(target))
         for ctx in (K4, K32):
-            p = deploy.plan(s, memory.Options(context=ctx, runtime="llama.cpp"))
+            p = assess(s, Options(context=ctx, runtime="llama.cpp"))
             figures.append(p.memory.kv.bytes)
     assert figures[:2] == figures[2:] == list(EXPECTED[name])
 

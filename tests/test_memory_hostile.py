@@ -15,9 +15,13 @@ import pytest
 from ggufbuild import write_gguf
 from safetensors.numpy import save_file
 
-from mfi import api, deploy, limits
+from mfi import api, limits
+
+from mfi.plan.assess import assess
 from mfi.errors import LimitError
-from mfi.summary import layout, memory
+from mfi.plan import layout
+from mfi.plan import memory
+from mfi.plan.records import Options
 
 V = gguf.GGUFValueType
 LLAMA = dict(model_type="llama", architectures=["LlamaForCausalLM"], num_hidden_layers=2, hidden_size=64,
@@ -129,7 +133,7 @@ def test_ignorable_config_values_of_the_wrong_type_leave_a_plain_full_attention_
 
 def test_wrong_typed_model_type_through_the_plan(tmp_path):
     folder = _folder(tmp_path, drop=("architectures",), model_type=["llama"])
-    p = deploy.plan(api.inspect(str(folder)), memory.Options(context=4096))
+    p = assess(api.inspect(str(folder)), Options(context=4096))
     assert p.memory.kv.bytes == LLAMA_KV_4K
     assert p.runtimes.verdicts[0].status == "unknown"
 
@@ -182,5 +186,5 @@ def test_gguf_wrong_typed_sliding_pattern_is_ignored_with_a_note():
 def test_gguf_negative_kv_heads_through_the_reader(tmp_path):
     kv = {"llama.block_count": (2, V.UINT32), "llama.embedding_length": (64, V.UINT32),
           "llama.attention.head_count": (4, V.UINT32), "llama.attention.head_count_kv": (-2, V.INT32)}  # fmt: skip
-    p = deploy.plan(api.inspect(str(write_gguf(tmp_path / "neg.gguf", kv=kv))), memory.Options(context=4096))
+    p = assess(api.inspect(str(write_gguf(tmp_path / "neg.gguf", kv=kv))), Options(context=4096))
     assert p.memory.kv.bytes is None and "head counts" in p.memory.kv.blocked

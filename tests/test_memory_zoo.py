@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from mfi import api, deploy
-from mfi.summary.memory import Options
+from mfi import api
+
+from mfi.plan.assess import assess
+from mfi.plan.records import Options
 
 PAIRS = [("llama-tiny", "llama-tiny-Q8_0.gguf"), ("qwen3-tiny", "qwen3-tiny-F16.gguf"), ("qwen3-moe-tiny", "qwen3-moe-tiny-Q8_0.gguf")]
 
 
 def _plan(models, name, **opts):
-    return deploy.plan(api.inspect(str(models / name)), Options(**opts))
+    return assess(api.inspect(str(models / name)), Options(**opts))
 
 
 @pytest.mark.parametrize(("folder", "gguf_name"), PAIRS)
@@ -93,5 +95,24 @@ def test_vllm_takes_one_cache_dtype(models):
     from mfi.errors import UsageError
 
     assert _plan(models, "llama-tiny", cache_type_v="fp8").memory.cache_type == "fp8"
-    with pytest.raises(UsageError, match="one --kv-cache-dtype"):
+    with pytest.raises(UsageError, match="one cache dtype for K and V"):
         _plan(models, "llama-tiny", cache_type_k="fp8", cache_type_v="bf16")
+
+
+def test_config_aliases_feed_inspect_compare_and_plan_alike(models, tmp_path):
+    """Issue 9: one config normaliser. ``n_layers``/``num_heads`` used to give layers in inspect and no KV figure in plan."""
+    import json
+    import shutil
+
+    folder = tmp_path / "aliased"
+    shutil.copytree(models / "llama-tiny", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["n_layers"], config["num_heads"] = config.pop("num_hidden_layers"), config.pop("num_attention_heads")
+    (folder / "config.json").write_text(json.dumps(config))
+    plain, aliased = api.inspect(str(models / "llama-tiny")), api.inspect(str(folder))
+    assert (aliased.architecture.layers, aliased.architecture.attention_heads) == (plain.architecture.layers, plain.architecture.attention_heads)
+    assert aliased.architecture.layers == 2
+    p = api.plan(aliased, ctx=4096, runtime="llama.cpp")
+    assert len(p.layout.layers) == 2 and p.layout.unknown is None
+    assert p.memory.kv.bytes == api.plan(plain, ctx=4096, runtime="llama.cpp").memory.kv.bytes == 2 * 4096 * 512
+    assert not api.compare(str(models / "llama-tiny"), str(folder)).differences

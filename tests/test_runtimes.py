@@ -10,10 +10,12 @@ import pytest
 from ggufbuild import write_gguf
 from safetensors.numpy import save_file
 
-from mfi import api, deploy
+from mfi import api
+
+from mfi.plan.assess import assess
 from mfi.formats.frontmatter import parse_front_matter
-from mfi.render import plan as planview
-from mfi.summary import runtimes
+from mfi.render.terminal import plan as planview
+from mfi.plan import memory, runtimes
 
 V = gguf.GGUFValueType
 QWEN3_TEMPLATE = (
@@ -42,9 +44,9 @@ def _folder(tmp_path, config, *, tokenizer_config=None, files=(), generation=Non
 
 
 def _plan(target, **opts):
-    from mfi.summary.memory import Options
+    from mfi.plan.records import Options
 
-    return deploy.plan(api.inspect(str(target)), Options(**opts))
+    return assess(api.inspect(str(target)), Options(**opts))
 
 
 def test_data_file_is_generated_and_stamped():
@@ -237,13 +239,13 @@ def test_bad_plan_options_are_usage_errors(tmp_path, cli, args, message):
 
 
 def test_plan_options_build_the_memory_options():
-    from mfi.summary.memory import Options
+    from mfi.plan.records import Options
 
-    assert deploy.plan_options() == Options()
-    opts = deploy.plan_options(ctx=8192, memory="24GiB", cache_type="q8_0", cache_type_v="f16", parallel=2, runtime="llama.cpp", swa_full=True)
+    assert memory.options() == Options()
+    opts = memory.options(ctx=8192, memory="24GiB", cache_type="q8_0", cache_type_v="f16", parallel=2, runtime="llama.cpp", swa_full=True)
     assert opts == Options(context=8192, parallel=2, runtime="llama.cpp", cache_type_k="q8_0", cache_type_v="f16", memory=24 << 30, swa_full=True)
-    assert deploy.plan_options(memory="1.5KB").memory == 1500
-    assert deploy.plan_options(memory="1" + "0" * 400).memory == 10**400  # exact, no float overflow
+    assert memory.options(memory="1.5KB").memory == 1500
+    assert memory.options(memory="1" + "0" * 400).memory == 10**400  # exact, no float overflow
 
 
 def test_plan_json_for_a_quantized_cache_on_an_odd_head_dim(tmp_path, cli):
@@ -301,6 +303,6 @@ def test_untrusted_text_in_titles_is_never_markup(tmp_path, cli, runtime):
 def test_sidecars_beside_the_weights_are_read_and_checked(tmp_path):
     config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 4}
     folder = _folder(tmp_path, config, readme="---\nlicense: mit\n---\n", tokenizer_config=[1, 2], generation={"temperature": 0.7})
-    p = deploy.plan(api.inspect(str(folder)))
+    p = assess(api.inspect(str(folder)))
     assert p.warnings == () and p.capabilities.license == "mit" and p.capabilities.sampling == {"temperature": 0.7}
     assert p.runtimes.remote_code.offered is False  # a tokenizer_config.json that is not an object counts as empty

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mfi.errors import FormatError, LimitError, TruncatedError
-from mfi.formats.knowledge import safetensors_dtypes
+from mfi.formats.tables import safetensors_dtypes
 from mfi.formats.safetensors import read_safetensors
 from mfi.sources import LocalFile
 

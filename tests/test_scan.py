@@ -14,7 +14,7 @@ import torchbuild as tb
 
 from mfi import api
 from mfi.errors import UsageError
-from mfi.paths import safe_join, unsafe_reason
+from mfi.targets import safe_join, unsafe_reason
 
 # --- malicious pickles, written as raw opcodes (protocol 2 and 4); nothing here ever unpickles ---
 
@@ -267,7 +267,7 @@ def test_render_escapes_hostile_names(tmp_path):
 
     from rich.console import Console
 
-    from mfi.render.scan import scan_view
+    from mfi.render.terminal.scan import scan_view
 
     evil = b"\x80\x02cos\nsys[/]tem\x1b[2J\nq\x00)R."
     (tmp_path / "[link=x]a.pkl").write_bytes(evil)

@@ -56,12 +56,13 @@ def test_remote_scan_cli(hub, cli):
 
 def test_listing_names_that_escape_are_critical():
     """A hostile mirror's listing: escaping names are findings and are never opened."""
-    from mfi.hub.listing import RemoteFile, RepoListing
+    from mfi.hub.records import RemoteFile, RepoListing
     from mfi.hub.mirrors import resolve
-    from mfi.scan.run import RemoteTree, scan_tree
+    from mfi.hub.remote import tree
+    from mfi.scan.run import scan_tree
 
     files = (RemoteFile("../../.bashrc", 10), RemoteFile("/etc/cron.d/x", 10))
     listing = RepoListing(resolve("hf"), "evil/model", "main", "0" * 40, files)
-    r = scan_tree("hf://evil/model", RemoteTree(listing, None, None))  # no session: nothing may be fetched
+    r = scan_tree("hf://evil/model", tree(listing, None, None))  # no session: nothing may be fetched
     assert sorted((f.severity, f.kind, f.detail["file"]) for f in r.findings) == [
         ("critical", "path", "../../.bashrc"), ("critical", "path", "/etc/cron.d/x")]  # fmt: skip

@@ -228,19 +228,20 @@ def test_a_5000_digit_layer_number_is_a_name_not_an_index(tmp_path, cli):
 
 
 def test_compare_counts_integers_exactly():
-    from mfi.summary.compare import field_row
+    from mfi.compare.match import field_row
 
     assert not field_row("parameters", 8030261248, 8030265344).equal
     assert field_row("rope_theta", 500000, 500000.0).equal
 
 
 def test_plan_reuses_the_sidecars_read_with_the_summary(models, monkeypatch):
-    from mfi import deploy
+    from mfi.plan import surroundings
+    from mfi.plan.assess import assess
 
     seen = []
-    real = deploy._read
-    monkeypatch.setattr(deploy, "_read", lambda path, reader, warnings: seen.append(path.name) or real(path, reader, warnings))
+    real = surroundings._read
+    monkeypatch.setattr(surroundings, "_read", lambda path, reader, warnings: seen.append(path.name) or real(path, reader, warnings))
     s = api.inspect(models / "llama-tiny")
-    p = deploy.plan(s)
+    p = assess(s)
     assert seen == ["README.md"]  # the model card only: config, tokenizer and generation files came with s
     assert p.capabilities.sampling.get("temperature") == 0.6 and p.capabilities.kind == "chat"

@@ -11,7 +11,8 @@ import torchbuild as tb
 
 from mfi import api
 from mfi.errors import FormatError, LimitError, MfiError
-from mfi.formats.pickle import BytesSource, judge, pickle_stream, walk_pickle
+from mfi.formats.pickle import judge, pickle_stream, walk_pickle
+from mfi.sources.memory import BytesSource
 from mfi.formats.torch import read_torch
 from mfi.sources import LocalFile
 

@@ -1,12 +1,15 @@
-"""The ``mfi`` command: parse arguments, call the library, render. Nothing else lives here.
+"""The ``mfi`` command: parse arguments, call ``mfi.api``, render. Nothing else lives here.
 
 Exit statuses: 0 fine, 1 read but damaged (or findings), 2 unreadable input or bad usage.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect as pyinspect
 import sys
-from typing import Annotated, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -16,16 +19,19 @@ class _Commands(TyperGroup):
     """Turns our own errors into one line on stderr and exit status 2 (``--debug``: traceback)."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
-        from .errors import MfiError
+        from .errors import MfiError, UsageError
 
         try:
             return super().invoke(ctx)
         except MfiError as e:
             if ctx.params.get("debug"):
                 raise
-            from .render.fmt import clean
+            from .render.text import clean
 
-            typer.echo(f"mfi: {clean(e)}", err=True)
+            source = e.source
+            if isinstance(e, UsageError) and source in _FLAGS:  # the library names parameters; say the flag
+                source = _FLAGS[source]
+            typer.echo(f"mfi: {clean(source)}: {clean(e.problem)}" + (f" at byte {e.offset}" if e.offset is not None else ""), err=True)
             ctx.exit(2)
 
 
@@ -42,32 +48,45 @@ app = typer.Typer(
 Target = Annotated[str, typer.Argument(help="A .gguf or .safetensors file, an index .json, or a model folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.inspect/1, docs/json-schema.md).")]
 MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Markdown for an issue or a model card.")]
-TensorsOpt = Annotated[
-    bool, typer.Option("--tensors", help="List tensors (name, type, shape, params, bytes, offset); GLOB narrows the list.")
-]
-GlobArg = Annotated[
-    Optional[str], typer.Argument(metavar="[GLOB]", help="With --tensors: only tensors whose name matches this shell glob.")
-]
-MetadataOpt = Annotated[bool, typer.Option("--metadata", help="Show all raw metadata, long arrays shortened.")]
-FullOpt = Annotated[bool, typer.Option("--full", help="With --metadata: every array element, not samples.")]
 MirrorOpt = Annotated[
     Optional[str],
     typer.Option("--mirror", "--source", help="Hub for remote targets: hf, hf-mirror, modelscope, auto, or a URL (docs/hub.md)."),
 ]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", help="Access token, sent only to the chosen hub.")]
-CtxOpt = Annotated[Optional[int], typer.Option("--ctx", help="Context length for the memory estimate (default: the model's maximum).")]
-MemoryOpt = Annotated[Optional[str], typer.Option("--memory", help="Memory to fit (24GiB, 16G, 8000MB): prints the largest context that fits.")]
-CacheOpt = Annotated[Optional[str], typer.Option("--cache-type", help="KV cache type for K and V: f16, bf16, q8_0, q4_0... (vllm: auto, fp8).")]
-CacheKOpt = Annotated[Optional[str], typer.Option("--cache-type-k", help="K cache type (overrides --cache-type).")]
-CacheVOpt = Annotated[Optional[str], typer.Option("--cache-type-v", help="V cache type (overrides --cache-type).")]
-ParallelOpt = Annotated[int, typer.Option("--parallel", help="Parallel sequences sharing the context (llama.cpp -np).")]
-RuntimeOpt = Annotated[Optional[str], typer.Option("--runtime", help="llama.cpp or vllm (default: llama.cpp for GGUF, vllm for safetensors).")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Say what each field means and show every formula term.")]
-SwaFullOpt = Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")]
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of --explain texts: en or zh (default from LANG).")]
 
+#: The memory options of ``inspect`` and ``plan``, declared once: name -> (annotation, default).
+#: Each is a keyword of ``api.plan`` by the same name.
+PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "ctx": (Annotated[Optional[int], typer.Option("--ctx", help="Context length for the memory estimate (default: the model's maximum).")], None),
+    "memory": (Annotated[Optional[str], typer.Option("--memory", help="Memory to fit (24GiB, 16G, 8000MB): prints the largest context that fits.")], None),
+    "cache_type": (Annotated[Optional[str], typer.Option("--cache-type", help="KV cache type for K and V: f16, bf16, q8_0, q4_0... (vllm: auto, fp8).")], None),
+    "cache_type_k": (Annotated[Optional[str], typer.Option("--cache-type-k", help="K cache type (overrides --cache-type).")], None),
+    "cache_type_v": (Annotated[Optional[str], typer.Option("--cache-type-v", help="V cache type (overrides --cache-type).")], None),
+    "parallel": (Annotated[int, typer.Option("--parallel", help="Parallel sequences sharing the context (llama.cpp -np).")], 1),
+    "runtime": (Annotated[Optional[str], typer.Option("--runtime", help="llama.cpp or vllm (default: llama.cpp for GGUF, vllm for safetensors).")], None),
+    "swa_full": (Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")], False),
+}  # fmt: skip
+#: Parameter names the library's ``UsageError`` uses, as the flags a user typed.
+_FLAGS = {name: "--" + name.replace("_", "-") for name in (*PLAN_OPTIONS, "sample", "fail_on", "allow_redirects")}
 
-@app.callback()
+
+def with_plan_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add ``PLAN_OPTIONS`` to a command's parameters; the command gets them as one dict, ``plan_options``."""
+    sig = pyinspect.signature(command, eval_str=True)
+    params = [p for p in sig.parameters.values() if p.name != "plan_options"]
+    params += [pyinspect.Parameter(n, pyinspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, (a, d) in PLAN_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def run(**kwargs: Any) -> None:
+        command(plan_options={n: kwargs.pop(n) for n in PLAN_OPTIONS}, **kwargs)
+
+    run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    return run
+
+
+@app.callback(invoke_without_command=False)
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")] = False,
 ) -> None:
@@ -75,71 +94,50 @@ def _root(
 
 
 @app.command()
+@with_plan_options
 def inspect(
     target: Target,
-    glob: GlobArg = None,
-    tensors: TensorsOpt = False,
-    metadata: MetadataOpt = False,
-    full: FullOpt = False,
+    glob: Annotated[Optional[str], typer.Argument(metavar="[GLOB]", help="With --tensors: only tensors whose name matches this shell glob.")] = None,
+    tensors: Annotated[bool, typer.Option("--tensors", help="List tensors (name, type, shape, params, bytes, offset); GLOB narrows the list.")] = False,
+    metadata: Annotated[bool, typer.Option("--metadata", help="Show all raw metadata, long arrays shortened.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="With --metadata: every array element, not samples.")] = False,
     json: JsonOpt = False,
     markdown: MarkdownOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
-    ctx: CtxOpt = None,
-    memory: MemoryOpt = None,
-    cache_type: CacheOpt = None,
-    cache_type_k: CacheKOpt = None,
-    cache_type_v: CacheVOpt = None,
-    parallel: ParallelOpt = 1,
-    runtime: RuntimeOpt = None,
-    swa_full: SwaFullOpt = False,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
+    plan_options: dict[str, Any] | None = None,
 ) -> None:
     """What a model holds: architecture, parameters, quantization, tokenizer, files, will it run.
 
     Examples: mfi inspect model.gguf; mfi inspect ./Qwen3-8B --tensors 'blk.0.*'; mfi inspect x.safetensors --json;
     mfi inspect hf://Qwen/Qwen3-8B --mirror hf-mirror (headers only, over HTTP Range requests)
     """
-    pattern = (glob or "*") if tensors or glob else None
     from . import api
     from .render import output
 
+    opts = plan_options or {}
     summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token)
-    asked = swa_full or parallel != 1 or any(v is not None for v in (ctx, memory, cache_type, cache_type_k, cache_type_v, runtime))
-    plan = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full)
+    plan = api.plan(summary, **opts)
     output.emit_inspect(
-        summary, as_json=json, as_markdown=markdown, tensors=pattern, metadata=metadata, plan=plan,
-        explain=explain, lang=lang, plan_detail=asked,
+        summary, as_json=json, as_markdown=markdown, tensors=(glob or "*") if tensors or glob else None,
+        metadata=metadata, plan=plan, explain=explain, lang=lang,
+        plan_detail=any(opts[n] != PLAN_OPTIONS[n][1] for n in opts),
     )  # fmt: skip
     raise typer.Exit(1 if summary.problems else 0)
 
 
-def _plan(summary, ctx, memory, cache_type, cache_k, cache_v, parallel, runtime, swa_full):  # type: ignore[no-untyped-def]
-    """The will-it-run plan for the memory options as typed."""
-    from . import deploy
-
-    opts = deploy.plan_options(ctx=ctx, memory=memory, cache_type=cache_type, cache_type_k=cache_k, cache_type_v=cache_v,
-                               parallel=parallel, runtime=runtime, swa_full=swa_full)  # fmt: skip
-    return deploy.plan(summary, opts)
-
-
 @app.command()
+@with_plan_options
 def plan(
     target: Target,
-    ctx: CtxOpt = None,
-    memory: MemoryOpt = None,
-    cache_type: CacheOpt = None,
-    cache_type_k: CacheKOpt = None,
-    cache_type_v: CacheVOpt = None,
-    parallel: ParallelOpt = 1,
-    runtime: RuntimeOpt = None,
-    swa_full: SwaFullOpt = False,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
     json: JsonOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    plan_options: dict[str, Any] | None = None,
 ) -> None:
     """Will it run, and on what: memory at a context length, runtimes, remote code, capabilities.
 
@@ -149,8 +147,7 @@ def plan(
     from .render import output
 
     summary = api.inspect(target, mirror=mirror, token=token)
-    result = _plan(summary, ctx, memory, cache_type, cache_type_k, cache_type_v, parallel, runtime, swa_full)
-    output.emit_plan(summary, result, as_json=json, explain=explain, lang=lang)
+    output.emit_plan(summary, api.plan(summary, **(plan_options or {})), as_json=json, explain=explain, lang=lang)
     raise typer.Exit(1 if summary.problems else 0)
 
 
@@ -174,10 +171,7 @@ def compare(
     from . import api
     from .render import output
 
-    c = api.compare(
-        left, right, weights=weights or sample is not None, sample=sample, template_diff=template_diff,
-        mirror=mirror, token=token,
-    )  # fmt: skip
+    c = api.compare(left, right, weights=weights, sample=sample, template_diff=template_diff, mirror=mirror, token=token)
     output.emit_compare(c, as_json=json, as_markdown=markdown)
     raise typer.Exit(1 if (fail_on_diff and c.differences) or c.left.problems or c.right.problems else 0)
 
@@ -206,25 +200,27 @@ def pull(
     from . import api
     from .render import output
 
-    pats = list(patterns or []) + list(include or [])
-    kwargs = dict(mirror=mirror, revision=revision, local_dir=local_dir, token=token, exclude=exclude or [],
-                  quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify, allow_redirects=allow_redirects)  # fmt: skip
-    report = output.emit_pull(lambda progress: api.pull(repo, pats, progress=progress, **kwargs), live=not (dry_run or verify))
+    with output.pull_progress(live=not (dry_run or verify)) as progress:
+        report = api.pull(
+            repo, [*(patterns or []), *(include or [])], mirror=mirror, revision=revision, local_dir=local_dir,
+            token=token, exclude=exclude or [], quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify,
+            allow_redirects=allow_redirects, progress=progress,
+        )  # fmt: skip
+    output.emit_pull(report)
     raise typer.Exit(1 if report.problems else 0)
-
-
-FailOnOpt = Annotated[
-    str, typer.Option("--fail-on", metavar="SEVERITY", help="Exit 1 when a finding is at least this severe: critical, high, medium, low.")
-]
-InfoOpt = Annotated[bool, typer.Option("--all", help="Also list info findings (allow-listed pickles, files not checked).")]
-ScanJsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.scan/1, docs/scan.md).")]
 
 
 @app.command()
 def scan(
-    target: Target, json: ScanJsonOpt = False, fail_on: FailOnOpt = "low", all: InfoOpt = False,
-    mirror: MirrorOpt = None, token: TokenOpt = None,
-) -> None:  # fmt: skip
+    target: Target,
+    json: Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.scan/1, docs/scan.md).")] = False,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", metavar="SEVERITY", help="Exit 1 when a finding is at least this severe: critical, high, medium, low.")
+    ] = "low",
+    all: Annotated[bool, typer.Option("--all", help="Also list info findings (allow-listed pickles, files not checked).")] = False,
+    mirror: MirrorOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Hostile content, found without running anything. Exit 0 clean, 1 findings, 2 unreadable.
 
     Pickle imports, chat-template injection, remote code, damaged files, path-escaping names.
@@ -236,7 +232,7 @@ def scan(
     from .render import output
 
     if fail_on not in ("critical", "high", "medium", "low"):
-        raise UsageError("--fail-on", f"{fail_on!r} is not one of critical, high, medium, low")
+        raise UsageError("fail_on", f"{fail_on!r} is not one of critical, high, medium, low")
     report = api.scan(target, mirror=mirror, token=token)
     output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all)
     raise typer.Exit(1 if report.fails(fail_on) else 0)

@@ -1,7 +1,9 @@
-"""One error tree: every error names its source, the problem and, where known, the byte offset.
+"""One error tree: every error mfi raises on purpose, all built by the one constructor of ``MfiError``.
 
-``str(e)`` reads ``model.gguf: string length 4611686018427387904 exceeds the 16 MiB cap at byte 24``.
-Only ``cli.main()`` catches these, and only these.
+``str(e)`` reads ``model.gguf: string length 4611686018427387904 exceeds the 16 MiB cap at byte 24``:
+the source (a file, URL, repo or parameter name), the problem and, where known, the byte offset.
+Only ``cli.main()`` catches these, and only these. Library functions name their parameters
+(``ctx``, ``memory``), never command-line flags.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ class MfiError(Exception):
         where = f" at byte {offset}" if offset is not None else ""
         super().__init__(f"{source}: {problem}{where}")
 
-    def __reduce__(self):  # keep errors picklable for multiprocessing-based tests
+    def __reduce__(self) -> tuple[type[MfiError], tuple[str, str, int | None]]:
+        # Picklable for multiprocessing-based tests; the same constructor for every class.
         return (type(self), (self.source, self.problem, self.offset))
 
 
@@ -37,5 +40,17 @@ class SourceError(MfiError, OSError):
     """The bytes could not be read: missing file, permission, network."""
 
 
+class TransferError(SourceError):
+    """The connection failed or broke off; trying again may work (a download resumes)."""
+
+
+class OffHostRedirect(SourceError):
+    """The chosen host sent a request to another host; not followed (the mirror guard)."""
+
+
+class ChecksumError(SourceError):
+    """A downloaded file's size or hash differs from what the hub publishes."""
+
+
 class UsageError(MfiError, ValueError):
-    """The caller asked for something that cannot be done (bad target, bad option)."""
+    """The caller asked for something that cannot be done (bad target, bad option value)."""

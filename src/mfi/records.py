@@ -226,7 +226,8 @@ class ModelSummary:
     quantization: Quantization
     tokenizer: Tokenizer | None
     tensors: tuple[TensorInfo, ...]
-    #: Raw metadata: GGUF key/values, or safetensors ``__metadata__`` plus config.json.
+    #: Raw metadata: GGUF key/values, or safetensors ``__metadata__`` (``__metadata__.<key>``);
+    #: config.json is kept once, in ``sidecars`` (see ``config`` and ``raw_metadata``).
     metadata: dict[str, Any]
     #: Things worth knowing that do not make the model unusable.
     warnings: tuple[str, ...] = ()
@@ -245,45 +246,13 @@ class ModelSummary:
         """Bytes of all files listed."""
         return sum(f.size for f in self.files)
 
+    @property
+    def config(self) -> dict[str, Any]:
+        """config.json beside safetensors or PyTorch weights (raw, untrusted); ``{}`` when absent or for GGUF."""
+        value = self.sidecars.get("config.json")
+        return value if isinstance(value, dict) else {}
 
-#: Finding severities, worst first (``mfi scan``).
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One thing ``mfi scan`` found: how bad, what kind, where, and what it means."""
-
-    severity: str
-    #: ``pickle``, ``template``, ``remote-code``, ``integrity``, ``path``, ``unreadable``, ``format``.
-    kind: str
-    #: The file (a path as given); ``member`` names a zip member inside it.
-    file: str
-    message: str
-    #: Byte offset in ``file`` (or in ``member`` when that is compressed), when one applies.
-    offset: int | None = None
-    member: str | None = None
-    #: Machine-readable details: the global's module and name, the template pattern, a sha256...
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanReport:
-    """Everything ``mfi scan`` found in a file or folder."""
-
-    target: str
-    files: tuple[FileEntry, ...]
-    findings: tuple[Finding, ...]
-
-    def count(self, severity: str) -> int:
-        """How many findings have this severity."""
-        return sum(1 for f in self.findings if f.severity == severity)
-
-    def worst(self) -> str | None:
-        """The most severe finding's severity, or ``None`` when there are none."""
-        return next((s for s in SEVERITIES if self.count(s)), None)
-
-    def fails(self, threshold: str = "low") -> bool:
-        """Whether any finding is at least as severe as ``threshold`` (exit status 1)."""
-        limit = SEVERITIES.index(threshold)
-        return any(SEVERITIES.index(f.severity) <= limit for f in self.findings)
+    @property
+    def raw_metadata(self) -> dict[str, Any]:
+        """Every raw key for ``--metadata``: the format's own metadata, then config.json's keys as ``config.<key>``."""
+        return {**self.metadata, **{f"config.{k}": v for k, v in self.config.items()}}

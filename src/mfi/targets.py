@@ -1,11 +1,20 @@
-"""What a local target names: which weight files, which sidecars, in which format."""
+"""What a target names: a local file or folder (format, weight files in order, sidecars) or a hub repo.
+
+Also the one rule for file names that come from untrusted sources (hub listings, index files):
+every place mfi writes or opens a file named by a model repository goes through ``safe_join``; a
+name that is absolute, has a drive, climbs with ``..`` or carries control characters is refused,
+never cleaned up into something else. ``mfi scan`` reports the same names with ``unsafe_reason``.
+The check is on the text of the name: symlinks already inside the folder (the Hugging Face cache
+links snapshots to blobs) are the folder owner's business.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from . import limits
 from .errors import SourceError, UsageError
@@ -139,3 +148,80 @@ def _folder(folder: Path) -> LocalTarget:
     names = [p.name for p in folder.iterdir() if p.is_file()]  # is_file follows the HF cache's blob links
     fmt, weights, index, notes = choose_weights(names, str(folder))
     return LocalTarget(fmt, [folder / n for n in weights], folder, index=folder / index if index else None, notes=notes)
+
+
+@dataclass(frozen=True, slots=True)
+class RepoRef:
+    """A remote target: ``hf://org/name[@rev][/path]``, ``ms://...`` or plain ``org/name``."""
+
+    protocol: str
+    repo_id: str
+    revision: str | None = None
+    path: str | None = None
+
+    def __str__(self) -> str:
+        rev = f"@{self.revision}" if self.revision else ""
+        path = f"/{self.path}" if self.path else ""
+        return f"{self.protocol}://{self.repo_id}{rev}{path}"
+
+
+_REPO = re.compile(r"^(?P<org>[A-Za-z0-9][\w.-]*)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/]+))?(?:/(?P<path>.+))?$")
+
+
+def parse_ref(target: str, *, plain: bool = True) -> RepoRef | None:
+    """The remote reference ``target`` names, or ``None`` when it is not one.
+
+    A plain ``org/name[@rev]`` counts only when ``plain`` and no such local path exists.
+    """
+    protocol = None
+    rest = target
+    for scheme, proto in (("hf://", "hf"), ("ms://", "ms"), ("modelscope://", "ms")):
+        if target.startswith(scheme):
+            protocol, rest = proto, target[len(scheme) :]
+    if protocol is None:
+        if not plain or os.path.exists(target) or target.startswith((".", "/", "~")):
+            return None
+        protocol = "hf"
+    m = _REPO.match(rest)
+    if m is None:
+        if target.startswith(("hf://", "ms://", "modelscope://")):
+            raise UsageError(target, "not a repo reference; expected hf://org/name[@revision][/path]")
+        return None
+    if not target.startswith(("hf://", "ms://", "modelscope://")) and (
+        m["path"] or m["name"].endswith((".gguf", ".safetensors", ".json"))
+    ):
+        return None  # a plain name is only ``org/name[@rev]``: a mistyped local path stays local
+    return RepoRef(protocol, f"{m['org']}/{m['name']}", m["rev"], m["path"].strip("/") if m["path"] else None)
+
+
+def unsafe_reason(name: str) -> str | None:
+    """Why ``name`` may not be used as a path inside a model folder, or ``None`` when it is fine."""
+    if not name or name in (".", ".."):
+        return "is empty or a folder reference"
+    if any(ord(c) < 32 for c in name):
+        return "contains control characters"
+    win = PureWindowsPath(name)
+    if name.startswith(("/", "\\")) or win.drive or win.root:
+        return "is an absolute path"
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if parts and ":" in parts[0]:
+        return "names a drive"
+    if ".." in parts:
+        return "climbs out of the folder with '..'"
+    return None
+
+
+def posix_name(name: str) -> str:
+    """``name`` as a relative POSIX path, ``\\`` read as ``/`` and ``.`` parts dropped (``./a\\b`` -> ``a/b``).
+
+    Only the text changes; check the name with ``unsafe_reason`` first.
+    """
+    return "/".join(PurePosixPath(name.replace("\\", "/")).parts)
+
+
+def safe_join(folder: str | Path, name: str) -> Path:
+    """``folder / name``, refusing names that are absolute or climb out of ``folder`` (``..``)."""
+    reason = unsafe_reason(name)
+    if reason is not None:
+        raise UsageError(name, f"file name escapes the target folder ({reason}); refused")
+    return Path(folder).joinpath(*posix_name(name).split("/"))

@@ -15,7 +15,7 @@ from typing import Any
 from .. import limits
 from ..errors import FormatError, LimitError, TruncatedError
 from ..records import ArrayValue, TensorInfo
-from . import knowledge
+from . import tables
 from ._cursor import Cursor
 
 MAGIC = b"GGUF"
@@ -31,7 +31,7 @@ _STRUCT = {
 
 
 def _value_types() -> dict[int, str]:
-    return {int(t): t.name for t in knowledge.gguf_constants().GGUFValueType}
+    return {int(t): t.name for t in tables.gguf_constants().GGUFValueType}
 
 
 @dataclass(slots=True)
@@ -172,7 +172,7 @@ class _Parser:
             types[key] = tname
 
         warnings: list[str] = []
-        alignment = metadata.get("general.alignment", knowledge.gguf_constants().GGUF_DEFAULT_ALIGNMENT)
+        alignment = metadata.get("general.alignment", tables.gguf_constants().GGUF_DEFAULT_ALIGNMENT)
         if not isinstance(alignment, int) or isinstance(alignment, bool) or alignment <= 0 or alignment & (alignment - 1):
             raise FormatError(self.name, f"general.alignment {alignment!r} is not a positive power of two")
 
@@ -305,7 +305,7 @@ class _Parser:
 
 def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):
     """Turn raw tensor infos into ``TensorInfo`` with byte sizes; report damage as problems."""
-    types = knowledge.ggml_types()
+    types = tables.ggml_types()
     problems: list[str] = []
     seen: set[str] = set()
     # Unknown types are sized from the distance to the next tensor's data (or the file's end).

@@ -739,23 +739,6 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
     return PickleWalk(value, w.globals, w.oddities, stream.tell(), n, w.persistent, error)
 
 
-class BytesSource:
-    """Bytes already in memory (a zip member) as a byte source."""
-
-    def __init__(self, name: str, data: bytes) -> None:
-        self.name = name
-        self._data = data
-
-    @property
-    def size(self) -> int:
-        """Length of the bytes."""
-        return len(self._data)
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        """Up to ``length`` bytes from ``offset``."""
-        return self._data[offset : offset + max(0, length)]
-
-
 def pickle_stream(src, start: int = 0) -> SourceIO:
     """A capped stream over a byte source for ``walk_pickle``."""
     return SourceIO(src, start, max_read=limits.MAX_PICKLE_STRING)

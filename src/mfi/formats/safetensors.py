@@ -15,7 +15,7 @@ from typing import Any
 from .. import limits
 from ..errors import FormatError, LimitError, TruncatedError
 from ..records import TensorInfo
-from . import knowledge
+from . import tables
 
 
 @dataclass(slots=True)
@@ -81,7 +81,7 @@ def read_safetensors(src) -> SafetensorsFile:
     if len(header) > limits.MAX_TENSOR_COUNT:
         raise LimitError(name, f"tensor count {len(header)} exceeds the cap of {limits.MAX_TENSOR_COUNT}", 8)
 
-    dtypes = knowledge.safetensors_dtypes()
+    dtypes = tables.safetensors_dtypes()
     base = 8 + n
     tensors: list[TensorInfo] = []
     problems: list[str] = []

@@ -22,7 +22,7 @@ from typing import Any
 from .. import limits
 from ..errors import FormatError, LimitError
 from ..records import TensorInfo
-from . import knowledge
+from . import tables
 from .pickle import (
     ALLOWED,
     DANGEROUS,
@@ -30,7 +30,6 @@ from .pickle import (
     MAX_INT,
     STORAGE_DTYPES,
     TORCH_DTYPES,
-    BytesSource,
     Call,
     Global,
     PDict,
@@ -44,6 +43,7 @@ from .pickle import (
     pickle_stream,
     walk_pickle,
 )  # fmt: skip
+from ..sources.memory import BytesSource
 from .ziparchive import ZipArchive, is_zip
 
 #: ``torch.serialization.MAGIC_NUMBER`` and ``PROTOCOL_VERSION`` of the legacy layout.
@@ -93,7 +93,7 @@ class _Storage:
 
 def dtype_bits(dtype: str) -> float | None:
     """Bits per element of a safetensors-style dtype name (or torch's extra quantized ones)."""
-    return knowledge.safetensors_dtypes().get(dtype) or EXTRA_DTYPE_BITS.get(dtype)
+    return tables.safetensors_dtypes().get(dtype) or EXTRA_DTYPE_BITS.get(dtype)
 
 
 def read_torch(src, walked: dict[str, PickleWalk] | None = None) -> TorchCheckpoint:

@@ -16,23 +16,13 @@ import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from ..errors import SourceError
-from ..paths import safe_join
-from ..sources.http import HttpSession, TransferError, content_range, status_error
-from .plan import PlanEntry, PullPlan, file_digest
-
-
-class Progress(Protocol):
-    """What a download reports as it goes (the CLI renders it; the library knows no terminal)."""
-
-    def start(self, path: str, total: int | None, done: int) -> None: ...
-    def advance(self, path: str, n: int) -> None: ...
-    def finish(self, path: str) -> None: ...
-    def note(self, message: str) -> None: ...
+from ..errors import ChecksumError, SourceError, TransferError
+from ..targets import safe_join
+from ..sources.http import HttpSession, content_range, status_error
+from .records import PlanEntry, Progress, PullPlan, PullResult
+from .selection import file_digest
 
 
 class _Silent:
@@ -47,21 +37,6 @@ class _Silent:
 
     def note(self, message: str) -> None:
         pass
-
-
-class ChecksumError(SourceError):
-    """A downloaded file's size or hash differs from what the hub publishes."""
-
-
-@dataclass(frozen=True, slots=True)
-class PullResult:
-    """What a pull did: files fetched and skipped, bytes received, and notes (resumes, guards)."""
-
-    fetched: tuple[str, ...]
-    skipped: tuple[str, ...]
-    bytes: int
-    requests: int
-    folder: Path
 
 
 def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries: int = 3,
@@ -84,7 +59,7 @@ def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries:
     if errors:
         first = errors[0]
         if len(errors) > 1:
-            raise type(first)(first.source, f"{first.problem} (and {len(errors) - 1} more file(s) failed)")  # type: ignore[call-arg]
+            raise type(first)(first.source, f"{first.problem} (and {len(errors) - 1} more file(s) failed)")
         raise first
     return PullResult(
         tuple(e.file.path for e in todo), tuple(e.file.path for e in plan.entries if e.present),

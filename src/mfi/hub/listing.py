@@ -10,11 +10,10 @@ modelscope.cn even when another endpoint is given (issue 4).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 from ..errors import SourceError
-from .mirrors import Mirror
+from .records import Mirror, RemoteFile, RepoListing
 from ..sources.http import host_of
 
 
@@ -24,50 +23,6 @@ MAX_TREE_PAGES = 2_000
 MAX_REPO_FILES = 1_000_000
 #: Largest tree listing page read (a 1,000-file page is a few hundred KB).
 MAX_TREE_PAGE_BYTES = 16 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteFile:
-    """One file of a remote repo, with what the hub publishes to check it."""
-
-    path: str
-    size: int | None
-    #: LFS sha256 (Hugging Face) or ``Sha256`` (ModelScope); ``None`` when not published.
-    sha256: str | None = None
-    #: Git blob id (sha1 of ``blob {size}\\0`` + content) for plain git files on Hugging Face.
-    git_oid: str | None = None
-
-    @property
-    def etag(self) -> str | None:
-        """The content id used to name blobs and partial files."""
-        return self.sha256 or self.git_oid
-
-
-@dataclass(frozen=True, slots=True)
-class RepoListing:
-    """A repo at one revision: its files and the commit they belong to."""
-
-    mirror: Mirror
-    repo_id: str
-    revision: str
-    #: 40-hex commit (Hugging Face); ModelScope listings give none.
-    commit: str | None
-    files: tuple[RemoteFile, ...]
-
-    def get(self, path: str) -> RemoteFile | None:
-        """The file at ``path``, if the repo has it."""
-        for f in self.files:
-            if f.path == path:
-                return f
-        return None
-
-    def url(self, path: str) -> str:
-        """Download URL of ``path`` at this listing's commit (or revision)."""
-        e = self.mirror.endpoint
-        if self.mirror.protocol == "hf":
-            rev = quote(self.commit or self.revision, safe="")
-            return f"{e}/{self.repo_id}/resolve/{rev}/{quote(path)}"
-        return f"{e}/api/v1/models/{self.repo_id}/repo?Revision={quote_plus(self.revision)}&FilePath={quote_plus(path)}"
 
 
 def list_repo(mirror: Mirror, repo_id: str, revision: str | None, token: str | None) -> RepoListing:
@@ -141,7 +96,7 @@ def _hf_tree(mirror: Mirror, repo_id: str, rev: str, token: str | None) -> list[
     from urllib.parse import urljoin
 
     from ..sources.http import HttpSession, status_error
-    from .remote import token_for
+    from .mirrors import token_for
 
     url = f"{mirror.endpoint}/api/models/{repo_id}/tree/{quote(rev, safe='')}?recursive=True&expand=False"
     seen: set[str] = set()

@@ -1,4 +1,4 @@
-"""Where a repo is fetched from: Hugging Face, hf-mirror, ModelScope, or any URL; and remote targets.
+"""Where a repo is fetched from: Hugging Face, hf-mirror, ModelScope, or any URL.
 
 ``--mirror`` names: ``hf`` (huggingface.co), ``hf-mirror`` (https://hf-mirror.com), ``modelscope``
 (``ms``), a URL of a server speaking the Hugging Face protocol, or ``auto``. Without ``--mirror``
@@ -10,34 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from ..errors import SourceError, UsageError
+from ..targets import RepoRef, parse_ref
+from ..sources.http import HttpSession
+from .records import HF_URL, Mirror
 
-HF_URL = "https://huggingface.co"
 HF_MIRROR_URL = "https://hf-mirror.com"
 MODELSCOPE_URL = "https://www.modelscope.cn"
-
-
-@dataclass(frozen=True, slots=True)
-class Mirror:
-    """A hub endpoint and the protocol it speaks (``hf`` or ``ms``)."""
-
-    name: str
-    protocol: str
-    endpoint: str
-    #: Host families a redirect may go to without leaving this hub (its own CDN hosts).
-    allowed: tuple[str, ...] = ()
-
-    @property
-    def official_hf(self) -> bool:
-        """Whether this is huggingface.co itself (the only host a saved HF token is sent to)."""
-        return self.protocol == "hf" and self.endpoint.rstrip("/") == HF_URL
-
-    @property
-    def default_revision(self) -> str:
-        """``main`` on Hugging Face, ``master`` on ModelScope."""
-        return "main" if self.protocol == "hf" else "master"
 
 
 def _named(name: str) -> Mirror:
@@ -66,50 +46,6 @@ def resolve(name: str | None, protocol: str = "hf") -> Mirror:
     if protocol == "ms" and mirror.protocol != "ms":
         raise UsageError(name, "an ms:// target needs a ModelScope endpoint (--mirror modelscope or a URL)")
     return mirror
-
-
-@dataclass(frozen=True, slots=True)
-class RepoRef:
-    """A remote target: ``hf://org/name[@rev][/path]``, ``ms://...`` or plain ``org/name``."""
-
-    protocol: str
-    repo_id: str
-    revision: str | None = None
-    path: str | None = None
-
-    def __str__(self) -> str:
-        rev = f"@{self.revision}" if self.revision else ""
-        path = f"/{self.path}" if self.path else ""
-        return f"{self.protocol}://{self.repo_id}{rev}{path}"
-
-
-_REPO = re.compile(r"^(?P<org>[A-Za-z0-9][\w.-]*)/(?P<name>[\w.-]+)(?:@(?P<rev>[^/]+))?(?:/(?P<path>.+))?$")
-
-
-def parse_ref(target: str, *, plain: bool = True) -> RepoRef | None:
-    """The remote reference ``target`` names, or ``None`` when it is not one.
-
-    A plain ``org/name[@rev]`` counts only when ``plain`` and no such local path exists.
-    """
-    protocol = None
-    rest = target
-    for scheme, proto in (("hf://", "hf"), ("ms://", "ms"), ("modelscope://", "ms")):
-        if target.startswith(scheme):
-            protocol, rest = proto, target[len(scheme) :]
-    if protocol is None:
-        if not plain or os.path.exists(target) or target.startswith((".", "/", "~")):
-            return None
-        protocol = "hf"
-    m = _REPO.match(rest)
-    if m is None:
-        if target.startswith(("hf://", "ms://", "modelscope://")):
-            raise UsageError(target, "not a repo reference; expected hf://org/name[@revision][/path]")
-        return None
-    if not target.startswith(("hf://", "ms://", "modelscope://")) and (
-        m["path"] or m["name"].endswith((".gguf", ".safetensors", ".json"))
-    ):
-        return None  # a plain name is only ``org/name[@rev]``: a mistyped local path stays local
-    return RepoRef(protocol, f"{m['org']}/{m['name']}", m["rev"], m["path"].strip("/") if m["path"] else None)
 
 
 def locate(target: str, mirror: str | None, *, remote_only: bool = False) -> tuple[RepoRef, Mirror]:
@@ -175,3 +111,23 @@ def probe(ref: RepoRef, mirrors: list[Mirror], timeout: float = 5.0) -> Mirror:
             return m
     names = ", ".join(m.name for m in mirrors)
     raise SourceError(ref.repo_id, f"no mirror answered with this repo (tried {names})")
+
+
+def token_for(mirror: Mirror, token: str | None) -> str | None:
+    """The token sent to ``mirror``: ``--token`` if given, else the saved Hugging Face token for huggingface.co only.
+
+    The saved token is ``huggingface_hub.get_token()`` (``HF_TOKEN``, then the token file), the one the
+    listing client uses; a mirror never gets it.
+    """
+    if token:
+        return token
+    if mirror.official_hf:
+        from huggingface_hub import get_token
+
+        return get_token()
+    return None
+
+
+def session_for(mirror: Mirror, token: str | None, allow_redirects: bool = False) -> HttpSession:
+    """An HTTP session bound to ``mirror``, carrying ``token_for(mirror, token)`` to that host only."""
+    return HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed, follow_any=allow_redirects)

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass, field
 
 from .. import targets
 from ..errors import MfiError, UsageError
-from ..paths import unsafe_reason
+from ..targets import unsafe_reason
 from ..records import Fetched, ModelSummary
 from . import download, mirrors, remote
 from .listing import list_repo
-from .plan import PullPlan, plan, select
-
-
-@dataclass(frozen=True, slots=True)
-class PullReport:
-    """The outcome of ``mfi pull``: the plan and, by mode, the download, the summaries or the checks."""
-
-    plan: PullPlan
-    mode: str  # "pull" | "dry-run" | "verify"
-    result: download.PullResult | None = None
-    #: ``--dry-run``: (weight file, remote inspect summary or the error that stopped it).
-    summaries: tuple[tuple[str, ModelSummary | str], ...] = ()
-    #: ``--dry-run``: what reading the headers cost.
-    fetched: Fetched | None = None
-    #: ``--verify``: (file, problem) for each missing or differing file.
-    problems: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+from .records import PullPlan, PullReport
+from .selection import plan, select
 
 
 def run(
@@ -49,7 +34,7 @@ def run(
     p = plan(listing, select(listing, pats, list(exclude or []), quant), local_dir)
     if verify:
         return PullReport(p, "verify", problems=tuple(download.verify(p)))
-    with remote.session_for(m, token, allow_redirects) as session:
+    with mirrors.session_for(m, token, allow_redirects) as session:
         if dry_run:
             summaries = tuple(_summaries(p, session))
             cost = Fetched(session.requests + 1, session.bytes, m.endpoint, listing.revision, listing.commit)

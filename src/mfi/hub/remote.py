@@ -10,40 +10,24 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from .. import limits, paths, targets
-from ..errors import FormatError, LimitError, SourceError, UsageError
-from ..records import FileEntry, Fetched, ModelSummary
+from .. import targets
+from ..errors import SourceError, UsageError
+from ..records import Fetched, ModelSummary
 from ..sources.http import HttpSession, HttpSource
+from ..sources.tree import RemoteTree
 from . import mirrors
-from .listing import RepoListing, list_repo
+from .mirrors import session_for
+from .listing import list_repo
+from .records import RepoListing
 
 #: First request for a safetensors shard: the 8-byte length and, for most files, the whole header
 #: (huggingface_hub measured 97% of the top 1,000 models below 100 KB).
 SAFETENSORS_FIRST = 100_000
 #: Sidecars read remotely (generation_config.json and chat_template.* are not: request budget).
 REMOTE_SIDECARS = ("config.json", "tokenizer_config.json", "tokenizer.json")
-
-
-def token_for(mirror: mirrors.Mirror, token: str | None) -> str | None:
-    """The token sent to ``mirror``: ``--token`` if given, else the saved Hugging Face token for huggingface.co only.
-
-    The saved token is ``huggingface_hub.get_token()`` (``HF_TOKEN``, then the token file), the one the
-    listing client uses; a mirror never gets it.
-    """
-    if token:
-        return token
-    if mirror.official_hf:
-        from huggingface_hub import get_token
-
-        return get_token()
-    return None
-
-
-def session_for(mirror: mirrors.Mirror, token: str | None, allow_redirects: bool = False) -> HttpSession:
-    """An HTTP session bound to ``mirror``, carrying ``token_for(mirror, token)`` to that host only."""
-    return HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed, follow_any=allow_redirects)
 
 
 def inspect(
@@ -103,62 +87,34 @@ def source(listing: RepoListing, path: str, session: HttpSession, first_request:
     return HttpSource(session, listing.url(path), name=display(listing, path), size=size, first_request=first_request)
 
 
+@contextmanager
+def open_tree(target: str, *, mirror: str | None = None, token: str | None = None) -> Iterator[RemoteTree]:
+    """A hub repo (or the folder or file the target names in it) as a tree, its session open while in use."""
+    ref, m = mirrors.locate(target, mirror)
+    listing = list_repo(m, ref.repo_id, ref.revision, token)
+    with session_for(m, token) as session:
+        yield tree(listing, session, ref.path)
+
+
+def tree(listing: RepoListing, session: HttpSession, path: str | None = None) -> RemoteTree:
+    """The repo (or the folder or file ``path`` in it) as a tree read by Range requests through ``session``."""
+    files = {f.path: f.size for f in listing.files}
+    return RemoteTree(listing.repo_id, files, lambda rel: source(listing, rel, session, _first_request(rel)),
+                      lambda rel: display(listing, rel), path)  # fmt: skip
+
+
+def _first_request(rel: str) -> int:
+    return SAFETENSORS_FIRST if rel.endswith(".safetensors") else 0
+
+
 def summarize(listing: RepoListing, path: str | None, session: HttpSession, *, target: str, full: bool = False) -> ModelSummary:
     """Read the chosen weights' headers and sidecars remotely and build the usual summary."""
     from ..formats.gguf import read_gguf
-    from ..formats.safetensors import read_safetensors
-    from ..summary import build
+    from ..summary import build, shards
 
     kind, weights, index = choose(listing, path)
     if kind == "gguf":
-        shards = [read_gguf(source(listing, p, session), full=full) for p in weights]
-        extra = build.split_problems(shards) if len(shards) > 1 else []
-        return build.summarize_gguf(target, shards, extra_problems=extra)
-
-    files: list[FileEntry] = []
-    weight_map: dict[str, str] = {}
-    total = None
-    folder = posixpath.dirname(index) if index else posixpath.dirname(weights[0])
-    if index is not None:
-        idx = _json(listing, index, session)
-        files.append(FileEntry(display(listing, index), listing.get(index).size or 0, "index"))  # type: ignore[union-attr]
-        if not isinstance(idx, dict) or not isinstance(idx.get("weight_map"), dict):
-            raise FormatError(display(listing, index), "not a safetensors index (no weight_map object)")
-        weight_map = {str(k): str(v) for k, v in idx["weight_map"].items()}
-        shard_names = sorted(set(weight_map.values()))
-        if len(shard_names) > limits.MAX_SHARDS:
-            raise LimitError(display(listing, index), f"{len(shard_names)} shards exceed the cap of {limits.MAX_SHARDS}")
-        for shard in shard_names:
-            # the rule api.py applies to local indexes: the name's text, never a path resolved elsewhere
-            reason = paths.unsafe_reason(shard)
-            if reason is not None:
-                raise FormatError(display(listing, index), f"shard name {shard!r} {reason}")
-            p = _join(folder, paths.posix_name(shard))
-            if listing.get(p) is None:
-                raise SourceError(display(listing, index), f"shard {shard} named in the index is not in the repo")
-            weights.append(p)
-        meta = idx.get("metadata")
-        total = meta.get("total_size") if isinstance(meta, dict) else None
-    shards = [read_safetensors(source(listing, p, session, SAFETENSORS_FIRST)) for p in weights]
-    files += [FileEntry(s.name, s.file_size, "weights") for s in shards]
-    problems: list[str] = []
-    warnings: list[str] = []
-    if weight_map:
-        problems += build.index_problems(weight_map, shards)
-        data = sum(t.n_bytes or 0 for s in shards for t in s.tensors)
-        if isinstance(total, int) and total != data:
-            warnings.append(f"index metadata.total_size is {total} but the shards hold {data} bytes of tensors")
-    sidecars: dict[str, Any] = {}
-    for name in REMOTE_SIDECARS:
-        p = posixpath.join(folder, name) if folder else name
-        if listing.get(p) is not None:
-            sidecars[name] = _json(listing, p, session)
-            role = "config" if name == "config.json" else "tokenizer"
-            files.append(FileEntry(display(listing, p), listing.get(p).size or 0, role))  # type: ignore[union-attr]
-    return build.summarize_safetensors(target, shards, sidecars, files, warnings, problems)
-
-
-def _json(listing: RepoListing, path: str, session: HttpSession) -> Any:
-    from ..formats.jsonfile import read_json
-
-    return read_json(source(listing, path, session))
+        parts = [read_gguf(source(listing, p, session), full=full) for p in weights]
+        extra = build.split_problems(parts) if len(parts) > 1 else []
+        return build.summarize_gguf(target, parts, extra_problems=extra)
+    return shards.read_weights(tree(listing, session), target, weights, index, sidecars=REMOTE_SIDECARS)

@@ -1,1 +1,1 @@
-"""Renderers: ``ModelSummary`` to rich renderables, JSON-ready dicts and markdown. No bytes read here."""
+"""Renderers: records to rich renderables (terminal/), JSON documents (json/) and markdown; no bytes read here."""

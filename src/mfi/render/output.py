@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from ..records import ModelSummary
-from .jsonout import dumps
+from .json.inspect import dumps
+
+if TYPE_CHECKING:
+    from ..hub.records import PullReport
 
 
 def console():
@@ -22,11 +27,11 @@ def emit_inspect(
 ) -> None:  # fmt: skip
     """Print an inspect summary as JSON, markdown or rich tables; problems also go to stderr."""
     if as_json:
-        from .jsonout import inspect_dict
+        from .json.inspect import inspect_dict
 
         doc = inspect_dict(s, tensors=tensors, metadata=metadata)
         if plan is not None:
-            from .plan_json import plan_dict
+            from .json.plan import plan_dict
 
             doc.update(plan_dict(plan))
         sys.stdout.write(dumps(doc) + "\n")
@@ -35,27 +40,27 @@ def emit_inspect(
 
         sys.stdout.write(inspect_markdown(s, tensors=tensors, plan=plan))
     else:
-        from . import terminal
+        from .terminal import inspect
 
         out = console()
         if explain or plan is not None:
-            from . import plan as planview
+            from .terminal import plan as planview
 
             language = planview.language(lang)
             arch = planview.architecture_explained(s, language) if explain else None
-            out.print(terminal.inspect_view(s, architecture=arch))
+            out.print(inspect.inspect_view(s, architecture=arch))
             if plan is not None and (plan_detail or explain):
                 out.print(*planview.memory_view(plan, explain=explain, lang=language))
             elif plan is not None:
                 out.print(planview.brief_view(plan))
         else:
-            out.print(terminal.inspect_view(s))
+            out.print(inspect.inspect_view(s))
         if metadata:
-            out.print(terminal.metadata_table(s))
+            out.print(inspect.metadata_table(s))
         if tensors is not None:
-            out.print(terminal.tensors_table(s, tensors))
+            out.print(inspect.tensors_table(s, tensors))
     if s.problems:  # damage goes to stderr in every mode, so a pipe never hides it
-        from .fmt import clean
+        from .text import clean
 
         for p in s.problems:
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
@@ -64,13 +69,13 @@ def emit_inspect(
 def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
     """Print ``mfi plan``: memory, runtimes, capabilities (JSON: the inspect additions plus target)."""
     if as_json:
-        from .jsonout import SCHEMA
-        from .plan_json import plan_dict
+        from .json.inspect import SCHEMA
+        from .json.plan import plan_dict
 
         doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **plan_dict(plan)}
         sys.stdout.write(dumps(doc) + "\n")
         return
-    from . import plan as planview
+    from .terminal import plan as planview
 
     out = console()
     language = planview.language(lang)
@@ -82,44 +87,53 @@ def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang:
 def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
     """Print a comparison (``mfi.compare_records.Comparison``) as JSON, markdown or rich tables."""
     if as_json:
-        from .compare_json import compare_dict
+        from .json.compare import compare_dict
 
         sys.stdout.write(dumps(compare_dict(c)) + "\n")
     elif as_markdown:
-        from .compare_md import compare_markdown
+        from .markdown import compare_markdown
 
         sys.stdout.write(compare_markdown(c))
     else:
-        from .compare import compare_view
+        from .terminal.compare import compare_view
 
         console().print(compare_view(c))
-    from .fmt import clean
+    from .text import clean
 
     for s in (c.left, c.right):  # damage goes to stderr in every mode, as for inspect
         for p in s.problems:
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
 
 
-def emit_pull(run, *, live: bool):
-    """Run a pull with a live progress display (``live``) and print its plan, checks or closing line."""
-    from . import pull as view
+@contextmanager
+def pull_progress(*, live: bool) -> Iterator[Any]:
+    """A live progress display for a download (``live``), or ``None`` for a plan or a check."""
+    if not live:
+        yield None
+        return
+    from .terminal import pull as view
 
-    out = console()
-    if live:
-        with view.PullProgress(out) as progress:
-            report = run(progress)
-        out.print(view.done_line(report))
-        return report
-    report = run(None)
-    out.print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
-    return report
+    with view.PullProgress(console()) as progress:
+        yield progress
+
+
+def emit_pull(report: PullReport) -> None:
+    """Print what a pull did: the closing line, the plan (dry run) or the checks (verify)."""
+    from .terminal import pull as view
+
+    if report.mode == "pull":
+        console().print(view.done_line(report))
+    else:
+        console().print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
 
 
 def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:
     """Print a scan report as JSON (``mfi.scan/1``) or a table."""
-    from .scan import scan_dict, scan_view
-
     if as_json:
+        from .json.scan import scan_dict
+
         sys.stdout.write(dumps(scan_dict(r, threshold=threshold)) + "\n")
     else:
+        from .terminal.scan import scan_view
+
         console().print(scan_view(r, threshold=threshold, show_info=show_info))

@@ -24,7 +24,9 @@ from ..formats.pickle import (
 )
 from ..formats.torch import LEGACY_MAGIC, read_torch
 from ..formats.ziparchive import ZipArchive, decompressing
-from ..records import Finding
+from ..sources.memory import WindowSource
+from .records import Finding
+
 
 def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[int, str]], member: str | None) -> list[Finding]:
     """One finding per global outside the allow-list (dangerous ones critical), and per odd opcode."""
@@ -197,7 +199,7 @@ def _member_source(z: ZipArchive, m) -> tuple[object, int]:
     """A byte source for one member: the archive itself when stored, else its inflated bytes."""
     if m.stored:
         at = z.entry_offset(m)
-        return _Window(z.src, at, m.size), at
+        return WindowSource(z.src, at, m.size), at
     return _Inflated(z, m), 0
 
 
@@ -235,24 +237,6 @@ class _After:
         return self._src.read_at(self._offset + offset, length)
 
 
-class _Window:
-    """``[start, start + size)`` of a byte source, as a byte source of its own."""
-
-    def __init__(self, src, start: int, size: int) -> None:
-        self.name, self._src, self._start = src.name, src, start
-        self._size = max(0, min(size, src.size - start))
-
-    @property
-    def size(self) -> int:
-        """Length of the window."""
-        return self._size
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        """Up to ``length`` bytes from ``offset`` inside the window."""
-        length = min(length, self._size - offset)
-        return self._src.read_at(self._start + offset, length) if length > 0 and offset >= 0 else b""
-
-
 def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding]:
     try:
         header = read_npy(src)
@@ -262,7 +246,7 @@ def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding
         return []
     out = [Finding("high", "pickle", file, f"object array or unusual dtype ({str(header.descr)[:40]}): "
                    "np.load(allow_pickle=True) may unpickle it", base + header.data_offset, member, {"descr": str(header.descr)[:200]})]  # fmt: skip
-    data = _After(src, header.data_offset) if hasattr(src, "stream") else _Window(src, header.data_offset, src.size)
+    data = _After(src, header.data_offset) if hasattr(src, "stream") else WindowSource(src, header.data_offset, src.size)
     found, _, _ = _walk_all(file, data, base + header.data_offset, member)
     return out + found
 
@@ -342,7 +326,7 @@ def scan_tar(file: str, src) -> list[Finding]:
     for info in members:
         if not info.isreg():
             continue
-        part = _Window(src, info.offset_data, info.size)
+        part = WindowSource(src, info.offset_data, info.size)
         head = part.read_at(0, _MEMBER_SNIFF)
         if is_npy(head):
             out += _npy_findings(file, part, info.offset_data, info.name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import posixpath
@@ -17,10 +16,11 @@ from ..formats.jsonfile import read_json
 from ..formats.pickle import starts_like_pickle
 from ..formats.safetensors import read_safetensors
 from ..formats.ziparchive import compression, is_zip
-from ..paths import unsafe_reason
-from ..records import SEVERITIES, FileEntry, Finding, ScanReport
-from ..sources import LocalFile
-from . import pickles, remote, templates
+from ..records import FileEntry
+from ..sources.tree import LocalTree, Tree
+from ..targets import unsafe_reason
+from . import pickles, remote_code, templates
+from .records import SEVERITIES, Finding, ScanReport
 
 #: Suffixes whose files are walked as pickles whenever their first opcode decodes.
 _PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".zip", ".tar",
@@ -28,39 +28,25 @@ _PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib"
 #: Files read by suffix; every other file is sniffed by its first bytes (up to ``MAX_SCAN_SNIFF_FILES``).
 _CHECKED = _PICKLE_SUFFIXES | {".json", ".jinja", ".j2", ".gguf", ".safetensors"}
 #: Only git's own store is skipped: hidden folders (``.cache/``) and ``__pycache__`` hold what loaders read.
-_SKIP_DIRS = {".git"}
+_SKIP_DIRS = frozenset({".git"})
 _PNG = b"\x89PNG\r\n\x1a\n"
 
 
-class LocalTree:
-    """A local file or folder as relative POSIX paths, opened as ``LocalFile`` sources."""
-
-    def __init__(self, root: Path) -> None:
-        self.base = root if root.is_dir() else root.parent
-        self.paths = [p.relative_to(self.base).as_posix() for p in (_files(root) if root.is_dir() else [root])]
-
-    def display(self, rel: str) -> str:
-        """How findings name the file."""
-        return str(self.base / rel)
-
-    def exists(self, rel: str) -> bool:
-        """Whether ``rel`` is a file in the tree (index shards may be outside the scanned list)."""
-        return (self.base / rel).is_file()
-
-    def size(self, rel: str) -> int:
-        """The file's size in bytes."""
-        return _size(self.base / rel)
-
-    def open(self, rel: str):
-        """A byte source for the file (a context manager)."""
-        return LocalFile(self.base / rel)
-
-    def special(self, rel: str) -> str | None:
-        """``FIFO``, ``socket`` or ``device`` for files that are not regular (opening one may block forever)."""
-        try:
-            mode = (self.base / rel).stat().st_mode
-        except OSError:
-            return None
+def _special(tree: Tree, rel: str) -> str | None:
+    """``FIFO``, ``socket`` or ``device`` for local files that are not regular (opening one may block forever)."""
+    if tree.remote:
+        return None
+    try:
+        mode = os.stat(tree.display(rel)).st_mode
+    except OSError:
+        return None
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return None
         if stat.S_ISFIFO(mode):
             return "FIFO"
         if stat.S_ISSOCK(mode):
@@ -75,11 +61,11 @@ def scan_path(target: str) -> ScanReport:
     root = Path(target)
     if not root.exists():
         raise SourceError(target, "no such file or folder")
-    return scan_tree(target, LocalTree(root))
+    return scan_tree(target, LocalTree(root, _SKIP_DIRS))
 
 
-def scan_tree(target: str, tree) -> ScanReport:
-    """Scan every file of a tree (``LocalTree`` or the hub's remote tree) and sort the findings."""
+def scan_tree(target: str, tree: Tree) -> ScanReport:
+    """Scan every file of a tree (a local folder or a hub repo) and sort the findings."""
     modules = {posixpath.splitext(posixpath.basename(p))[0] for p in tree.paths if p.endswith(".py")}
     findings: list[Finding] = []
     entries: list[FileEntry] = []
@@ -105,7 +91,7 @@ def scan_tree(target: str, tree) -> ScanReport:
         if role == "index":
             indexes.append((rel, extra.get("doc")))
     for rel in tree.paths:
-        if rel.endswith(".py") and unsafe_reason(rel) is None and not (hasattr(tree, "special") and tree.special(rel)):
+        if rel.endswith(".py") and unsafe_reason(rel) is None and _special(tree, rel) is None:
             findings.append(_python(tree, rel, posixpath.splitext(posixpath.basename(rel))[0] in used))
     for rel, doc in indexes:
         findings += _index_findings(tree, rel, doc, tensors)
@@ -123,7 +109,7 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
     name = tree.display(rel)
     base = posixpath.basename(rel)
     suffix = posixpath.splitext(base)[1].lower()
-    special = tree.special(rel) if hasattr(tree, "special") else None
+    special = _special(tree, rel)
     if special is not None:
         return "other", [Finding("info", "format", name, f"a {special}, not a file: skipped, never opened")], {}
     if suffix == ".pyc":
@@ -162,7 +148,7 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
             if sniff[257:262] == b"ustar":
                 return "weights", pickles.scan_tar(name, src), {}
             if is_zip(head):
-                found = pickles.scan_zip(name, src, names, deep=not getattr(tree, "remote", False))
+                found = pickles.scan_zip(name, src, names, deep=not tree.remote)
             elif pickles.is_npy(head):
                 found = pickles.scan_npy(name, src)
             elif starts_like_pickle(sniff, cut=len(sniff) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
@@ -188,7 +174,7 @@ def _text(src) -> str:
 
 def _json(src, name: str, base: str, modules: set[str]) -> tuple[str, list[Finding], dict]:
     doc = read_json(src)
-    out, used = remote.config_findings(doc, name, modules)
+    out, used = remote_code.config_findings(doc, name, modules)
     role = "config"
     if isinstance(doc, dict):
         if isinstance(doc.get("weight_map"), dict):
@@ -218,7 +204,7 @@ def _python(tree, rel: str, used: bool) -> Finding:
                 h.update(src.read_at(off, 1 << 20))
     except MfiError as e:
         return Finding("medium", "unreadable", tree.display(rel), f"could not be read: {e.problem}")
-    return remote.python_finding(tree.display(rel), module, size, h.hexdigest(), used)
+    return remote_code.python_finding(tree.display(rel), module, size, h.hexdigest(), used)
 
 
 def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> list[Finding]:
@@ -251,72 +237,3 @@ def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> l
                 out.append(Finding("low", "integrity", name, f"{shard} holds {len(extra)} tensor(s) the index does not list "
                                    f"(first: {min(extra)})", detail={"file": shard}))  # fmt: skip
     return out
-
-
-def _files(root: Path) -> list[Path]:
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            out.append(Path(dirpath) / name)
-            if len(out) > limits.MAX_SCAN_FILES:
-                raise LimitError(str(root), f"more than {limits.MAX_SCAN_FILES} files; scan a smaller folder")
-    return out
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-class RemoteTree:
-    """A hub repo (or a folder or file in it) as a tree: names from the listing, bytes by Range requests."""
-
-    #: Remote scans skip checks that cost a request per tensor storage.
-    remote = True
-
-    def __init__(self, listing, session, path: str | None) -> None:
-        from ..hub import remote as hub_remote
-
-        self._hub, self.listing, self.session = hub_remote, listing, session
-        prefix = (path or "").strip("/")
-        names = [f.path for f in listing.files]
-        if prefix and listing.get(prefix) is not None:
-            self.paths = [prefix]
-        else:
-            self.paths = [n for n in names if not prefix or n.startswith(prefix + "/")]
-            if not self.paths:
-                raise SourceError(f"{listing.repo_id}/{prefix}", "no such file or folder in the repo")
-        if len(self.paths) > limits.MAX_SCAN_FILES:
-            raise LimitError(listing.repo_id, f"more than {limits.MAX_SCAN_FILES} files; scan a folder of the repo")
-
-    def display(self, rel: str) -> str:
-        """``hf://org/name[@rev]/path``."""
-        return self._hub.display(self.listing, rel)
-
-    def exists(self, rel: str) -> bool:
-        """Whether the listing has the file."""
-        return self.listing.get(posixpath.normpath(rel)) is not None
-
-    def size(self, rel: str) -> int:
-        """Size the listing publishes (0 when unknown)."""
-        f = self.listing.get(rel)
-        return (f.size or 0) if f is not None else 0
-
-    def open(self, rel: str):
-        """A range-reading source for the file (nothing to close)."""
-        return contextlib.nullcontext(self._hub.source(self.listing, rel, self.session))
-
-
-def scan_remote(target: str, *, mirror: str | None = None, token: str | None = None) -> ScanReport:
-    """Scan a hub repo without downloading it: headers, pickles and small text files by Range requests."""
-    from ..hub import mirrors
-    from ..hub.listing import list_repo
-    from ..hub.remote import session_for
-
-    ref, m = mirrors.locate(target, mirror)
-    listing = list_repo(m, ref.repo_id, ref.revision, token)
-    with session_for(m, token) as session:
-        return scan_tree(target, RemoteTree(listing, session, ref.path))

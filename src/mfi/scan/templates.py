@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..records import Finding
+from .records import Finding
 
 _OPEN = re.compile(r"\{[{%]")
 #: Dunders that classic sandbox escapes chain together.

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Iterator
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import SourceError
+from ..errors import OffHostRedirect, SourceError, TransferError
 
 #: Bytes of fetched spans a source keeps (headers are far smaller; a 9 MB GGUF header fits).
 MAX_CACHED = 64 << 20
@@ -32,22 +32,6 @@ def origin(url: str) -> tuple[str, str, int]:
 def host_of(url: str) -> str:
     """``host[:port]`` of a URL, for messages."""
     return urlsplit(url).netloc or url
-
-
-class OffHostRedirect(SourceError):
-    """The chosen host sent a request to another host; not followed."""
-
-    def __init__(self, source: str, host: str, target: str) -> None:
-        self.target = target
-        super().__init__(
-            source,
-            f"{host} redirected to {host_of(target)}, off the chosen mirror; not followed "
-            "(--allow-redirects follows it, without the token)",
-        )
-
-
-class TransferError(SourceError):
-    """The connection failed or broke off; trying again may work (a download resumes)."""
 
 
 class HttpSession:
@@ -112,7 +96,9 @@ class HttpSession:
                 target = urljoin(url, resp.headers["Location"])
                 if not self._allowed_target(target):
                     if not self.follow_any:
-                        raise OffHostRedirect(name, host_of(url), target)
+                        raise OffHostRedirect(
+                            name, f"{host_of(url)} redirected to {host_of(target)}, off the chosen mirror; not followed "
+                            "(allow_redirects, --allow-redirects on the command line, follows it without the token)")  # fmt: skip
                     self.left_for.append(host_of(target))
                 url = target
                 continue

@@ -1,1 +1,1 @@
-"""Format records to one ``ModelSummary``: parameters, quantization, tokenizer, architecture."""
+"""Format records to one ``ModelSummary`` (parameters, quantization, tokenizer, architecture), read locally or remotely."""

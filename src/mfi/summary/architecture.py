@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import Architecture, ArrayValue
 
 # config.json spells the same field several ways across model families; first match wins.
@@ -36,11 +36,25 @@ _TOWER_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _first(d: dict[str, Any], names: tuple[str, ...]) -> Any:
+    return config_key(d, names)[1]
+
+
+def config_key(d: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, Any]:
+    """(the key, its value) of the first of ``names`` that ``d`` sets, or ``(None, None)``."""
     for n in names:
         v = d.get(n)
         if v is not None:
-            return v
-    return None
+            return n, v
+    return None, None
+
+
+def config_field(text: dict[str, Any], field: str) -> tuple[str | None, Any]:
+    """The raw value of a normalised field (``layers``, ``kv_heads``...) in a (text) config, by the alias table.
+
+    The one place config.json's spellings are known: ``from_config`` here and ``plan.layout`` both
+    read through it, so every alias inspect accepts feeds compare and plan too.
+    """
+    return config_key(text, _CONFIG_ALIASES[field])
 
 
 def _number(v: Any) -> int | float | None:
@@ -117,7 +131,7 @@ def _scalar(v: Any) -> Any:
 
 def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
     """Normalise GGUF keys (``{arch}.block_count``...) to the same fields."""
-    c = knowledge.gguf_constants().Keys
+    c = tables.gguf_constants().Keys
     arch = metadata.get(c.General.ARCHITECTURE)
     if not isinstance(arch, str):
         return Architecture()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import (
     Architecture,
     FileEntry,
@@ -90,7 +89,7 @@ def _file_type_warning(file_type: str | None, rows: tuple[QuantRow, ...]) -> lis
     """Warn when ``general.file_type`` names a type that no tensor uses (a mislabelled file)."""
     if not file_type or file_type.startswith(("UNKNOWN", "GUESSED")):
         return []
-    names = {n for n, *_ in knowledge.ggml_types().values()}
+    names = {n for n, *_ in tables.ggml_types().values()}
     used = {r.dtype for r in rows}
     base = file_type
     while base not in names and "_" in base:  # Q4_K_M -> Q4_K, MXFP4_MOE -> MXFP4
@@ -107,11 +106,11 @@ def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()
     tensors = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_gguf(md, {t.name for t in tensors})
     rows = quant_rows(tensors)
-    ft = md.get(knowledge.gguf_constants().Keys.General.FILE_TYPE)
-    file_type = knowledge.file_type_name(ft) if isinstance(ft, int) else None
+    ft = md.get(tables.gguf_constants().Keys.General.FILE_TYPE)
+    file_type = tables.file_type_name(ft) if isinstance(ft, int) else None
     warnings = [w for s in shards for w in s.warnings]
     warnings += _file_type_warning(file_type, rows) + _layer_warning(tensors, arch)
-    if arch.name and arch.name not in knowledge.gguf_architectures():
+    if arch.name and arch.name not in tables.gguf_architectures():
         warnings.append(f"architecture {arch.name!r} is unknown to the installed gguf package (and likely to llama.cpp)")
     return ModelSummary(
         format="gguf",
@@ -166,7 +165,6 @@ def summarize_safetensors(
     metadata: dict[str, Any] = {}
     for s in shards:
         metadata.update({f"__metadata__.{k}": v for k, v in s.metadata.items()})
-    metadata.update({f"config.{k}": v for k, v in config.items()})
     if fmt == "pytorch":
         info: dict[str, Any] = {
             "layouts": sorted({s.layout for s in shards}),
@@ -215,20 +213,4 @@ def split_problems(shards: list) -> list[str]:
     n = sum(len(s.tensors) for s in shards)
     if isinstance(total, int) and total != n:
         problems.append(f"split.tensors.count is {total} but the parts hold {n} tensors")
-    return problems
-
-
-def index_problems(weight_map: dict[str, str], shards: list) -> list[str]:
-    """Names the index promises that their shard lacks, and tensors the index does not list."""
-    have = set()
-    for s in shards:
-        base = Path(s.name).name
-        have.update((base, t.name) for t in s.tensors)
-    missing = [n for n, f in weight_map.items() if (f, n) not in have]
-    extra = [n for f, n in have if n not in weight_map]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} tensor(s) in the index are not in their shard (first: {missing[0]})")
-    if extra:
-        problems.append(f"{len(extra)} tensor(s) in the shards are not in the index (first: {sorted(extra)[0]})")
     return problems

@@ -6,7 +6,7 @@ import hashlib
 import struct
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import ArrayValue, SpecialToken, Tokenizer
 
 _ROLES = ("bos", "eos", "eot", "eom", "pad", "unk", "sep", "mask")
@@ -15,7 +15,7 @@ _ROLES = ("bos", "eos", "eot", "eom", "pad", "unk", "sep", "mask")
 def from_gguf(gguf_file) -> Tokenizer | None:
     """Read the embedded tokenizer of a GGUF file; ``None`` when it carries none."""
     md = gguf_file.metadata
-    c = knowledge.gguf_constants().Keys.Tokenizer
+    c = tables.gguf_constants().Keys.Tokenizer
     tokens = md.get(c.LIST)
     model = md.get(c.MODEL)
     if model is None and not isinstance(tokens, ArrayValue):

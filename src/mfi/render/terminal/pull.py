@@ -17,8 +17,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from . import fmt
-from .terminal import fetched_line, new_table, overview, t
+from .. import text
+from .inspect import fetched_line, new_table, overview, t
 
 
 def plan_view(report: Any) -> Group:
@@ -30,11 +30,11 @@ def plan_view(report: Any) -> Group:
     # a str title is markup to rich: the revision, the commit and the mirror's name arrive as Text
     table.title = t(f"Plan: {listing.repo_id} @ {rev} from {listing.mirror.name}")
     for e in p.entries:
-        state = "present" if e.present else (f"partial {fmt.size(e.have)}" if e.have else "-")
-        table.add_row(t(e.file.path), fmt.size(e.file.size), state)
+        state = "present" if e.present else (f"partial {text.size(e.have)}" if e.have else "-")
+        table.add_row(t(e.file.path), text.size(e.file.size), state)
     parts: list[RenderableType] = [
         table,
-        t(f"{len(p.entries)} files, {fmt.size(p.total)}; to download: {fmt.size(p.to_fetch)} into {p.snapshot}"),
+        t(f"{len(p.entries)} files, {text.size(p.total)}; to download: {text.size(p.to_fetch)} into {p.snapshot}"),
     ]
     for name, s in report.summaries:
         parts.append(Text())
@@ -60,7 +60,7 @@ def done_line(report: Any) -> Text:
     r = report.result
     return t(
         f"{len(r.fetched)} file(s) downloaded and verified, {len(r.skipped)} already present; "
-        f"{fmt.size(r.bytes)} in {r.requests} request(s) -> {r.folder}"
+        f"{text.size(r.bytes)} in {r.requests} request(s) -> {r.folder}"
     )
 
 
@@ -90,7 +90,7 @@ class PullProgress:
             if self.total is None:
                 self.progress.__enter__()
                 self.total = self.progress.add_task("total", total=0)
-            self.tasks[path] = self.progress.add_task(fmt.clean(path), total=total, completed=done)
+            self.tasks[path] = self.progress.add_task(text.clean(path), total=total, completed=done)
             self._total += max(0, (total or 0) - done)
             self.progress.update(self.total, total=self._total)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compare_records import Comparison, FieldRow, LayerQuant, TensorPair, ValueStats
-from .jsonout import _finite, inspect_dict
+from ...compare.records import Comparison, FieldRow, LayerQuant, TensorPair, ValueStats
+from .inspect import _finite, inspect_dict
 
 SCHEMA = "mfi.compare/1"
 

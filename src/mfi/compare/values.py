@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from ..compare_records import Comparison, TensorPair, ValueStats
+from .records import Comparison, TensorPair, ValueStats
 from ..records import ModelSummary, TensorInfo
 
 #: Elements decoded per side and chunk (float32: 4 MiB each, float64 accumulation: 8 MiB).

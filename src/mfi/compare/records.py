@@ -1,4 +1,4 @@
-"""Records of a comparison of two models: what ``summary.compare`` builds and the renderers show.
+"""Records of a comparison of two models: what ``compare.match`` builds and the renderers show.
 
 Kept beside ``records.py`` (and built on it) so the compare feature merges without touching it.
 Shapes here are *logical*: row-major, slowest dimension first, whatever the file's own order.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .records import ModelSummary
+from ..records import ModelSummary
 
 #: A field row's status: both sides agree, they disagree, or one side does not say.
 EQUAL, DIFFERENT, MISSING = "equal", "different", "missing"

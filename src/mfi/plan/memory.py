@@ -10,20 +10,19 @@ carries its formula as ``Term`` rows; docs/memory.md cites the sources.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
 
 from ..errors import UsageError
-from ..formats import knowledge
+from ..formats import tables
 from ..records import ModelSummary
-from .build import _EXPERT  # routed-expert tensor names, one definition
-from .layout import Layout, LayerSpec
+from ..summary.build import _EXPERT  # routed-expert tensor names, one definition
+from .records import (
+    LLAMA_UBATCH, Estimate, KVCache, LayerGroup, LayerSpec, Layout, Options, Term, Weights, layer_ranges,
+)
 
 #: llama.cpp pads the context to this many cells (llama_context: GGML_PAD(n_ctx, 256)).
 LLAMA_CTX_PAD = 256
-#: llama.cpp's default physical batch (``-ub``), which the sliding-window cache adds to the window.
-LLAMA_UBATCH = 512
 #: vLLM's default KV block size in tokens.
 VLLM_BLOCK = 16
 #: Cache types llama.cpp accepts for ``--cache-type-k/-v`` (common/arg.cpp kv_cache_types).
@@ -39,107 +38,34 @@ OVERHEAD = {"llama.cpp": 512 << 20, "vllm": 2 << 30}
 TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One step of a figure: a name, its value and the formula that gave it."""
-
-    name: str
-    value: int | float | str | None
-    formula: str
-    #: Key into the explain texts (data/explain.*.json), or empty.
-    explain: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    """What the user runs with."""
-
-    context: int | None = None
-    parallel: int = 1
-    runtime: str | None = None
-    cache_type_k: str | None = None
-    cache_type_v: str | None = None
-    memory: int | None = None
-    swa_full: bool = False
-    n_ubatch: int = LLAMA_UBATCH
-
-
-@dataclass(frozen=True, slots=True)
-class LayerGroup:
-    """Consecutive-or-not layers with identical cache rows, shown as one table row."""
-
-    kind: str
-    layers: tuple[int, ...]
-    cells: int
-    k_row_bytes: int
-    v_row_bytes: int
-    #: Bytes of all layers in the group.
-    bytes: int
-    formula: str
-
-    @property
-    def span(self) -> str:
-        """The layer indices as ranges: ``0-4,6-10``."""
-        return layer_ranges(self.layers)
-
-
-@dataclass(frozen=True, slots=True)
-class KVCache:
-    """KV cache (plus recurrent state) at one context length, or why it has no number."""
-
-    context: int
-    bytes: int | None
-    groups: tuple[LayerGroup, ...] = ()
-    terms: tuple[Term, ...] = ()
-    #: Why ``bytes`` is ``None`` (quantized cache on an odd head dim, unknown layout).
-    blocked: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Weights:
-    """Weight bytes as loaded: all of it, what must sit on the accelerator, what can be offloaded."""
-
-    total: int | None
-    accelerator: int | None
-    offloadable: int
-    terms: tuple[Term, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Estimate:
-    """The memory answer for one model, runtime and set of options."""
-
-    runtime: str
-    cache_type: str
-    context: int
-    weights: Weights
-    kv: KVCache
-    overhead: int
-    table: tuple[KVCache, ...] = ()
-    #: Largest context whose weights + KV + overhead fit ``Options.memory`` (``None``: not asked).
-    fits: int | None = None
-    fits_note: str | None = None
-    not_counted: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-    terms: tuple[Term, ...] = field(default_factory=tuple)
-
-    @property
-    def total(self) -> int | None:
-        """Weights on the accelerator plus KV cache plus the labelled overhead."""
-        if self.weights.total is None or self.kv.bytes is None:
-            return None
-        return self.weights.total + self.kv.bytes + self.overhead
-
-
 def parse_size(text: str) -> int:
     """``24GiB``, ``24G`` (binary), ``24GB`` (decimal), ``512MiB``, plain bytes -> bytes."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)\s*", text, re.IGNORECASE)
     if not m:
-        raise UsageError("--memory", f"cannot read {text!r} as a size (try 24GiB, 16G, 8000MB)")
+        raise UsageError("memory", f"cannot read {text!r} as a size (try 24GiB, 16G, 8000MB)")
     number, unit, binary, b = m.groups()
     power = " KMGT".index(unit.upper()) if unit else 0
     base = 1000 if (b and not binary and unit) else 1024
     return int(Fraction(number) * base**power)  # exact: no float overflow on 400 digits
+
+
+def options(
+    *, ctx: int | None = None, memory: int | str | None = None, cache_type: str | None = None,
+    cache_type_k: str | None = None, cache_type_v: str | None = None, parallel: int = 1, runtime: str | None = None,
+    swa_full: bool = False,
+) -> Options:  # fmt: skip
+    """Memory options from what a user asked: ``memory`` in bytes or as text (``24GiB``), ``cache_type`` for K and V.
+
+    Raises ``UsageError`` naming the parameter for a context or parallel count below 1 and for a size it cannot read.
+    """
+    if ctx is not None and ctx < 1:
+        raise UsageError("ctx", "must be at least 1")
+    if parallel < 1:
+        raise UsageError("parallel", "must be at least 1")
+    return Options(
+        context=ctx, parallel=parallel, runtime=runtime, memory=parse_size(memory) if isinstance(memory, str) else memory,
+        cache_type_k=cache_type_k or cache_type, cache_type_v=cache_type_v or cache_type, swa_full=swa_full,
+    )  # fmt: skip
 
 
 def pad(n: int, to: int) -> int:
@@ -150,10 +76,10 @@ def pad(n: int, to: int) -> int:
 @cache  # called per layer, per K and V, per step of the largest-context search
 def ggml_type(name: str) -> tuple[str, int, int]:
     """A cache type by name -> (name, block size, bytes per block), from the gguf package."""
-    for tname, block, size in knowledge.ggml_types().values():
+    for tname, block, size in tables.ggml_types().values():
         if tname.lower() == name.lower():
             return tname.lower(), block, size
-    raise UsageError("--cache-type", f"unknown cache type {name!r} (llama.cpp accepts {', '.join(LLAMA_CACHE_TYPES)})")
+    raise UsageError("cache_type", f"unknown cache type {name!r} (llama.cpp accepts {', '.join(LLAMA_CACHE_TYPES)})")
 
 
 def row_size(type_name: str, elements: int) -> tuple[int | None, str]:
@@ -167,19 +93,6 @@ def row_size(type_name: str, elements: int) -> tuple[int | None, str]:
 def default_runtime(s: ModelSummary) -> str:
     """llama.cpp for GGUF, vLLM-style for safetensors."""
     return "llama.cpp" if s.format == "gguf" else "vllm"
-
-
-def layer_ranges(idx: tuple[int, ...]) -> str:
-    """Layer indices as compact ranges: (0, 1, 2, 4) -> ``0-2,4``."""
-    out, start, prev = [], idx[0], idx[0]
-    for i in idx[1:] + (None,):  # type: ignore[operator]
-        if i is not None and i == prev + 1:
-            prev = i
-            continue
-        out.append(str(start) if start == prev else f"{start}-{prev}")
-        if i is not None:
-            start = prev = i
-    return ",".join(out)
 
 
 def _group(rows: list[tuple[LayerSpec, int, int, int, str]]) -> tuple[LayerGroup, ...]:
@@ -282,16 +195,16 @@ def _cache_type(opts: Options, runtime: str, layout: Layout) -> tuple[str, str, 
         v = (opts.cache_type_v or "f16").lower()
         for t in (k, v):
             if t not in LLAMA_CACHE_TYPES:
-                raise UsageError("--cache-type", f"llama.cpp cache type {t!r} is not one of {', '.join(LLAMA_CACHE_TYPES)}")
+                raise UsageError("cache_type", f"llama.cpp cache type {t!r} is not one of {', '.join(LLAMA_CACHE_TYPES)}")
         return k, v, 0
     if opts.cache_type_k and opts.cache_type_v and opts.cache_type_k.lower() != opts.cache_type_v.lower():
-        raise UsageError("--cache-type", "vLLM has one --kv-cache-dtype for K and V; give --cache-type")
+        raise UsageError("cache_type", "vLLM has one cache dtype for K and V (--kv-cache-dtype): give cache_type, not one per side")
     name = (opts.cache_type_k or opts.cache_type_v or "auto").lower()
     if name == "auto":
         dtype = (layout.dtype or "bfloat16").lower()
         return dtype, dtype, _DTYPE_BYTES.get(dtype, 2)
     if name not in VLLM_CACHE_BYTES:
-        raise UsageError("--cache-type", f"vLLM cache dtype {name!r} is not one of auto, {', '.join(VLLM_CACHE_BYTES)}")
+        raise UsageError("cache_type", f"vLLM cache dtype {name!r} is not one of auto, {', '.join(VLLM_CACHE_BYTES)}")
     return name, name, VLLM_CACHE_BYTES[name]
 
 
@@ -321,13 +234,13 @@ def estimate(s: ModelSummary, layout: Layout, opts: Options) -> Estimate:
     """Weights, KV cache at the chosen context, a table over common contexts, and what fits."""
     runtime = opts.runtime or default_runtime(s)
     if runtime not in ("llama.cpp", "vllm"):
-        raise UsageError("--runtime", f"unknown runtime {runtime!r} (llama.cpp or vllm)")
+        raise UsageError("runtime", f"unknown runtime {runtime!r} (llama.cpp or vllm)")
     if opts.parallel < 1:
-        raise UsageError("--parallel", "must be at least 1")
+        raise UsageError("parallel", "must be at least 1")
     k, v, _ = _cache_type(opts, runtime, layout)
     ctx = opts.context if opts.context is not None else (layout.max_context or 4096)
     if ctx < 1:
-        raise UsageError("--ctx", "must be at least 1")
+        raise UsageError("ctx", "must be at least 1")
     w = weights(s, runtime)
     kv = kv_at(layout, ctx, opts, runtime)
     contexts = sorted({c for c in TABLE_CONTEXTS if not layout.max_context or c <= layout.max_context} | ({layout.max_context} if layout.max_context else set()))

@@ -1,4 +1,4 @@
-"""A ``Plan`` (memory, runtimes, capabilities) as rich renderables and as JSON additions.
+"""A ``Plan`` (memory, runtimes, capabilities) as rich renderables, with the --explain texts.
 
 Explanation texts come from data/explain.<lang>.json; ``--lang`` or the LANG environment picks
 the language (``zh`` or ``en``).
@@ -16,13 +16,14 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from . import fmt
-from .terminal import new_table
-from .terminal import t as safe_text
+from .. import text
+from .. import plain
+from .inspect import new_table
+from .inspect import t as safe_text
 
 if TYPE_CHECKING:
-    from ..deploy import Plan
-    from ..records import ModelSummary
+    from ...plan.records import Plan
+    from ...records import ModelSummary
 
 LANGUAGES = ("en", "zh")
 
@@ -47,18 +48,16 @@ def explanations(lang: str) -> dict[str, str]:
 
 def architecture_explained(s: ModelSummary, lang: str) -> Table:
     """The architecture table with a third column saying what each field means."""
-    from .terminal import FIELD_LABELS, OPTIONAL_FIELDS
-
     texts = explanations(lang)
     table = new_table("Architecture", "field", "value", "meaning")
     a = s.architecture
     for f in a.FIELDS:
         value = getattr(a, f)
-        if value is None and f in OPTIONAL_FIELDS:
+        if value is None and f in plain.OPTIONAL_FIELDS:
             continue
-        table.add_row(FIELD_LABELS[f], safe_text(fmt.number(value)), Text(texts.get(f, ""), style="dim"))
+        table.add_row(plain.FIELD_LABELS[f], safe_text(text.number(value)), Text(texts.get(f, ""), style="dim"))
     for tower, fields in a.towers.items():
-        table.add_row(f"{tower} tower", safe_text(fmt.number(fields)), Text(texts.get("tower", ""), style="dim"))
+        table.add_row(f"{tower} tower", safe_text(text.number(fields)), Text(texts.get("tower", ""), style="dim"))
     return table
 
 
@@ -70,7 +69,7 @@ def _titled(title: Text, *columns: str, right: tuple[int, ...] = ()) -> Table:
 
 
 def _size(n: int | None) -> str:
-    return fmt.size(n) if n is not None else fmt.DASH
+    return text.size(n) if n is not None else text.DASH
 
 
 def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[RenderableType]:
@@ -89,7 +88,7 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
     formulas = {t.explain: t.formula for t in m.terms if t.explain}
     for label, value, key in rows:
         extra = (Text(formulas.get(key, ""), style="dim"),) if explain else ()
-        table.add_row(Text(label, style="bold" if label == "total" else ""), fmt.DASH if value is None else f"{value:,}", _size(value), *extra)
+        table.add_row(Text(label, style="bold" if label == "total" else ""), text.DASH if value is None else f"{value:,}", _size(value), *extra)
     out: list[RenderableType] = [table]
     if m.kv.blocked:
         out.append(Text.assemble(("KV cache: ", "yellow"), safe_text(m.kv.blocked)))
@@ -103,7 +102,7 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
     if explain:
         terms = new_table("How the figures are made", "term", "value", "formula")
         for t in m.terms:
-            terms.add_row(safe_text(t.name), safe_text(fmt.number(t.value)), safe_text(t.formula))
+            terms.add_row(safe_text(t.name), safe_text(text.number(t.value)), safe_text(t.formula))
         out.append(terms)
     if m.table:
         ctx = new_table("KV cache by context", "context", "KV cache", "weights + KV + overhead", right=(0, 1, 2))
@@ -112,7 +111,7 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
             ctx.add_row(f"{kv.context:,}", _size(kv.bytes) if kv.blocked is None else "n/a", _size(total))
         out.append(ctx)
     if m.fits is not None or m.fits_note:
-        line = f"largest context that fits: {m.fits:,} tokens" if m.fits else f"largest context that fits: {fmt.DASH}"
+        line = f"largest context that fits: {m.fits:,} tokens" if m.fits else f"largest context that fits: {text.DASH}"
         out.append(Text(line + (f" ({m.fits_note})" if m.fits_note else ""), style="bold"))
     out.append(Text("not counted: " + "; ".join(m.not_counted), style="dim"))
     for n in m.notes:
@@ -133,20 +132,20 @@ def runtimes_view(p: Plan) -> list[RenderableType]:
         present = ", ".join(r.mmproj.get("present") or []) or "none found beside the model"
         out.append(safe_text(f"vision projector (mmproj): {needed}; {present}"))
         if r.mmproj.get("note"):
-            out.append(Text(fmt.clean(r.mmproj["note"]), style="dim"))
+            out.append(Text(text.clean(r.mmproj["note"]), style="dim"))
     rc = r.remote_code
     if rc.offered:
         code = new_table("Remote code" + (" (trust_remote_code required)" if rc.required else ""), "file", "from", "present", "used by")
         for f in rc.files:
-            present = fmt.DASH if f.present is None else ("yes" if f.present else "MISSING")
+            present = text.DASH if f.present is None else ("yes" if f.present else "MISSING")
             code.add_row(safe_text(f.name), safe_text(f.repo or "this repo"), present, safe_text(", ".join(f.used_by)))
         out.append(code)
         if rc.note:
             out.append(Text.assemble(("remote code: ", "yellow"), safe_text(rc.note)))
     if r.quantization:
         q = _titled(safe_text(f"Quantization method {r.method or ''}: what it means"), "runtime", "implication")
-        for name, text in r.quantization.items():
-            q.add_row(name, safe_text(text))
+        for name, meaning in r.quantization.items():
+            q.add_row(name, safe_text(meaning))
         out.append(q)
     return out
 
@@ -157,7 +156,7 @@ def capabilities_view(p: Plan) -> Table:
     table = new_table("Capabilities", "capability", "value", "evidence")
 
     def yn(v: bool | None) -> str:
-        return fmt.DASH if v is None else ("yes" if v else "no")
+        return text.DASH if v is None else ("yes" if v else "no")
 
     ev = c.evidence
     table.add_row("kind", c.kind, safe_text(", ".join(ev.get("kind", []))))
@@ -169,40 +168,18 @@ def capabilities_view(p: Plan) -> Table:
     if c.pooling:
         table.add_row("pooling", safe_text(c.pooling), "")
     if c.sampling:
-        table.add_row("sampling defaults", safe_text(fmt.number(c.sampling)), "")
-    table.add_row("license", safe_text(c.license or fmt.DASH), "")
+        table.add_row("sampling defaults", safe_text(text.number(c.sampling)), "")
+    table.add_row("license", safe_text(c.license or text.DASH), "")
     if c.base_models:
         table.add_row("base model", safe_text("; ".join(c.base_models)), "")
     return table
-
-
-def brief_rows(p: Plan) -> list[tuple[str, str]]:
-    """The will-it-run answer in four lines (plain text, still untrusted: escape when rendering)."""
-    m, r, c = p.memory, p.runtimes, p.capabilities
-    if m.total is not None:
-        memory = (
-            f"{fmt.size(m.total)} at {m.context:,} tokens: weights {fmt.size(m.weights.total)} + KV cache "
-            f"{fmt.size(m.kv.bytes)} ({m.cache_type}) + {fmt.size(m.overhead)} typical overhead ({m.runtime})"
-        )
-    else:
-        memory = f"weights {fmt.size(m.weights.total)}; KV cache unknown: {m.kv.blocked or 'layout unknown'}"
-    runtimes = " · ".join(f"{v.runtime} {v.status}" for v in r.verdicts)
-    rc = r.remote_code
-    if rc.required:
-        names = ", ".join(f.name if not f.repo else f"{f.repo}/{f.name}" for f in rc.files) or "named in auto_map"
-        code = f"required (trust_remote_code): {names}"
-    else:
-        code = "offered in auto_map, but a built-in class loads it" if rc.offered else "not needed"
-    flags = [("tools", c.tool_calling), ("reasoning", c.reasoning), ("vision", c.vision), ("audio", c.audio)]
-    caps = ", ".join([c.kind] + [name for name, on in flags if on])
-    return [("memory", memory), ("runtimes", runtimes), ("remote code", code), ("capabilities", caps)]
 
 
 def brief_view(p: Plan) -> Table:
     """The will-it-run block of the default ``mfi inspect`` screen."""
     table = new_table("Will it run (mfi plan for details)", "", "")
     table.show_header = False
-    for label, value in brief_rows(p):
+    for label, value in plain.brief_rows(p):
         style = "yellow" if label == "remote code" and value.startswith("required") else ""
         table.add_row(label, safe_text(value, style))
     return table
@@ -210,7 +187,7 @@ def brief_view(p: Plan) -> Table:
 
 def plan_view(s: ModelSummary, p: Plan, *, explain: bool = False, lang: str = "en") -> Group:
     """``mfi plan``: a one-line overview, then memory, runtimes and capabilities."""
-    from .terminal import overview
+    from .inspect import overview
 
     parts: list[RenderableType] = [overview(s), Text()]
     parts += memory_view(p, explain=explain, lang=lang)

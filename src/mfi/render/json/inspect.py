@@ -8,7 +8,7 @@ import hashlib
 import math
 from typing import Any
 
-from ..records import ArrayValue, ModelSummary, TensorInfo
+from ...records import ArrayValue, ModelSummary, TensorInfo
 
 SCHEMA = "mfi.inspect/1"
 
@@ -135,5 +135,5 @@ def inspect_dict(s: ModelSummary, *, tensors: str | None = None, metadata: bool 
     if tensors is not None:
         doc["tensors"]["items"] = [tensor_dict(t) for t in select(s.tensors, tensors)]
     if metadata:
-        doc["metadata"] = {k: metadata_value(v) for k, v in s.metadata.items()}
+        doc["metadata"] = {k: metadata_value(v) for k, v in s.raw_metadata.items()}
     return doc

@@ -1,44 +1,18 @@
-"""``ScanReport`` to a rich renderable and to the JSON document ``mfi.scan/1`` (docs/scan.md)."""
+"""``ScanReport`` to a rich renderable: a summary line and a table of findings."""
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..records import SEVERITIES, ScanReport
-from . import fmt
+from ...scan.records import SEVERITIES, ScanReport
+from .. import text
 
-SCHEMA = "mfi.scan/1"
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
-
-
-def scan_dict(r: ScanReport, *, threshold: str = "low") -> dict[str, Any]:
-    """The whole report as ``mfi.scan/1``."""
-    return {
-        "schema": SCHEMA,
-        "target": r.target,
-        "verdict": "findings" if r.fails(threshold) else "clean",
-        "fail_on": threshold,
-        "counts": {s: r.count(s) for s in SEVERITIES},
-        "files": [{"path": f.path, "size": f.size, "role": f.role} for f in r.files],
-        "findings": [
-            {
-                "severity": f.severity,
-                "kind": f.kind,
-                "file": f.file,
-                "member": f.member,
-                "offset": f.offset,
-                "message": f.message,
-                "detail": f.detail,
-            }
-            for f in r.findings
-        ],
-    }
 
 
 def _short(path: str, target: str) -> str:
@@ -55,7 +29,7 @@ def scan_view(r: ScanReport, *, threshold: str = "low", show_info: bool = False)
     counts = ", ".join(f"{r.count(s)} {s}" for s in SEVERITIES if r.count(s))
     verdict = "findings" if r.fails(threshold) else "clean"
     head = Text.assemble(
-        (fmt.clean(r.target), "bold"), f" · {len(r.files)} file{'' if len(r.files) == 1 else 's'} · ",
+        (text.clean(r.target), "bold"), f" · {len(r.files)} file{'' if len(r.files) == 1 else 's'} · ",
         (verdict, "bold red" if verdict == "findings" else "bold green"), f" ({counts or 'nothing found'})",
     )  # fmt: skip
     rows = [f for f in r.findings if show_info or f.severity != "info"]
@@ -70,6 +44,6 @@ def scan_view(r: ScanReport, *, threshold: str = "low", show_info: bool = False)
             where += f" [{f.member}]"
         if f.offset is not None:
             where += f" @{f.offset}"
-        table.add_row(Text(f.severity, style=_STYLE[f.severity]), Text(f.kind), Text(fmt.clean(where)),
-                      Text(fmt.clean(f.message)))  # fmt: skip
+        table.add_row(Text(f.severity, style=_STYLE[f.severity]), Text(f.kind), Text(text.clean(where)),
+                      Text(text.clean(f.message)))  # fmt: skip
     return Group(head, table)

@@ -16,12 +16,11 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SourceError, UsageError
-from ..paths import safe_join
-from .listing import RemoteFile, RepoListing
+from ..targets import safe_join
+from .records import PlanEntry, PullPlan, RemoteFile, RepoListing
 
 #: Folder (inside a --local-dir) holding partial downloads and verification records.
 STATE_DIR = ".cache/mfi"
@@ -63,45 +62,6 @@ def select(listing: RepoListing, patterns: list[str], exclude: list[str], quant:
     if not chosen:
         raise UsageError(listing.repo_id, "no file matches the patterns")
     return chosen
-
-
-@dataclass(frozen=True, slots=True)
-class PlanEntry:
-    """One file of a pull: where it lands, where its partial download lives, whether it is there."""
-
-    file: RemoteFile
-    dest: Path
-    partial: Path
-    #: Where the verification record goes (local dirs); ``None`` in the cache (blobs are named by hash).
-    record: Path | None
-    #: Hugging Face cache layout: the blob ``dest`` links to (``blobs/<sha256 or git oid>``).
-    blob: Path | None
-    #: Bytes already on disk: the whole file when present, else the partial download's size.
-    have: int
-    present: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PullPlan:
-    """A pull: the listing it came from, its files, and where they go."""
-
-    listing: RepoListing
-    entries: tuple[PlanEntry, ...]
-    root: Path
-    #: ``local`` (real files under --local-dir) or ``cache`` (the hub's standard cache layout).
-    layout: str
-    #: The snapshot folder the files appear in (cache layout: ``snapshots/<commit>``).
-    snapshot: Path
-
-    @property
-    def total(self) -> int:
-        """Bytes of all files in the plan."""
-        return sum(e.file.size or 0 for e in self.entries)
-
-    @property
-    def to_fetch(self) -> int:
-        """Bytes still to download."""
-        return sum((e.file.size or 0) - e.have for e in self.entries if not e.present)
 
 
 def hf_cache_dir() -> Path:

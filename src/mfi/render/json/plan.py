@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..deploy import Plan
+    from ...plan.records import Plan
 
 
 def _group_dict(g: Any) -> dict[str, Any]:

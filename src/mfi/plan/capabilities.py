@@ -7,13 +7,12 @@ Chat templates are read as text (substring and regex checks); they are never ren
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import ArrayValue, ModelSummary
-from .layout import config_of
-from .runtimes import MMPROJ_ARCHS, Surroundings
+from .records import Capabilities, Surroundings
+from .runtimes import MMPROJ_ARCHS
 
 _TOOLS = ("tool_call", "tools", "<tool_call>", "[TOOL_CALLS]", "<|python_tag|>", "functions", "tool_calls")
 _REASONING = ("<think>", "</think>", "enable_thinking", "reasoning_content", "<|channel|>", "thinking", "<seed:think>")
@@ -25,32 +24,12 @@ POOLING = {0: "none", 1: "mean", 2: "cls", 3: "last", 4: "rank"}
 _SAMPLING_CONFIG = ("temperature", "top_p", "top_k", "min_p", "repetition_penalty", "do_sample")
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """Capabilities read from templates, configs and metadata; ``None`` means the files do not say."""
-
-    #: ``chat``, ``base``, ``embedding``, ``reranker``.
-    kind: str
-    chat_template: bool
-    tool_calling: bool | None
-    reasoning: bool | None
-    system_role: bool | None
-    vision: bool | None
-    audio: bool | None
-    pooling: str | None = None
-    sampling: dict[str, Any] = field(default_factory=dict)
-    license: str | None = None
-    base_models: tuple[str, ...] = ()
-    #: Which substrings or keys each answer came from.
-    evidence: dict[str, list[str]] = field(default_factory=dict)
-
-
 def _found(text: str, marks: tuple[str, ...]) -> list[str]:
     return [m for m in marks if m in text]
 
 
 def _gguf_lineage(md: dict[str, Any]) -> tuple[list[str], str | None, dict[str, Any]]:
-    g = knowledge.gguf_constants().Keys.General
+    g = tables.gguf_constants().Keys.General
     bases = []
     count = md.get(g.BASE_MODEL_COUNT)
     for i in range(count if isinstance(count, int) and 0 <= count <= 64 else 0):
@@ -86,7 +65,7 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
             system, evidence["system_role"] = True, ["'system' in template"]
         else:
             system = False
-    config = config_of(s) if s.format != "gguf" else {}
+    config = s.config if s.format != "gguf" else {}
     towers = s.architecture.towers
     arch = s.architecture.name if isinstance(s.architecture.name, str) else ""  # config.json's model_type, unchecked upstream
     projectors = [f for f in env.files if f.startswith("mmproj") and f.endswith(".gguf")]
@@ -103,7 +82,7 @@ def detect(s: ModelSummary, env: Surroundings | None = None) -> Capabilities:
     pooling = None
     kind = "chat" if templates else "base"
     if s.format == "gguf":
-        p = s.metadata.get(knowledge.gguf_constants().Keys.LLM.POOLING_TYPE.format(arch=arch))
+        p = s.metadata.get(tables.gguf_constants().Keys.LLM.POOLING_TYPE.format(arch=arch))
         if isinstance(p, int) and not isinstance(p, bool) and p in POOLING and p != 0:
             pooling = POOLING[p]
             kind = "reranker" if pooling == "rank" else "embedding"

@@ -1,21 +1,20 @@
 """Which runtime can load this model, whether it needs the repo's own code, and what its
 quantization method implies.
 
-Works on records only: the caller (``mfi.deploy``) lists the folder and reads the small JSON files
+Works on records only: the caller (``plan.surroundings``) lists the folder and reads the small JSON files
 around the weights into a ``Surroundings``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..formats import knowledge
+from ..formats import tables
 from ..records import ModelSummary
-from .layout import config_of
+from .records import CodeFile, RemoteCode, Runtimes, Surroundings, Verdict
 
 #: GGUF architectures whose models take images or audio through a separate projector (mmproj) file.
 MMPROJ_ARCHS = frozenset({
@@ -62,62 +61,6 @@ QUANT_IMPLICATIONS: dict[str, dict[str, str]] = {
         "llama.cpp": "GGUF has an MXFP4 type: convert keeps the experts in MXFP4",
     },
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Surroundings:
-    """What lies beside the weights: file names and small JSON files (all optional)."""
-
-    files: tuple[str, ...] = ()
-    tokenizer_config: dict[str, Any] = field(default_factory=dict)
-    generation_config: dict[str, Any] = field(default_factory=dict)
-    #: README.md YAML front matter, flat keys (``license``, ``base_model``, ``pipeline_tag``...).
-    card: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """One runtime's answer."""
-
-    runtime: str
-    #: ``yes``, ``no``, ``convert`` (after conversion), ``remote-code``, ``unknown``.
-    status: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class CodeFile:
-    """A Python file that ``auto_map`` names."""
-
-    name: str
-    #: ``owner/repo`` for a reference to another repo, empty for this one.
-    repo: str
-    present: bool | None
-    #: The auto_map entries that point at it (``AutoModelForCausalLM``...).
-    used_by: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteCode:
-    """Whether loading needs ``trust_remote_code``, and which code it would run."""
-
-    required: bool
-    #: auto_map is present (even when a built-in class exists and would be used instead).
-    offered: bool
-    files: tuple[CodeFile, ...] = ()
-    note: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Runtimes:
-    """Runtime verdicts, remote code, projector files and quantization implications."""
-
-    verdicts: tuple[Verdict, ...]
-    remote_code: RemoteCode
-    #: GGUF only: ``needed`` (True/False/None) and the mmproj files found beside it.
-    mmproj: dict[str, Any] = field(default_factory=dict)
-    quantization: dict[str, str] = field(default_factory=dict)
-    method: str | None = None
 
 
 @cache
@@ -169,7 +112,7 @@ def remote_code(config: dict[str, Any], tokenizer_config: dict[str, Any], files:
 
 def _gguf(s: ModelSummary, env: Surroundings) -> Runtimes:
     arch = s.architecture.name
-    known = arch in knowledge.gguf_architectures() if arch else False
+    known = arch in tables.gguf_architectures() if arch else False
     verdicts = []
     if arch == "clip":
         verdicts.append(Verdict("llama.cpp", "yes", "a vision/audio projector (mmproj): load it with --mmproj beside its model"))
@@ -190,7 +133,7 @@ def _gguf(s: ModelSummary, env: Surroundings) -> Runtimes:
 
 
 def _safetensors(s: ModelSummary, env: Surroundings) -> Runtimes:
-    config = config_of(s)
+    config = s.config
     table = transformers_table()
     version = table["transformers_version"]
     cls = s.architecture.cls

@@ -13,14 +13,14 @@ warning, so ``inspect`` still answers).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LimitError
-from ..formats import knowledge
+from ..formats import tables
 from ..limits import MAX_LAYERS
 from ..records import ArrayValue, ModelSummary
-from .architecture import text_config
+from ..summary.architecture import config_field, text_config
+from .records import LayerSpec, Layout
 
 #: llama.cpp allocates no KV cache for these GGUF architectures (llama_model::create_memory).
 NO_CACHE_GGUF = frozenset({
@@ -47,40 +47,6 @@ HYBRID_GGUF = frozenset({
 #: Hybrids whose recurrent layers are every layer but each ``full_attention_interval``-th.
 INTERVAL_GGUF = frozenset({"qwen3next", "qwen35", "qwen35moe"})
 _RECURRENT_TYPES = ("linear_attention", "mamba", "conv", "recurrent", "linear")
-
-
-@dataclass(frozen=True, slots=True)
-class LayerSpec:
-    """What one layer stores per token (attention) or per sequence (recurrent state)."""
-
-    index: int
-    #: ``full``, ``swa`` (sliding window), ``mla`` (latent K, no V), ``recurrent``, ``none``.
-    kind: str
-    kv_heads: int = 0
-    head_dim_k: int = 0
-    #: 0 for MLA layers: llama.cpp keeps no V cache there.
-    head_dim_v: int = 0
-    window: int | None = None
-    #: Recurrent layers: elements of conv state (r) and SSM state (s) per sequence.
-    state_r: int = 0
-    state_s: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """The per-layer facts memory needs, from either format."""
-
-    arch: str | None
-    layers: tuple[LayerSpec, ...] = ()
-    #: True when the runtime keeps no KV cache at all (encoders, diffusion models).
-    no_cache: bool = False
-    max_context: int | None = None
-    #: Model weight dtype (``bfloat16``...) from config.json; the default vLLM cache dtype.
-    dtype: str | None = None
-    #: Where the facts came from and what was assumed.
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    #: Why no layout could be made (missing layer count, heads...), or ``None``.
-    unknown: str | None = None
 
 
 def _int(v: Any) -> int | None:
@@ -112,16 +78,11 @@ def _per_layer(v: Any, n: int) -> list[Any] | None:
     return None if v is None else [v] * n
 
 
-def config_of(s: ModelSummary) -> dict[str, Any]:
-    """The raw config.json of a safetensors summary (stored as ``config.<key>`` metadata)."""
-    return {k[len("config.") :]: v for k, v in s.metadata.items() if k.startswith("config.")}
-
-
 def from_summary(s: ModelSummary) -> Layout:
     """The layout of a summarised model, from GGUF keys or config.json (``LimitError`` past a cap)."""
     if s.format == "gguf":
         return from_gguf(s.metadata, source=s.target)
-    config = config_of(s)
+    config = s.config
     if not config:
         return Layout(None, unknown="no config.json beside the weights")
     source = next((f.path for f in s.files if f.path.endswith("config.json") and f.role == "config"), s.target)
@@ -136,7 +97,7 @@ def _recurrent_state(d_conv: int, d_inner: int, d_state: int, n_group: int) -> t
 
 def from_gguf(md: dict[str, Any], *, source: str = "GGUF metadata") -> Layout:
     """Layer facts from GGUF keys, with llama.cpp's own defaults where a key is absent."""
-    c = knowledge.gguf_constants().Keys
+    c = tables.gguf_constants().Keys
     arch = md.get(c.General.ARCHITECTURE)
     if not isinstance(arch, str):
         return Layout(None, unknown="no general.architecture key")
@@ -289,23 +250,25 @@ def from_config(config: dict[str, Any], *, source: str = "config.json") -> Layou
     """Layer facts from config.json (text_config nesting, layer_types, MLA and hybrid keys)."""
     text = text_config(config)
     model_type = _str(text.get("model_type")) or _str(config.get("model_type"))
-    ctx = _int(text.get("max_position_embeddings"))
+    ctx = _int(config_field(text, "context_length")[1])
     dtype = text.get("torch_dtype", text.get("dtype", config.get("torch_dtype", config.get("dtype"))))
     dtype = dtype if isinstance(dtype, str) else None
     if model_type in ENCODER_CONFIG or _str(config.get("model_type")) in ENCODER_CONFIG:
         return Layout(model_type, no_cache=True, max_context=ctx, dtype=dtype, notes=("encoder-only model: no KV cache",))
-    n = _int(text.get("num_hidden_layers", text.get("n_layer", text.get("num_layers"))))
-    heads = _int(text.get("num_attention_heads", text.get("n_head")))
+    layers_key, n = config_field(text, "layers")
+    n, heads = _int(n), _int(config_field(text, "attention_heads")[1])
     if not n or not heads:
         return Layout(model_type, max_context=ctx, dtype=dtype,
                       unknown="config.json lacks num_hidden_layers or num_attention_heads (or they are not positive integers)")  # fmt: skip
-    _check_layers(n, "num_hidden_layers", source)
-    bad = [k for k in ("num_key_value_heads", "head_dim", "hidden_size", "v_head_dim") if text.get(k) is not None and _int(text.get(k)) is None]
+    _check_layers(n, layers_key or "num_hidden_layers", source)
+    found = {f: config_field(text, f) for f in ("kv_heads", "head_dim", "hidden_size")}
+    found["v_head_dim"] = ("v_head_dim", text.get("v_head_dim"))
+    bad = [k for k, v in found.values() if k is not None and v is not None and _int(v) is None]
     if bad:
         return Layout(model_type, max_context=ctx, dtype=dtype, unknown=f"config.json: {', '.join(bad)} not a positive integer")
-    kv = _int(text.get("num_key_value_heads")) or heads
-    hidden = _int(text.get("hidden_size"))
-    hd = _int(text.get("head_dim")) or (hidden // heads if hidden else None)
+    kv = _int(found["kv_heads"][1]) or heads
+    hidden = _int(found["hidden_size"][1])
+    hd = _int(found["head_dim"][1]) or (hidden // heads if hidden else None)
     if hd is None:
         return Layout(model_type, max_context=ctx, dtype=dtype, unknown="head dimension unknown")
     hv = _int(text.get("v_head_dim")) if "v_head_dim" in text and not text.get("kv_lora_rank") else hd

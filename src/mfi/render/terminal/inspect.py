@@ -9,39 +9,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..records import ArrayValue, Fetched, ModelSummary
-from . import fmt
-from .jsonout import select
+from ...records import ArrayValue, Fetched, ModelSummary
+from .. import text
+from .. import plain
+from ..json.inspect import select
 
-FIELD_LABELS = {
-    "name": "architecture",
-    "cls": "class",
-    "layers": "layers",
-    "hidden_size": "hidden size",
-    "intermediate_size": "intermediate size",
-    "attention_heads": "attention heads",
-    "kv_heads": "KV heads",
-    "head_dim": "head dim",
-    "vocab_size": "vocab size",
-    "context_length": "context length",
-    "rope_theta": "RoPE theta",
-    "rope_scaling": "RoPE scaling",
-    "experts": "experts",
-    "experts_used": "experts per token",
-    "expert_intermediate_size": "expert FFN size",
-    "sliding_window": "sliding window",
-    "norm_eps": "norm eps",
-    "tie_word_embeddings": "tied embeddings",
-}
-
-
-#: Rows left out of the terminal table when unknown (they only apply to some models).
-OPTIONAL_FIELDS = frozenset({"cls", "rope_scaling", "experts", "experts_used", "expert_intermediate_size", "sliding_window", "norm_eps"})
 
 
 def t(value: object, style: str = "") -> Text:
     """Untrusted text as a rich ``Text`` (never markup), control characters escaped."""
-    return Text(fmt.clean(value), style=style)
+    return Text(text.clean(value), style=style)
 
 
 def new_table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
@@ -54,22 +31,7 @@ def new_table(title: str, *columns: str, right: tuple[int, ...] = ()) -> Table:
 
 def overview(s: ModelSummary) -> Text:
     """One line: what it is, how big, how stored."""
-    a, q = s.architecture, s.quantization
-    name = Path(s.target.rstrip("/")).name or s.target
-    parts = [fmt.clean(name), s.format.upper() + (f" v{s.format_info['version']}" if "version" in s.format_info else "")]
-    if a.name:
-        parts.append(fmt.clean(a.name))
-    params = fmt.count(s.parameters.total) + " params"
-    if s.parameters.experts and s.parameters.active is not None:
-        params += f" ({fmt.count(s.parameters.active)} active)"
-    if s.parameters.towers:
-        params += " (" + ", ".join(f"{name} {fmt.count(n)}" for name, n in s.parameters.towers.items()) + ")"
-    parts.append(params)
-    storage = q.file_type or q.method or (q.rows[0].dtype if q.rows else None)
-    if storage:
-        parts.append(f"{fmt.clean(storage)} ({fmt.bpw(q.bits_per_weight)} bpw)")
-    parts.append(fmt.size(s.total_size))
-    return Text(" · ".join(parts), style="bold")
+    return Text(plain.overview_line(s), style="bold")
 
 
 def architecture_table(s: ModelSummary) -> Table:
@@ -78,11 +40,11 @@ def architecture_table(s: ModelSummary) -> Table:
     a = s.architecture
     for f in a.FIELDS:
         value = getattr(a, f)
-        if value is None and f in OPTIONAL_FIELDS:
+        if value is None and f in plain.OPTIONAL_FIELDS:
             continue
-        table.add_row(FIELD_LABELS[f], t(fmt.number(value)))
+        table.add_row(plain.FIELD_LABELS[f], t(text.number(value)))
     for tower, fields in a.towers.items():
-        table.add_row(f"{tower} tower", t(fmt.number(fields)))
+        table.add_row(f"{tower} tower", t(text.number(fields)))
     return table
 
 
@@ -92,15 +54,15 @@ def quant_table(s: ModelSummary) -> Table:
     title = "Quantization" if (q.file_type or q.method) else "Dtypes"
     table = new_table(title, "type", "tensors", "params", "bytes", "share", "bits/weight", right=(1, 2, 3, 4, 5))
     for r in q.rows:
-        table.add_row(t(r.dtype), f"{r.tensors:,}", fmt.count(r.params), fmt.size(r.bytes), fmt.share(r.share), fmt.bpw(r.bits_per_weight))
+        table.add_row(t(r.dtype), f"{r.tensors:,}", text.count(r.params), text.size(r.bytes), text.share(r.share), text.bpw(r.bits_per_weight))
     table.add_row(
-        Text("total", style="bold"), f"{len(s.tensors):,}", fmt.count(s.parameters.total),
-        fmt.size(q.total_bytes), "", fmt.bpw(q.bits_per_weight),
+        Text("total", style="bold"), f"{len(s.tensors):,}", text.count(s.parameters.total),
+        text.size(q.total_bytes), "", text.bpw(q.bits_per_weight),
     )  # fmt: skip
     if q.file_type:
         table.caption = t(f"file type {q.file_type}")
     elif q.method:
-        shown = "".join(f", {k}={fmt.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size"))
+        shown = "".join(f", {k}={text.number(v)}" for k, v in q.details.items() if k in ("bits", "fmt", "group_size", "weight_block_size"))
         table.caption = t(f"quantization {q.method}{shown}")
     return table
 
@@ -111,19 +73,19 @@ def tokenizer_table(s: ModelSummary) -> Table | Text:
     if tok is None:
         return Text("Tokenizer: none found", style="dim")
     table = new_table("Tokenizer", "field", "value")
-    table.add_row("model", t(fmt.number(tok.model)))
+    table.add_row("model", t(text.number(tok.model)))
     if tok.pre:
         table.add_row("pre-tokenizer", t(tok.pre))
-    table.add_row("vocab size", fmt.number(tok.vocab_size))
+    table.add_row("vocab size", text.number(tok.vocab_size))
     if tok.merges is not None:
-        table.add_row("merges", fmt.number(tok.merges))
+        table.add_row("merges", text.number(tok.merges))
     if tok.added_tokens is not None:
-        table.add_row("added tokens", fmt.number(tok.added_tokens))
+        table.add_row("added tokens", text.number(tok.added_tokens))
     for role, sp in tok.special.items():
-        text = Text(repr(sp.text) if sp.text is not None else fmt.DASH)
-        table.add_row(f"{role} token", Text.assemble(t(text.plain), f"  id {fmt.number(sp.id)}"))
+        shown = repr(sp.text) if sp.text is not None else text.DASH
+        table.add_row(f"{role} token", Text.assemble(t(shown), f"  id {text.number(sp.id)}"))
     if tok.chat_templates:
-        names = ", ".join(f"{fmt.clean(n)} ({len(v):,} chars)" for n, v in tok.chat_templates.items())
+        names = ", ".join(f"{text.clean(n)} ({len(v):,} chars)" for n, v in tok.chat_templates.items())
         table.add_row("chat template", t(names))
     else:
         table.add_row("chat template", "none")
@@ -134,7 +96,7 @@ def files_table(s: ModelSummary) -> Table:
     """The files the model is made of."""
     table = new_table("Files", "file", "role", "size", right=(2,))
     for f in s.files:
-        table.add_row(t(Path(f.path).name), f.role, fmt.size(f.size))
+        table.add_row(t(Path(f.path).name), f.role, text.size(f.size))
     return table
 
 
@@ -163,7 +125,7 @@ def inspect_view(s: ModelSummary, architecture: RenderableType | None = None) ->
 def fetched_line(f: Fetched) -> Text:
     """What reading a remote model cost: ``fetched 214 KB in 4 requests from hf-mirror.com``."""
     host = f.endpoint.split("://", 1)[-1]
-    return Text(f"fetched {fmt.size(f.bytes)} in {f.requests} request{'s' if f.requests != 1 else ''} from {host}", style="dim")
+    return Text(f"fetched {text.size(f.bytes)} in {f.requests} request{'s' if f.requests != 1 else ''} from {host}", style="dim")
 
 
 def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
@@ -176,7 +138,7 @@ def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
     columns = ("name", "type", "shape", "params", "bytes", "offset") + (("part",) if several else ())
     table = new_table(title, *columns, right=(3, 4, 5, 6))
     for r in rows:
-        cells = [t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", fmt.size(r.n_bytes), f"{r.offset:,}"]
+        cells = [t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", text.size(r.n_bytes), f"{r.offset:,}"]
         table.add_row(*cells, *((f"{parts.get(r.file, '?')}/{len(parts)}",) if several else ()))
     return table
 
@@ -184,14 +146,14 @@ def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
 def metadata_table(s: ModelSummary) -> Table:
     """``--metadata``: every raw key; long arrays shortened to their samples."""
     table = new_table("Metadata", "key", "value")
-    for k, v in s.metadata.items():
+    for k, v in s.raw_metadata.items():
         if isinstance(v, ArrayValue):
-            shown = ", ".join(repr(x) if isinstance(x, str) else fmt.number(x) for x in v.samples)
+            shown = ", ".join(repr(x) if isinstance(x, str) else text.number(x) for x in v.samples)
             more = "" if v.complete else f", ... ({v.count - len(v.samples):,} more)"
             value = f"[{v.elem_type.lower()} x {v.count:,}] [{shown}{more}]"
         elif isinstance(v, str) and len(v) > 300:
             value = repr(v[:300]) + f"... ({len(v):,} chars)"
         else:
-            value = repr(v) if isinstance(v, str) else fmt.number(v)
+            value = repr(v) if isinstance(v, str) else text.number(v)
         table.add_row(t(k), t(value))
     return table

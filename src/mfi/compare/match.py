@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compare_records import (
+from .records import (
     DIFFERENT,
     EQUAL,
     MISSING,
@@ -29,7 +29,7 @@ from ..compare_records import (
     TokenizerComparison,
     Unpaired,
 )
-from ..formats import knowledge
+from ..formats import tables
 from ..records import ModelSummary, SpecialToken, TensorInfo, Tokenizer
 from . import conversion
 
@@ -61,7 +61,7 @@ def gguf_arch_name(s: ModelSummary) -> str | None:
     name = s.architecture.name
     if not isinstance(name, str):
         return None
-    known = knowledge.gguf_architectures()
+    known = tables.gguf_architectures()
     if s.format == "gguf":
         return name if name in known else None
     squashed = {re.sub(r"[-_]", "", n): n for n in known}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..records import Finding
+from .records import Finding
 
 #: ``owner/repo--module.Class`` (transformers' dynamic_module_utils): code from another repository.
 _OTHER_REPO = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)--(?P<ref>[\w.]+)$")

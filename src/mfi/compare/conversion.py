@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..compare_records import Cut
+from .records import Cut
 
 
 @dataclass(frozen=True, slots=True)

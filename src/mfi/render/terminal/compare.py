@@ -6,16 +6,15 @@ Every string that comes from a model file (names, types, token texts, templates)
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..compare_records import DIFFERENT, EQUAL, Comparison, FieldRow, LayerQuant, TensorPair, ValueStats
-from . import fmt
-from .terminal import FIELD_LABELS, new_table, overview, t
+from ...compare.records import DIFFERENT, EQUAL, Comparison, FieldRow, LayerQuant, ValueStats
+from .. import text
+from .. import plain
+from .inspect import new_table, overview, t
 
 STYLE = {EQUAL: "dim", DIFFERENT: "bold yellow", "missing": "dim italic"}
 #: Rows of the worst-matching tensors shown under ``--weights`` (JSON has them all).
@@ -23,20 +22,12 @@ WORST_SHOWN = 10
 #: Names listed per category of unmatched tensors before "... N more".
 NAMES_SHOWN = 12
 
-_BYTES_ROWS = {"tensor bytes", "file size"}
-_COUNT_ROWS = {"parameters", "matched parameters"}
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, dict) and set(v) == {"text", "id"}:
-        return f"{v['text']!r} id {fmt.number(v['id'])}" if v["text"] is not None else f"id {fmt.number(v['id'])}"
-    return fmt.number(v)
 
 
 def _row_cells(r: FieldRow, label: str) -> list[Text]:
     style = STYLE[r.status]
-    left = t("missing", style) if r.left is None else t(_value(r.left), style)
-    right = t("missing", style) if r.right is None else t(_value(r.right), style)
+    left = t("missing", style) if r.left is None else t(plain.field_value(r.left), style)
+    right = t("missing", style) if r.right is None else t(plain.field_value(r.right), style)
     status = r.status if r.note is None else f"{r.status} ({r.note})"
     return [Text(label, style=style), left, right, t(status, style)]
 
@@ -47,31 +38,8 @@ def architecture_table(c: Comparison) -> Table:
     for r in c.architecture:
         if r.left is None and r.right is None:
             continue
-        table.add_row(*_row_cells(r, FIELD_LABELS.get(r.field, r.field)))
+        table.add_row(*_row_cells(r, plain.FIELD_LABELS.get(r.field, r.field)))
     return table
-
-
-def difference(r: FieldRow) -> str:
-    """``right - left`` for a numeric totals row, formatted like its values."""
-    if not isinstance(r.left, (int, float)) or not isinstance(r.right, (int, float)):
-        return fmt.DASH
-    d = r.right - r.left
-    if r.field in _BYTES_ROWS:
-        return ("+" if d >= 0 else "-") + fmt.size(abs(d))
-    if r.field in _COUNT_ROWS:
-        return f"{d:+,}"
-    return f"{d:+.2f}" if isinstance(d, float) else f"{d:+,}"
-
-
-def total_value(r: FieldRow, v: Any) -> str:
-    """A totals cell: bytes in binary units, parameters exact, bits per weight with two decimals."""
-    if v is None:
-        return fmt.DASH
-    if r.field in _BYTES_ROWS:
-        return fmt.size(v)
-    if r.field == "bits per weight":
-        return fmt.bpw(v)
-    return f"{v:,}"
 
 
 def totals_table(c: Comparison) -> Table:
@@ -79,12 +47,12 @@ def totals_table(c: Comparison) -> Table:
     table = new_table("Totals", "", "left", "right", "difference", right=(1, 2, 3))
     for r in c.totals:
         style = STYLE[r.status]
-        table.add_row(Text(r.field, style=style), Text(total_value(r, r.left), style), Text(total_value(r, r.right), style), Text(difference(r), style))
+        table.add_row(Text(r.field, style=style), Text(plain.total_value(r, r.left), style), Text(plain.total_value(r, r.right), style), Text(plain.difference(r), style))
     return table
 
 
 def _names(label: str, names: tuple[str, ...] | list[str]) -> Text:
-    shown = ", ".join(fmt.clean(n) for n in names[:NAMES_SHOWN])
+    shown = ", ".join(text.clean(n) for n in names[:NAMES_SHOWN])
     more = f" ... ({len(names) - NAMES_SHOWN} more)" if len(names) > NAMES_SHOWN else ""
     return Text.assemble((label, "bold yellow"), Text(shown + more))
 
@@ -120,35 +88,14 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape) or "scalar"
 
 
-def role(p: TensorPair) -> str:
-    """A tensor's name within its block (``attn_q.weight``), or its whole key outside blocks."""
-    if p.layer is None:
-        return p.key
-    marker = f".{p.layer}."
-    i = p.key.find(marker)
-    return p.key[i + len(marker) :] if i >= 0 else p.key
-
-
-def type_mix(pairs: tuple[TensorPair, ...], side: str) -> str:
-    """A block's types on one side: the commonest as ``Q4_K x7``, the others naming their tensors."""
-    types = [p.left_type if side == "left" else p.right_type for p in pairs]
-    counts = Counter(types).most_common()
-    main, n = counts[0]
-    parts = [f"{main} x{n}"]
-    for other, _ in counts[1:]:
-        roles = [role(p).removesuffix(".weight") for p, ty in zip(pairs, types) if ty == other]
-        parts.append(f"{other}: {', '.join(roles)}")
-    return "; ".join(parts)
-
-
 def layers_table(c: Comparison) -> Table:
     """Per block: the types of its matched tensors on both sides, bytes and bits per weight."""
     table = new_table("Quantization by layer", "layer", "left types", "right types", "left size", "right size", right=(3, 4))
     for lq in c.layers:
         style = "dim" if all(p.type_equal for p in lq.pairs) else ""
         table.add_row(
-            _layer(lq), t(type_mix(lq.pairs, "left"), style), t(type_mix(lq.pairs, "right"), style),
-            f"{fmt.size(lq.left_bytes)}, {fmt.bpw(lq.left_bpw)} bpw", f"{fmt.size(lq.right_bytes)}, {fmt.bpw(lq.right_bpw)} bpw",
+            _layer(lq), t(plain.type_mix(lq.pairs, "left"), style), t(plain.type_mix(lq.pairs, "right"), style),
+            f"{text.size(lq.left_bytes)}, {text.bpw(lq.left_bpw)} bpw", f"{text.size(lq.right_bytes)}, {text.bpw(lq.right_bpw)} bpw",
         )  # fmt: skip
     return table
 
@@ -184,21 +131,6 @@ def tokenizer_table(c: Comparison) -> RenderableType:
     return Group(table, Text("Chat template diff", style="bold"), diff)
 
 
-def cosine(v: float | None) -> str:
-    """Cosine similarity with six decimals (quantization error lives in the fourth to sixth)."""
-    return fmt.DASH if v is None else f"{v:.6f}"
-
-
-def rel_rms(v: float | None) -> str:
-    """Relative RMS error as a percentage."""
-    return fmt.DASH if v is None else f"{v * 100:.3f}%"
-
-
-def max_abs(v: float | None) -> str:
-    """Largest absolute difference."""
-    return fmt.DASH if v is None else f"{v:.3g}"
-
-
 def values_tables(c: Comparison) -> list[RenderableType]:
     """``--weights``: per block, then the worst-matching tensors and any that could not be compared."""
     if c.values is None or c.layer_values is None:
@@ -206,13 +138,13 @@ def values_tables(c: Comparison) -> list[RenderableType]:
     how = f"{c.sample} sampled rows per tensor" if c.sample else "all rows"
     by_layer = new_table(f"Values by layer (matrices; {how}; error relative to the left)", "layer", "rows", "cosine", "rel RMS", "max abs", right=(1, 2, 3, 4))
     for v in c.layer_values:
-        by_layer.add_row(_layer(v), f"{v.rows:,}", cosine(v.cosine), rel_rms(v.rel_rms), max_abs(v.max_abs))
+        by_layer.add_row(_layer(v), f"{v.rows:,}", plain.cosine(v.cosine), plain.rel_rms(v.rel_rms), plain.max_abs(v.max_abs))
     compared = [v for v in c.values if v.skipped is None]
     worst = sorted(compared, key=lambda v: (v.cosine if v.cosine is not None else -2.0))[:WORST_SHOWN]
     title = f"Lowest cosine ({len(worst)} of {len(compared)} tensors compared)"
     table = new_table(title, "tensor", "cosine", "rel RMS", "max abs", right=(1, 2, 3))
     for v in worst:
-        table.add_row(t(v.key), cosine(v.cosine), rel_rms(v.rel_rms), max_abs(v.max_abs))
+        table.add_row(t(v.key), plain.cosine(v.cosine), plain.rel_rms(v.rel_rms), plain.max_abs(v.max_abs))
     out: list[RenderableType] = [by_layer, table]
     for v in c.values:
         if v.skipped is not None:

@@ -1,0 +1,1 @@
+"""Rich renderables, one module per command; only ``render.output`` prints them."""
