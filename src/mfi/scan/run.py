@@ -47,13 +47,6 @@ def _special(tree: Tree, rel: str) -> str | None:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "device"
     return None
-        if stat.S_ISFIFO(mode):
-            return "FIFO"
-        if stat.S_ISSOCK(mode):
-            return "socket"
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-            return "device"
-        return None
 
 
 def scan_path(target: str) -> ScanReport:
