@@ -12,7 +12,7 @@ MAX_STRING_BYTES = 16 * MiB
 MAX_ARRAY_COUNT = 1 << 24
 #: Deepest nesting of GGUF arrays of arrays. Real files nest at most 2 levels.
 MAX_ARRAY_DEPTH = 4
-#: Most arrays inside one GGUF array (llama.cpp's own reader refuses nested arrays outright).
+#: Most arrays inside GGUF arrays, over the whole header (llama.cpp's own reader refuses nested arrays outright).
 MAX_NESTED_ARRAYS = 4096
 #: Most key/value pairs in a GGUF header. Real files carry < 100.
 MAX_KV_COUNT = 1 << 16
