@@ -289,22 +289,31 @@ class _Parser:
         return ArrayValue("STRING", count, samples, digest.hexdigest())
 
     def _tensor_info(self) -> tuple[str, tuple[int, ...], int, int, int]:
-        at = self.cur.pos
-        name = self._string()
-        n_dims = self._u("I")
+        # one struct call per field group, not per field: a header at the tensor cap holds 1M of these
+        cur, e = self.cur, self.e
+        at = cur.pos
+        cur.need(8)
+        (n,) = struct.unpack_from(e + "Q", cur.buf, cur.p)
+        if n > limits.MAX_STRING_BYTES:
+            raise LimitError(self.name, f"string length {n} exceeds the {limits.MAX_STRING_BYTES >> 20} MiB cap", at)
+        if at + 8 + n > cur.size:
+            raise TruncatedError(self.name, f"string of {n} bytes runs past the end of the file", at)
+        cur.need(8 + n + 4)
+        p = cur.p + 8
+        name = cur.buf[p : p + n].decode("utf-8", errors="replace")
+        (n_dims,) = struct.unpack_from(e + "I", cur.buf, p + n)
+        cur.p = p + n + 4
         if n_dims > limits.MAX_DIMS:
             raise LimitError(self.name, f"tensor {name!r} has {n_dims} dimensions, above the cap of {limits.MAX_DIMS}", at)
-        self.cur.need(8 * n_dims + 12)
-        dims = struct.unpack_from(f"{self.e}{n_dims}Q", self.cur.buf, self.cur.p)
-        self.cur.p += 8 * n_dims
-        type_id = self._u("I")
-        offset = self._u("Q")
-        n = 1
+        cur.need(8 * n_dims + 12)
+        *dims, type_id, offset = struct.unpack_from(f"{e}{n_dims}QIQ", cur.buf, cur.p)
+        cur.p += 8 * n_dims + 12
+        count = 1
         for d in dims:
-            n *= d
-        if n > limits.MAX_TENSOR_ELEMENTS:
-            raise LimitError(self.name, f"tensor {name!r} claims {n} elements, above the cap of 2**53", at)
-        return name, dims, type_id, offset, at
+            count *= d
+        if count > limits.MAX_TENSOR_ELEMENTS:
+            raise LimitError(self.name, f"tensor {name!r} claims {count} elements, above the cap of 2**53", at)
+        return name, tuple(dims), type_id, offset, at
 
 
 def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):

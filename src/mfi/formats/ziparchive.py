@@ -406,12 +406,16 @@ class InflateIO(io.RawIOBase):
         return bytes(out)
 
     def skip(self, n: int) -> bool:
-        """Inflate and drop ``n`` bytes; False when the data ends first."""
+        """Inflate and drop ``n`` bytes, a megabyte at a time; False when the data ends first."""
         while n > 0:
-            piece = self.read(min(n, 1 << 20))
-            if not piece:
-                return False
-            n -= len(piece)
+            if not self._buf:
+                self._fill(min(n, 1 << 20))
+                if not self._buf:
+                    return False
+            take = min(n, len(self._buf))
+            self._buf = self._buf[take:]
+            self._pos += take
+            n -= take
         return True
 
 
