@@ -121,3 +121,35 @@ def test_zip64_end_record_past_the_end_is_one_line(tmp_path, cli):
     assert "lies past the end" in report.findings[0].message
     r = cli("inspect", str(path))
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "template, pattern, severity",
+    [
+        ("{{ {'a': {'b': 1}}.a.__class__.__mro__[1].__subclasses__() }}", "dunder", "critical"),
+        ("{{ ()|attr('%c%cclass%c%c'|format(95,95,95,95)) }}", "char-format", "high"),
+        ("{% set u='_' %}{{ ()[u~u~'class'~u~u] }}", "underscore-concat", "high"),
+        ("{{ ()['xxclassxx'|replace('x','_')] }}", "underscore-concat", "high"),
+        ("{{ messages|map(attribute='__class__')|list }}", "dunder", "critical"),
+        ("{{ ()['\\x5f\\x5fclass\\x5f\\x5f'] }}", "dunder", "critical"),
+    ],
+    ids=["nested-braces", "format-codes", "set-underscore", "replace", "map-attribute", "escapes"],
+)
+def test_template_escapes_found_by_jinjas_lexer(template, pattern, severity):
+    """Issue 11 item 7: tags cut by Jinja's lexer, names built at run time caught by their pieces."""
+    from mfi.scan.templates import template_findings
+
+    found = {f.detail["pattern"]: f.severity for f in template_findings(template, "t.jinja", "t")}
+    assert found.get(pattern) == severity, found
+
+
+def test_tool_calling_words_are_not_findings():
+    """'request' and 'config' as words (text, strings, plain variables) are ordinary in tool-calling templates."""
+    from mfi.scan.templates import template_findings
+
+    template = (
+        "{%- if tools %}You may call tools. Each request must match the tool config below.\n"
+        "{%- for tool in tools %}{{ tool.function.name }}: {{ tool.function.config | tojson }}{% endfor %}{% endif %}"
+        "{%- set request = messages[-1] %}{{ '<request>' + request['content'] + '</request>' }}"
+    )
+    assert template_findings(template, "t.jinja", "t") == []
