@@ -1,4 +1,10 @@
-"""Pickles read without unpickling: a static walk of the opcodes with ``pickletools.genops``.
+"""Pickles read without unpickling: a static walk of the opcodes, read as CPython's ``Modules/_pickle.c`` reads them.
+
+``pickletools`` supplies the opcode table only: its argument readers refuse what the C unpickler
+(``pickle.load``, ``torch.load``) accepts (``I010`` as octal 8, a NUL ending a number, a STRING in
+UTF-8, BINSTRING lengths above 2**31), and a walk that stops where the loader reads on says
+"not a pickle" about a file that runs code. Arguments longer than 64 KiB are stepped over
+(``Big``), never read into memory.
 
 Nothing is imported, called or constructed. A small stack machine mirrors what ``pickle.load``
 would build, with every global replaced by a ``Global`` marker and every call by a ``Call`` record,
@@ -731,7 +737,7 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
             raise FormatError(name, "pickle ends without STOP", base + stream.tell())
     except MfiError as e:
         error = e
-    except (ValueError, OverflowError) as e:  # pickletools' own errors for bad or truncated opcodes
+    except (ValueError, OverflowError, UnicodeDecodeError) as e:  # bad or truncated arguments, as the loader refuses them
         error = FormatError(name, f"invalid pickle: {e}", base + w.pos)
     if error is not None and not partial:
         raise error
