@@ -673,11 +673,15 @@ def _joblib_array(w: _Walker, stream) -> None:
     rules: walked here, its globals counted as this pickle's. Anything else cannot be verified.
     """
     wrapper, w.array = w.array, None
+    assert wrapper is not None  # only called right after BUILD set it
     state = {k: v for k, v in wrapper.state.items if isinstance(k, str)} if isinstance(wrapper.state, PDict) else {}
     shape, dtype = state.get("shape"), state.get("dtype")
-    ok = isinstance(dtype, Call) and isinstance(dtype.func, Global) and dtype.func.qualname_is("numpy", "dtype")
-    code = dtype.args[0] if ok and isinstance(dtype.args, tuple) and dtype.args and isinstance(dtype.args[0], str) else None
-    dstate = dtype.state if ok and isinstance(dtype.state, tuple) else ()
+    code: str | None = None
+    dstate: tuple = ()
+    if isinstance(dtype, Call) and isinstance(dtype.func, Global) and dtype.func.qualname_is("numpy", "dtype"):
+        if isinstance(dtype.args, tuple) and dtype.args and isinstance(dtype.args[0], str):
+            code = dtype.args[0]
+        dstate = dtype.state if isinstance(dtype.state, tuple) else ()
     if code is not None and (code.lstrip("<>|=")[:1] == "O" or code == "object"):  # numpy pickles object as "O8"
         inner = walk_pickle(w.name, stream, base=w.base, partial=True)
         w.globals += inner.globals

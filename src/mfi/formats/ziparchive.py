@@ -12,7 +12,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from lzma import LZMAError
+from lzma import LZMADecompressor, LZMAError
 
 from .. import limits
 from ..errors import FormatError, LimitError, MfiError, TruncatedError
@@ -89,7 +89,7 @@ class SourceIO(io.RawIOBase):
         b[: len(data)] = data
         return len(data)
 
-    def readline(self, limit: int = -1) -> bytes:
+    def readline(self, limit: int | None = -1) -> bytes:
         """Up to and including the next newline, never more than ``max_read`` bytes."""
         limit = self.max_read if limit is None or limit < 0 else min(limit, self.max_read)
         out = bytearray()
@@ -387,7 +387,7 @@ class InflateIO(io.RawIOBase):
         self._pos += len(data)
         return data
 
-    def readline(self, limit: int = -1) -> bytes:
+    def readline(self, limit: int | None = -1) -> bytes:
         """Up to and including the next newline, never more than 16 MiB."""
         limit = limits.MAX_PICKLE_STRING if limit is None or limit < 0 else limit
         out = bytearray()
@@ -448,26 +448,26 @@ def decompressing(src, kind: str) -> InflateIO:
 
 
 class _LzmaZip:
-    """Zip's LZMA (method 14): a 4-byte version/size prefix and the properties, then raw LZMA1."""
+    """Zip's LZMA (method 14): a 4-byte version/size prefix and the LZMA1 properties, then raw LZMA1 data."""
 
     def __init__(self) -> None:
-        self._d = None
+        self._d: LZMADecompressor | None = None
         self._pre = b""
         self.eof = False
 
     def decompress(self, raw: bytes) -> bytes:
+        """Inflate one more piece (the prefix is gathered first)."""
         import lzma
 
         if self._d is None:
             self._pre += raw
-            if len(self._pre) < 4:
+            if len(self._pre) < 9:
                 return b""
-            psize = struct.unpack("<H", self._pre[2:4])[0]
-            if len(self._pre) < 4 + psize:
-                return b""
-            props = lzma._decode_filter_properties(lzma.FILTER_LZMA1, self._pre[4 : 4 + psize])
-            self._d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[props])
-            raw, self._pre = self._pre[4 + psize :], b""
+            # properties (5 bytes): lc/lp/pb packed in one byte, then the dictionary size (APPNOTE 5.8.8)
+            d, dict_size = self._pre[4], struct.unpack("<I", self._pre[5:9])[0]
+            lzma1 = {"id": lzma.FILTER_LZMA1, "lc": d % 9, "lp": d // 9 % 5, "pb": d // 45, "dict_size": dict_size}
+            self._d = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1])
+            raw, self._pre = self._pre[9:], b""
         out = self._d.decompress(raw)
         self.eof = self._d.eof
         return out

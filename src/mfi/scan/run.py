@@ -118,8 +118,8 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 return "tokenizer", templates.template_findings(_text(src), name, base), {}
             if suffix == ".json":
                 return _json(src, name, base, modules)
-            sniff = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))  # one read a remote source keeps
-            head = sniff[:16]
+            first = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))  # one read a remote source keeps
+            head = first[:16]
             if head[:4] == b"GGUF":
                 g = read_gguf(src)
                 tensors[rel] = {t.name for t in g.tensors}
@@ -138,13 +138,13 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 return "other", [Finding("info", "format", name, "a PNG image, not a checkpoint; not checked")], {}
             if kind is not None and (found := pickles.scan_compressed(name, src, kind)) is not None:
                 return "weights", found, {}
-            if sniff[257:262] == b"ustar":
+            if first[257:262] == b"ustar":
                 return "weights", pickles.scan_tar(name, src), {}
             if is_zip(head):
                 found = pickles.scan_zip(name, src, names, deep=not tree.remote)
             elif pickles.is_npy(head):
                 found = pickles.scan_npy(name, src)
-            elif starts_like_pickle(sniff, cut=len(sniff) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
+            elif starts_like_pickle(first, cut=len(first) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
                 found = pickles.scan_pickle_file(name, src, names, sniffed=suffix not in _PICKLE_SUFFIXES)
                 if found is None:
                     return "other", [], {}

@@ -146,9 +146,9 @@ def _token_hits(tokens: list[tuple[int, str, object]]):
             if "%c" in value:
                 yield ("high", "char-format", "formats characters from their codes ({m}), the way '_' is built at run "
                        "time", line, repr(value)[:40])  # fmt: skip
-        if kind == "raw-string" and isinstance(value, str) and _ESCAPED.search(value):
+        if kind == "raw-string" and isinstance(value, str) and (esc := _ESCAPED.search(value)) is not None:
             yield ("high", "escaped-underscore", "hides underscores in an escape ({m}), the way attribute names are "
-                   "smuggled", line, _ESCAPED.search(value).group(0))  # fmt: skip
+                   "smuggled", line, esc.group(0))  # fmt: skip
         if kind != "name" or not isinstance(value, str):
             continue
         if value == "attr" and before == "pipe" or value == "attr" and after == "lparen":
