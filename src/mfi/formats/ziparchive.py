@@ -175,8 +175,7 @@ class ZipArchive:
                 self.duplicates.append(m.name)
             seen_names.add(m.name.lower())
         self._offsets: dict[int, int] = {}
-        #: Members whose local header names another file than the central directory does.
-        self.renamed: list[tuple[str, str]] = []
+        self._names: dict[int, str] = {}
 
     def _miniz(self) -> list[ZipMember] | None:
         """The members as miniz lists them (``mz_zip_reader_read_central_dir``), or None when it cannot."""
@@ -244,22 +243,22 @@ class ZipArchive:
 
     def local_name(self, m: ZipMember) -> str:
         """The name the member's local header gives (miniz ignores it; zipfile insists it matches)."""
-        head = self.src.read_at(m.header_offset, 30)
-        if len(head) < 30 or head[:4] != ZIP_MAGIC:
-            return m.name
-        name_len = struct.unpack("<H", head[26:28])[0]
-        return self.src.read_at(m.header_offset + 30, name_len).decode("utf-8", "replace")
+        self.entry_offset(m)
+        return self._names[m.header_offset]
 
     def entry_offset(self, m: ZipMember) -> int:
-        """Where one entry's bytes start; read on demand (one small read), so remote listings stay cheap."""
+        """Where one entry's bytes start; its local header is read once, on demand (remote listings stay cheap)."""
         at = m.header_offset
         if at not in self._offsets:
-            head = self.src.read_at(at, 30)
+            # one read for the header and a name as long as the central one (a remote request each)
+            head = self.src.read_at(at, 30 + len(m.name.encode()) + 2)
             if len(head) < 30:
                 raise TruncatedError(self.name, f"local header of {m.name!r} runs past the end", at)
             if head[:4] != ZIP_MAGIC:
                 raise FormatError(self.name, f"bad local header signature for {m.name!r}", at)
             name_len, extra_len = struct.unpack("<HH", head[26:30])
+            raw = head[30 : 30 + name_len] if len(head) >= 30 + name_len else self.src.read_at(at + 30, name_len)
+            self._names[at] = raw.decode("utf-8", "replace")
             self._offsets[at] = at + 30 + name_len + extra_len
         return self._offsets[at]
 
