@@ -320,17 +320,18 @@ def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):
     """Turn raw tensor infos into ``TensorInfo`` with byte sizes; report damage as problems."""
     types = tables.ggml_types()
     problems: list[str] = []
-    seen: set[str] = set()
-    # Unknown types are sized from the distance to the next tensor's data (or the file's end).
-    starts = sorted({t[3] for t in raw})
-    next_start = {s: (starts[i + 1] if i + 1 < len(starts) else file_size - data_offset) for i, s in enumerate(starts)}
+    # Unknown types are sized from the distance to the next tensor's data (or the file's end); the
+    # table of starts is built only when one is there (1M tensors at the cap: keep the work lean).
+    next_start: dict[int, int] = {}
+    if any(t[2] not in types for t in raw):
+        starts = sorted({t[3] for t in raw})
+        next_start = {s: (starts[i + 1] if i + 1 < len(starts) else file_size - data_offset) for i, s in enumerate(starts)}
     tensors = []
-    type_ids = {}
+    type_ids: dict[str, int] = {}
     unknown: dict[str, int] = {}
     for tname, dims, type_id, offset, at in raw:
-        if tname in seen:
+        if tname in type_ids:
             raise FormatError(name, f"duplicate tensor name {tname!r}", at)
-        seen.add(tname)
         known = types.get(type_id)
         n = 1
         for d in dims:
@@ -346,7 +347,7 @@ def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):
             n_bytes = n // block * type_size
         if offset % alignment:
             problems.append(f"tensor {tname}: data offset {offset} is not a multiple of the alignment {alignment}")
-        tensors.append(TensorInfo(tname, dtype, tuple(dims), data_offset + offset, n_bytes, name))
+        tensors.append(TensorInfo(tname, dtype, dims, data_offset + offset, n_bytes, name))
         type_ids[tname] = type_id
     for dtype, count in unknown.items():
         warnings.append(
