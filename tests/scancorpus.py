@@ -384,14 +384,7 @@ def build_huge(folder: Path) -> dict[str, Path]:
     """The hostile-size cases of issue 11 items 11 and 12, sparse where the bytes are zeros."""
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
-    # 32 strings of 16 MiB each (sparse: BINUNICODE of NULs)
-    p = out["pickle_32x16MiB_strings"] = folder / "strings.pkl"
-    with open(p, "wb") as f:
-        f.write(b"\x80\x04(")
-        for _ in range(32):
-            f.write(b"\x8d" + struct.pack("<Q", (16 << 20) - 1))
-            f.seek((16 << 20) - 1, 1)
-        f.write(b"l.")
+    out["pickle_32x16MiB_strings"] = build_huge_strings(folder)
     # a small zip whose data.pkl inflates to 256 MiB
     data = b"\x80\x02\x8e" + struct.pack("<Q", (256 << 20) - 14) + b"\0" * ((256 << 20) - 14) + b"0}."
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -418,6 +411,18 @@ def build_huge(folder: Path) -> dict[str, Path]:
     out["gguf_1M_tensors"] = _gguf_tensors(folder / "tensors.gguf", 1 << 20)
     out["zip64_huge_cd_offset"] = build_huge_zip64(folder)
     return out
+
+
+def build_huge_strings(folder: Path) -> Path:
+    """A pickle of a list of 32 strings of 16 MiB each (sparse: BINUNICODE8 of NULs)."""
+    p = folder / "strings.pkl"
+    with open(p, "wb") as f:
+        f.write(b"\x80\x04(")
+        for _ in range(32):
+            f.write(b"\x8d" + struct.pack("<Q", (16 << 20) - 1))
+            f.seek((16 << 20) - 1, 1)
+        f.write(b"l.")
+    return p
 
 
 def build_huge_zip64(folder: Path) -> Path:

@@ -3,6 +3,8 @@ flags it high or critical; what torch.save, numpy and joblib write for plain dat
 
 from __future__ import annotations
 
+import json
+import struct
 import tempfile
 import time
 from pathlib import Path
@@ -153,3 +155,42 @@ def test_tool_calling_words_are_not_findings():
         "{%- set request = messages[-1] %}{{ '<request>' + request['content'] + '</request>' }}"
     )
     assert template_findings(template, "t.jinja", "t") == []
+
+
+def test_long_arguments_are_stepped_over_not_read(tmp_path):
+    """Issue 11 item 11: 32 strings of 16 MiB (a sparse file) are stepped over; nothing is read into memory."""
+    path = scancorpus.build_huge_strings(tmp_path)
+    report = api.scan(str(path))
+    assert [(f.severity, f.kind) for f in report.findings] == [("info", "pickle")]
+
+
+def test_compressed_member_is_walked_as_a_stream(tmp_path):
+    """A deflated data.pkl with 20 MiB of bytes before its payload: inflated as it is walked, payload found."""
+    marker = tmp_path / "never-created"
+    pkl = b"\x80\x02\x8e" + (20 << 20).to_bytes(8, "little") + b"\0" * (20 << 20) + b"0" + scancorpus.touch(marker) + b"}."
+    entries = scancorpus.torch_entries(pkl)
+    entries[0].deflate = True
+    (tmp_path / "model.pt").write_bytes(scancorpus.plain_zip(entries))
+    del pkl
+    report = api.scan(str(tmp_path / "model.pt"))
+    assert [(f.severity, f.detail.get("name")) for f in report.findings][:1] == [("critical", "open")]
+
+
+def test_safetensors_objects_are_counted_before_parsing(tmp_path, monkeypatch):
+    from mfi.errors import LimitError
+    from mfi.formats.safetensors import read_safetensors
+    from mfi.sources import LocalFile
+
+    monkeypatch.setattr("mfi.limits.MAX_TENSOR_COUNT", 10)
+    header = json.dumps({f"t{i}": {"dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]} for i in range(20)})
+    (tmp_path / "m.safetensors").write_bytes(struct.pack("<Q", len(header)) + header.encode() + b"\0" * 80)
+    with pytest.raises(LimitError, match="header holds 21 JSON objects, more than the cap of 10 tensors"):
+        read_safetensors(LocalFile(tmp_path / "m.safetensors"))
+
+
+def test_bytes_after_stop_are_a_note_and_lz4_is_unchecked(tmp_path):
+    (tmp_path / "a.pkl").write_bytes(b"\x80\x02}." + b"\xff" * 10)
+    (tmp_path / "b.pkl.lz4").write_bytes(b"\x04\x22\x4d\x18" + b"\0" * 20)
+    report = api.scan(str(tmp_path))
+    got = sorted((f.severity, f.kind, f.file.rsplit("/", 1)[1]) for f in report.findings)
+    assert got == [("info", "format", "a.pkl"), ("info", "pickle", "a.pkl"), ("medium", "unreadable", "b.pkl.lz4")]
