@@ -115,6 +115,14 @@ def test_fifos_are_skipped_never_opened(tmp_path):
         assert [(f.severity, f.message) for f in report.findings] == [("info", "a FIFO, not a file: skipped, never opened")]
 
 
+def test_inspect_never_opens_a_fifo(tmp_path, cli):
+    import os
+
+    os.mkfifo(tmp_path / "model.safetensors")
+    r = cli("inspect", str(tmp_path / "model.safetensors"))
+    assert r.exit_code == 2 and "is a FIFO, socket or device, not a file: never opened" in r.stderr
+
+
 def test_zip64_end_record_past_the_end_is_one_line(tmp_path, cli):
     """Issue 11 item 12: a zip64 end record whose central directory lies past the end: a finding, no traceback."""
     path = scancorpus.build_huge_zip64(tmp_path)
