@@ -15,7 +15,7 @@ def hub_root(models, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def hub_env(tmp_path, monkeypatch):
-    """A private HF_HOME / MODELSCOPE_CACHE; online; no telemetry; no endpoint from the environment."""
+    """A private HF_HOME / MODELSCOPE_CACHE / header cache; online; no telemetry; no endpoint or token from the environment."""
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms"))
@@ -23,6 +23,9 @@ def hub_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.delenv("HF_ENDPOINT", raising=False)
     monkeypatch.delenv("MODELSCOPE_ENDPOINT", raising=False)
+    monkeypatch.delenv("MODELSCOPE_API_TOKEN", raising=False)
+    monkeypatch.setenv("MODELSCOPE_HOME", str(tmp_path / "mshome"))  # no saved ModelScope login
+    monkeypatch.setenv("MFI_CACHE_DIR", str(tmp_path / "mfi-cache"))  # the remote header cache
 
 
 @pytest.fixture

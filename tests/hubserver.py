@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -71,6 +73,34 @@ class Faults:
     no_sizes: bool = False
     #: Every tree page answers with a ``Link: next`` to cursor 1 (a pagination loop).
     tree_loop: bool = False
+    # -- a hostile mirror (issue 10); every mode is bounded in time (the hub's lifetime) and bytes --
+    #: Files added to every repo's listings and downloads (names no real repo can hold: ``.git/config``).
+    extra: dict[str, bytes] = field(default_factory=dict)
+    #: The listing (HF model info, ModelScope repo/files) sent gzip-encoded, inflating to this many bytes.
+    listing_gzip_bomb: int = 0
+    #: The listing padded to this many bytes (a ``siblings`` array of made-up files), sent without a length.
+    listing_size: int = 0
+    #: The listing answered with a redirect to this origin.
+    listing_redirect: str = ""
+    #: "listing" or a file path -> seconds between single bytes of the body (a server that trickles).
+    trickle: dict[str, float] = field(default_factory=dict)
+    #: "listing" or a file path: headers sent, then nothing (a server that stalls).
+    stall: set[str] = field(default_factory=set)
+    #: Seconds before every answer (a slow link: the bench uses 0.1).
+    delay: float = 0.0
+    #: file path -> bytes sent per 0.1 s on a whole-file GET (a slow download).
+    throttle: dict[str, int] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    """The HTTP server, quiet when a client goes away mid-request (a test's deadline or Ctrl-C shuts sockets)."""
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - socketserver's signature
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # socketserver would print a traceback to stderr, where the CLI tests read one line
+        super().handle_error(request, client_address)
 
 
 class HubServer:
@@ -89,9 +119,10 @@ class HubServer:
         #: Body bytes sent per request path.
         self.sent_by_path: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
         self._drops: dict[str, int] = {}
         self.repos = self._load()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.httpd = _Server(("127.0.0.1", 0), _handler(self))
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -116,6 +147,13 @@ class HubServer:
         """The commit every branch of ``repo_id`` points at (40 hex unless a fault says otherwise)."""
         return self.faults.commit if self.faults.commit is not None else self.repos[repo_id][0]
 
+    def files(self, repo_id: str) -> dict[str, RepoEntry]:
+        """The files of ``repo_id`` as served, with any ``faults.extra`` files added."""
+        files = dict(self.repos[repo_id][1])
+        for path, data in self.faults.extra.items():
+            files[path] = RepoEntry(path, data, hashlib.sha256(data).hexdigest(), git_blob_sha1(data))
+        return files
+
     def listed_sha256(self, entry: RepoEntry) -> str:
         """The sha256 the listings publish for ``entry`` (a fault may replace it)."""
         return self.faults.sha256.get(entry.path, entry.sha256)
@@ -129,6 +167,7 @@ class HubServer:
     def stop(self) -> None:
         """Stop serving (idempotent)."""
         self._timer.cancel()
+        self._stopped.set()  # ends trickling, stalled and throttled answers
         if self._thread.is_alive():
             self.httpd.shutdown()
         self.httpd.server_close()
@@ -218,6 +257,8 @@ def _handler(hub: HubServer):
             hub._record(self.command, path, self.headers.get("Range"))
             if self.headers.get("Authorization") or "m_session_id" in self.headers.get("Cookie", ""):
                 hub.authorized.append(path)
+            if hub.faults.delay:
+                time.sleep(hub.faults.delay)
             try:
                 if path.startswith("/api/v1/models/"):
                     return self._modelscope(path[len("/api/v1/models/") :], query)
@@ -227,8 +268,74 @@ def _handler(hub: HubServer):
                 if len(parts) == 5 and parts[2] == "resolve":
                     return self._hf_resolve(f"{parts[0]}/{parts[1]}", parts[3], parts[4])
                 self._send(404, b"not found", ctype="text/plain")
-            except (BrokenPipeError, ConnectionResetError):
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                 pass
+
+        # -- hostile answers -------------------------------------------------------------
+        def _hostile_listing(self, listing: dict) -> bool:
+            """Answer a listing request the way a hostile mirror would, if a fault says so."""
+            f = hub.faults
+            if f.listing_redirect:
+                self._send(302, b"", {"Location": f.listing_redirect + self.path}, ctype="text/plain")
+                return True
+            if f.listing_gzip_bomb:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                self._stream_chunks(_gzip_zeros(f.listing_gzip_bomb))
+                return True
+            if f.listing_size:
+                key = "siblings" if "siblings" in listing else "Data"
+                head = json.dumps({**listing, key: []})[:-2].encode()  # the list left open: '..."siblings": ['
+
+                def body():
+                    yield head
+                    sent, i = len(head), 0
+                    while sent < f.listing_size:
+                        item = json.dumps({"rfilename": f"pad/{i:09d}.bin", "size": 1, "blobId": "0" * 40}).encode() + b","
+                        yield item * 512
+                        sent += len(item) * 512
+                        i += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                self._stream_chunks(body())
+                return True
+            return self._slow("listing", json.dumps(listing).encode())
+
+        def _slow(self, what: str, body: bytes, headers: dict | None = None, status: int = 200) -> bool:
+            """Trickle or stall ``body`` if a fault names ``what``; False when it does not."""
+            f = hub.faults
+            if what not in f.trickle and what not in f.stall:
+                return False
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.flush()
+            if what in f.stall:
+                hub._stopped.wait(hub.lifetime)
+                return True
+            for i in range(len(body)):
+                if hub._stopped.wait(f.trickle[what]):
+                    break
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                hub._sent(1, urlsplit(self.path).path)
+            return True
+
+        def _stream_chunks(self, chunks) -> None:
+            for chunk in chunks:
+                if hub._stopped.is_set():
+                    break
+                self.wfile.write(chunk)
+                hub._sent(len(chunk), urlsplit(self.path).path)
 
         # -- Hugging Face ----------------------------------------------------------------
         def _repo(self, repo_id: str, rev: str, hf: bool = True):
@@ -241,7 +348,7 @@ def _handler(hub: HubServer):
                 else:
                     self._ms_error(401, "authentication required")
                 return None
-            commit, files = hub.commit(repo_id), hub.repos[repo_id][1]
+            commit, files = hub.commit(repo_id), hub.files(repo_id)
             if rev not in ("main", "master", commit):
                 (self._hf_error(404, "RevisionNotFound", f"Invalid rev id: {rev}") if hf else self._ms_error(404, f"revision {rev} not found"))
                 return None
@@ -271,11 +378,13 @@ def _handler(hub: HubServer):
                     if e.lfs:
                         s["lfs"] = {"size": len(e.data), "sha256": hub.listed_sha256(e), "pointerSize": 134}
                 siblings.append(s)
-            self._json({
+            listing = {
                 "_id": "0" * 24, "id": repo_id, "modelId": repo_id, "sha": commit, "private": False,
                 "gated": "manual" if repo_id in hub.gated else False, "disabled": False,
                 "tags": [], "siblings": siblings,
-            })  # fmt: skip
+            }  # fmt: skip
+            if not self._hostile_listing(listing):
+                self._json(listing)
 
         def _hf_tree(self, repo_id: str, rev: str, sub: str, query: dict) -> None:
             found = self._repo(repo_id, rev)
@@ -349,6 +458,22 @@ def _handler(hub: HubServer):
                 status = 206
                 headers["Content-Range"] = hub.faults.content_range or f"bytes {start}-{end - 1}/{len(data)}"
             body = data[start:end]
+            if self.command == "GET" and self._slow(fpath, body, headers, status):
+                return None
+            if status == 200 and self.command == "GET" and fpath in hub.faults.throttle:
+                self.send_response(200)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                step = hub.faults.throttle[fpath]
+                for i in range(0, len(body), step):
+                    if hub._stopped.wait(0.1):
+                        break
+                    self.wfile.write(body[i : i + step])
+                    self.wfile.flush()
+                    hub._sent(len(body[i : i + step]), urlsplit(self.path).path)
+                return None
             if status == 200 and self.command == "GET" and fpath in hub.faults.overlong:
                 return self._send_overlong(body, hub.faults.overlong[fpath], headers)
             drop = hub._take_drop(fpath) if self.command == "GET" and status == 200 else None
@@ -405,7 +530,10 @@ def _handler(hub: HubServer):
                      "Type": "blob", "IsLFS": e.lfs, "Revision": commit, "CommittedDate": 1700000000}
                     for e in files.values()
                 ]  # fmt: skip
-                return ok({"Files": entries})
+                doc = {"Code": 200, "Success": True, "Message": "success", "RequestId": "test", "Data": {"Files": entries}}
+                if not self._hostile_listing(doc):
+                    ok({"Files": entries})
+                return None
             if tail == "repo":
                 fpath = query.get("FilePath", "")
                 entry = files.get(fpath)
@@ -418,6 +546,17 @@ def _handler(hub: HubServer):
             self._ms_error(404, "no such api")
 
     return Handler
+
+
+def _gzip_zeros(n: int):
+    """A gzip stream of ``n`` zero bytes, made a block at a time (a "gzip bomb": about n/1000 bytes sent)."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    for _ in range(n // len(block)):
+        out = comp.compress(block)
+        if out:
+            yield out
+    yield comp.flush()
 
 
 def build_repos(zoo: Path, root: Path) -> Path:

@@ -12,7 +12,7 @@ PART1 = "llama-tiny-Q8_0-00001-of-00003.gguf"
 
 def _outside(tmp_path):
     """Everything under ``tmp_path`` but the HF and ModelScope caches and the local dirs the tests use."""
-    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.iterdir() if p.name not in ("hf", "ms", "out"))
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.iterdir() if p.name not in ("hf", "ms", "out", "mfi-cache", "mshome"))
 
 
 def _file_gets(hub):

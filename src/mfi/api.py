@@ -26,17 +26,21 @@ if TYPE_CHECKING:
 Target = str | os.PathLike[str]
 
 
-def inspect(target: Target, *, full_metadata: bool = False, mirror: str | None = None, token: str | None = None) -> ModelSummary:
+def inspect(
+    target: Target, *, full_metadata: bool = False, mirror: str | None = None, token: str | None = None,
+    timeout: float | None = None, cache: bool = True,
+) -> ModelSummary:  # fmt: skip
     """Read the headers of a GGUF, safetensors or PyTorch model (file, split set, folder, index or hub repo).
 
     ``full_metadata`` materialises every GGUF metadata array instead of keeping samples.
-    Remote targets are read over HTTP Range requests from ``mirror`` (docs/hub.md).
+    Remote targets are read over HTTP Range requests from ``mirror`` (docs/hub.md), all within
+    ``timeout`` seconds; ``cache`` reuses header bytes kept from an earlier remote inspect.
     """
     name = os.fspath(target)
     if targets.parse_ref(name) is not None:
         from .hub import remote
 
-        return remote.inspect(name, mirror=mirror, token=token, full_metadata=full_metadata)
+        return remote.inspect(name, mirror=mirror, token=token, full_metadata=full_metadata, timeout=timeout, cache=cache)
     local = targets.resolve(name)
     if local.format == "gguf":
         from .formats.gguf import read_gguf
@@ -62,7 +66,7 @@ def inspect(target: Target, *, full_metadata: bool = False, mirror: str | None =
 
 def compare(
     left: Target, right: Target, *, weights: bool = False, sample: int | None = None, template_diff: bool = False,
-    mirror: str | None = None, token: str | None = None,
+    mirror: str | None = None, token: str | None = None, timeout: float | None = None, cache: bool = True,
 ) -> Comparison:  # fmt: skip
     """Compare two models (any formats): structure always, values too with ``weights``.
 
@@ -72,7 +76,7 @@ def compare(
 
     if sample is not None and sample < 1:
         raise UsageError("sample", f"needs a positive number of rows, not {sample}")
-    sides = [inspect(t, mirror=mirror, token=token) for t in (left, right)]
+    sides = [inspect(t, mirror=mirror, token=token, timeout=timeout, cache=cache) for t in (left, right)]
     c = match.compare(*sides, template_diff=template_diff)
     if not weights and sample is None:
         return c
@@ -101,7 +105,7 @@ def plan(
     target: Target | ModelSummary, *, ctx: int | None = None, memory: int | str | None = None,
     cache_type: str | None = None, cache_type_k: str | None = None, cache_type_v: str | None = None,
     parallel: int = 1, runtime: str | None = None, swa_full: bool = False, mirror: str | None = None,
-    token: str | None = None,
+    token: str | None = None, timeout: float | None = None, cache: bool = True,
 ) -> Plan:  # fmt: skip
     """Will it run, and on what: memory at ``ctx`` tokens, runtimes, remote code and capabilities.
 
@@ -114,11 +118,11 @@ def plan(
 
     opts = options(ctx=ctx, memory=memory, cache_type=cache_type, cache_type_k=cache_type_k, cache_type_v=cache_type_v,
                    parallel=parallel, runtime=runtime, swa_full=swa_full)  # fmt: skip
-    summary = target if isinstance(target, ModelSummary) else inspect(target, mirror=mirror, token=token)
+    summary = target if isinstance(target, ModelSummary) else inspect(target, mirror=mirror, token=token, timeout=timeout, cache=cache)
     return assess(summary, opts)
 
 
-def scan(target: Target, *, mirror: str | None = None, token: str | None = None) -> ScanReport:
+def scan(target: Target, *, mirror: str | None = None, token: str | None = None, timeout: float | None = None) -> ScanReport:
     """Check a file, folder or hub repo for hostile content; nothing in it is run or rendered.
 
     Pickle globals, chat-template injection patterns, remote code, damaged or inconsistent files,
@@ -131,7 +135,7 @@ def scan(target: Target, *, mirror: str | None = None, token: str | None = None)
     if targets.parse_ref(name) is not None:
         from .hub.remote import open_tree
 
-        with open_tree(name, mirror=mirror, token=token) as tree:
+        with open_tree(name, mirror=mirror, token=token, timeout=timeout) as tree:
             return run.scan_tree(name, tree)
     return run.scan_path(name)
 
@@ -140,17 +144,18 @@ def pull(
     repo: str, patterns: Sequence[str] = (), *, mirror: str | None = None, revision: str | None = None,
     local_dir: str | os.PathLike[str] | None = None, token: str | None = None, exclude: Sequence[str] = (),
     quant: str | None = None, max_workers: int = 4, dry_run: bool = False, verify: bool = False,
-    allow_redirects: bool = False, retries: int = 3, progress: Progress | None = None,
+    allow_redirects: bool = False, retries: int = 3, progress: Progress | None = None, timeout: float | None = None,
 ) -> PullReport:  # fmt: skip
     """Download ``repo`` (or the files matching ``patterns``), or only plan it (``dry_run``) or re-check it (``verify``).
 
     ``quant`` picks one GGUF quantization (all its split parts); ``local_dir`` writes real files
     there instead of the hub cache; ``progress`` receives per-file progress (``hub.records.Progress``).
+    ``timeout`` bounds the whole command (without it: the listing 300 s, downloads only the idle timeout).
     """
     from .hub import pull as hub_pull
 
     return hub_pull.run(
         repo, list(patterns), mirror=mirror, revision=revision, local_dir=Path(local_dir) if local_dir else None,
         token=token, exclude=list(exclude), quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify,
-        allow_redirects=allow_redirects, retries=retries, progress=progress,
+        allow_redirects=allow_redirects, retries=retries, progress=progress, timeout=timeout,
     )  # fmt: skip

@@ -19,10 +19,13 @@ class _Commands(TyperGroup):
     """Turns our own errors into one line on stderr and exit status 2 (``--debug``: traceback)."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
-        from .errors import MfiError, UsageError
+        from .errors import Interrupted, MfiError, UsageError
 
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C outside a download (a pull turns it into Interrupted itself)
+            typer.echo("mfi: interrupted", err=True)
+            ctx.exit(130)
         except MfiError as e:
             if ctx.params.get("debug"):
                 raise
@@ -32,7 +35,7 @@ class _Commands(TyperGroup):
             if isinstance(e, UsageError) and source in _FLAGS:  # the library names parameters; say the flag
                 source = _FLAGS[source]
             typer.echo(f"mfi: {clean(source)}: {clean(e.problem)}" + (f" at byte {e.offset}" if e.offset is not None else ""), err=True)
-            ctx.exit(2)
+            ctx.exit(130 if isinstance(e, Interrupted) else 2)
 
 
 app = typer.Typer(
@@ -53,6 +56,11 @@ MirrorOpt = Annotated[
     typer.Option("--mirror", "--source", help="Hub for remote targets: hf, hf-mirror, modelscope, auto, or a URL (docs/hub.md)."),
 ]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", help="Access token, sent only to the chosen hub.")]
+TimeoutOpt = Annotated[
+    Optional[float],
+    typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Deadline of the command's network work (default 300; pull downloads: none)."),
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Read remote headers again, not the ones kept from an earlier inspect.")]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Say what each field means and show every formula term.")]
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of --explain texts: en or zh (default from LANG).")]
 
@@ -105,6 +113,8 @@ def inspect(
     markdown: MarkdownOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
     plan_options: dict[str, Any] | None = None,
@@ -118,7 +128,7 @@ def inspect(
     from .render import output
 
     opts = plan_options or {}
-    summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token)
+    summary = api.inspect(target, full_metadata=full, mirror=mirror, token=token, timeout=timeout, cache=not no_cache)
     plan = api.plan(summary, **opts)
     output.emit_inspect(
         summary, as_json=json, as_markdown=markdown, tensors=(glob or "*") if tensors or glob else None,
@@ -137,6 +147,8 @@ def plan(
     json: JsonOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
     plan_options: dict[str, Any] | None = None,
 ) -> None:
     """Will it run, and on what: memory at a context length, runtimes, remote code, capabilities.
@@ -146,7 +158,7 @@ def plan(
     from . import api
     from .render import output
 
-    summary = api.inspect(target, mirror=mirror, token=token)
+    summary = api.inspect(target, mirror=mirror, token=token, timeout=timeout, cache=not no_cache)
     output.emit_plan(summary, api.plan(summary, **(plan_options or {})), as_json=json, explain=explain, lang=lang)
     raise typer.Exit(1 if summary.problems else 0)
 
@@ -163,6 +175,8 @@ def compare(
     template_diff: Annotated[bool, typer.Option("--template-diff", help="Show a unified diff of differing chat templates.")] = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The same model across formats and quantizations, side by side.
 
@@ -171,7 +185,8 @@ def compare(
     from . import api
     from .render import output
 
-    c = api.compare(left, right, weights=weights, sample=sample, template_diff=template_diff, mirror=mirror, token=token)
+    c = api.compare(left, right, weights=weights, sample=sample, template_diff=template_diff, mirror=mirror, token=token,
+                    timeout=timeout, cache=not no_cache)  # fmt: skip
     output.emit_compare(c, as_json=json, as_markdown=markdown)
     raise typer.Exit(1 if (fail_on_diff and c.differences) or c.left.problems or c.right.problems else 0)
 
@@ -191,6 +206,7 @@ def pull(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the weights' headers; download nothing.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Re-check an existing download against the hub's sizes and hashes.")] = False,
     allow_redirects: Annotated[bool, typer.Option("--allow-redirects", help="Follow a redirect off the chosen mirror (no token sent).")] = False,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Download a repo (or some files) from Hugging Face, hf-mirror or ModelScope; resumable, verified.
 
@@ -204,10 +220,10 @@ def pull(
         report = api.pull(
             repo, [*(patterns or []), *(include or [])], mirror=mirror, revision=revision, local_dir=local_dir,
             token=token, exclude=exclude or [], quant=quant, max_workers=max_workers, dry_run=dry_run, verify=verify,
-            allow_redirects=allow_redirects, progress=progress,
+            allow_redirects=allow_redirects, progress=progress, timeout=timeout,
         )  # fmt: skip
     output.emit_pull(report)
-    raise typer.Exit(1 if report.problems else 0)
+    raise typer.Exit(1 if report.problems or report.refused else 0)
 
 
 @app.command()
@@ -220,6 +236,7 @@ def scan(
     all: Annotated[bool, typer.Option("--all", help="Also list info findings (allow-listed pickles, files not checked).")] = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Hostile content, found without running anything. Exit 0 clean, 1 findings, 2 unreadable.
 
@@ -233,7 +250,7 @@ def scan(
 
     if fail_on not in ("critical", "high", "medium", "low"):
         raise UsageError("fail_on", f"{fail_on!r} is not one of critical, high, medium, low")
-    report = api.scan(target, mirror=mirror, token=token)
+    report = api.scan(target, mirror=mirror, token=token, timeout=timeout)
     output.emit_scan(report, as_json=json, threshold=fail_on, show_info=all)
     raise typer.Exit(1 if report.fails(fail_on) else 0)
 

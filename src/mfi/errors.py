@@ -54,3 +54,11 @@ class ChecksumError(SourceError):
 
 class UsageError(MfiError, ValueError):
     """The caller asked for something that cannot be done (bad target, bad option value)."""
+
+
+class DeadlineError(SourceError):
+    """A command's network work went past its ``--timeout``."""
+
+
+class Interrupted(MfiError):
+    """The user pressed Ctrl-C; what was downloaded so far is kept (exit status 130)."""

@@ -63,6 +63,9 @@ MAX_SCAN_SNIFF_FILES = 10_000
 MAX_SCAN_SNIFF_BYTES = 64 * 1024
 #: Largest Python or template file hashed/checked whole by ``mfi scan``.
 MAX_SCAN_TEXT = 16 * MiB
+#: Most bytes a remote ``mfi scan`` reads from one file (a JSON, a pickle, a header); past it the file
+#: is reported unread ("pull it and check the local copy"): a remote scan downloads no whole files.
+MAX_REMOTE_READ = 16 * MiB
 #: Most layers (``{arch}.block_count``, ``num_hidden_layers``) the memory plan builds per-layer
 #: rows for. Real models have < 200 (DeepSeek-V3: 61, Llama 3.1 405B: 126).
 MAX_LAYERS = 4096

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from ..errors import TruncatedError
 
+#: Largest window a size hint may ask for: a hint is an estimate from counts the file claims, and a
+#: hostile count must not turn into one huge read (over HTTP, one huge request held in memory).
+MAX_WINDOW = 32 << 20
+
 
 class Cursor:
     """Reads forward through a source, a window at a time; never reads the whole file.
@@ -41,7 +45,7 @@ class Cursor:
                 self.name, f"needs {n} more bytes but the file ends at byte {self.size}", pos
             )
         rest = self.buf[self.p :]
-        want = min(max(n, hint, self.chunk), self.size - pos)
+        want = min(max(n, min(hint, MAX_WINDOW), self.chunk), self.size - pos)
         data = self.src.read_at(pos + len(rest), want - len(rest))
         self.buf = rest + data
         self.start = pos

@@ -20,6 +20,13 @@ from ._cursor import Cursor
 
 MAGIC = b"GGUF"
 _CHECKPOINT = 1024  # elements between remembered offsets in a walked string array
+#: A numeric array up to this size is read through rather than skipped: over HTTP a skip past the
+#: window is one more request, and token types and scores sit between the tokens and the merges.
+_READ_THROUGH = 8 << 20
+#: Bytes asked beyond the current array when a window is refilled: the next array's head and samples.
+_LOOKAHEAD = 64 << 10
+#: Bytes a tensor-table entry takes, for sizing the last window (name, dims, type, offset).
+_TENSOR_ENTRY = 96
 
 # Binary encoding of each GGUF value type (spec: gguf_metadata_value_type), by the gguf
 # package's names; ``None`` marks the variable-sized ones.
@@ -82,7 +89,7 @@ class GGUFFile:
         arr = self._arrays[key]
         wanted = sorted({i for i in (range(arr.count) if indices is None else indices) if 0 <= i < arr.count})
         out: dict[int, str] = {}
-        cur = Cursor(self._source)
+        cur = Cursor(self._source, chunk=4096)  # small reads: the bytes are the ones the walk already read
         unpack = struct.Struct(self._endian + "Q").unpack
         pos_index = -1
         for i in wanted:
@@ -116,6 +123,9 @@ class _Parser:
         self.arrays: dict[str, _StringArray] = {}
         #: Arrays inside arrays so far, in the whole header (``limits.MAX_NESTED_ARRAYS``).
         self.nested = 0
+        self.kv_left = 0
+        self.n_tensors = 0
+        self.tokenizer_model: str | None = None
 
     # -- primitives ------------------------------------------------------------------
     def _u(self, code: str) -> Any:
@@ -161,7 +171,9 @@ class _Parser:
 
         metadata: dict[str, Any] = {}
         types: dict[str, str] = {}
-        for _ in range(n_kv):
+        self.n_tensors = n_tensors
+        for k in range(n_kv):
+            self.kv_left = n_kv - k - 1
             at = cur.pos
             key = self._string()
             vtype = self._u("I")
@@ -172,12 +184,15 @@ class _Parser:
                 raise FormatError(self.name, f"duplicate key {key!r}", at)
             metadata[key] = self._value(tname, key, 0)
             types[key] = tname
+            if key == "tokenizer.ggml.model" and isinstance(metadata[key], str):
+                self.tokenizer_model = metadata[key]
 
         warnings: list[str] = []
         alignment = metadata.get("general.alignment", tables.gguf_constants().GGUF_DEFAULT_ALIGNMENT)
         if not isinstance(alignment, int) or isinstance(alignment, bool) or alignment <= 0 or alignment & (alignment - 1):
             raise FormatError(self.name, f"general.alignment {alignment!r} is not a positive power of two")
 
+        cur.chunk = min(max(self._tail(), 4096), 8 << 20)  # the rest is the tensor table: one window if it fits
         raw = [self._tensor_info() for _ in range(n_tensors)]
         header_size = cur.pos
         data_offset = -(-header_size // alignment) * alignment
@@ -219,9 +234,13 @@ class _Parser:
         keep_all = self.full or count <= limits.ARRAY_MATERIALISE
         if code is not None:
             n = count if keep_all else limits.ARRAY_SAMPLES
-            self.cur.need(n * esize)
+            span = count * esize
+            if span <= _READ_THROUGH:  # one window with what follows, instead of a skip and a new window
+                self.cur.need(span, hint=span + _LOOKAHEAD + self._tail())
+            else:
+                self.cur.need(n * esize)
             samples = struct.unpack_from(f"{self.e}{n}{code}", self.cur.buf, self.cur.p)
-            self.cur.skip(count * esize)
+            self.cur.skip(span)
             return ArrayValue(ename, count, samples)
         if ename == "STRING":
             return self._string_array(key, count, keep_all)
@@ -282,11 +301,34 @@ class _Parser:
             n = unpack(buf, p)[0] if p + 8 <= end else 0
             if n > cap:
                 raise LimitError(self.name, f"{key}[{i}]: string length {n} exceeds the {cap >> 20} MiB cap", at)
-            done = i - run_i
-            avg = (p - run_start) / done if done else 16
-            cur.need(8 + n, hint=int((count - i) * avg * 1.05) + 8 + n)
+            rest = _rest_bytes(checkpoints, first, i, at, count) if i >= 2 * _CHECKPOINT else None
+            if rest is None:
+                done = i - run_i
+                rest = int((count - i) * ((p - run_start) / done if done else 16) * 1.05)
+            cur.need(8 + n, hint=rest + 8 + n + self._after(key, count, at - first + rest))
         self.arrays[key] = _StringArray(first, count, checkpoints)
         return ArrayValue("STRING", count, samples, digest.hexdigest())
+
+    def _after(self, key: str, count: int, size: int) -> int:
+        """Bytes likely to follow a string array of ``size`` bytes, so one refill reaches into the next array.
+
+        llama.cpp's converters write ``tokenizer.ggml.tokens`` followed by one int32 token type per
+        token, and for SentencePiece (``llama``) models one float32 score too (convert_hf_to_gguf.py
+        ``_set_vocab_gpt2`` / ``_set_vocab_sentencepiece``). A BPE (``gpt2``) vocabulary is then
+        followed by its merges, which llama.cpp requires (llama-vocab.cpp) and which are about as
+        many as the tokens: half the tokens' size is asked for too, so the next refill sizes the
+        rest of the merges from many of them instead of a few.
+        """
+        extra = _LOOKAHEAD + self._tail()
+        if key == "tokenizer.ggml.tokens":
+            extra += count * (8 if self.tokenizer_model == "llama" else 4)
+            if self.tokenizer_model == "gpt2":
+                extra += size // 2
+        return extra
+
+    def _tail(self) -> int:
+        """Bytes the rest of the header may take after the arrays: small values and the tensor table."""
+        return self.kv_left * 256 + self.n_tensors * _TENSOR_ENTRY
 
     def _tensor_info(self) -> tuple[str, tuple[int, ...], int, int, int]:
         # one struct call per field group, not per field: a header at the tensor cap holds 1M of these
@@ -314,6 +356,23 @@ class _Parser:
         if count > limits.MAX_TENSOR_ELEMENTS:
             raise LimitError(self.name, f"tensor {name!r} claims {count} elements, above the cap of 2**53", at)
         return name, tuple(dims), type_id, offset, at
+
+
+def _rest_bytes(checkpoints: list[int], first: int, i: int, pos: int, count: int) -> int:
+    """Bytes the elements ``i..count`` of a string array likely take, from the ones read so far.
+
+    The elements of a BPE vocabulary (and its merges) grow longer with the id: the average of the
+    second half read so far, carried on with the growth from the first half to the second, predicts
+    the rest far better than the average so far (which falls short, and a short window is one more
+    request). 3% on top: a little past the array is the next array's bytes, not waste.
+    """
+    k = (i // 2) // _CHECKPOINT
+    mid_i, mid = k * _CHECKPOINT, checkpoints[k]
+    early = (mid - first) / mid_i
+    late = (pos - mid) / (i - mid_i)
+    growth = max(0.0, (late - early) / (i / 2))  # the halves are i/2 elements apart: bytes per element, per element
+    r = count - i
+    return int((r * (late + growth * (i - mid_i) / 2) + growth * r * r / 2) * 1.03)
 
 
 def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):

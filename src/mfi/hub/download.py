@@ -18,9 +18,10 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import ChecksumError, SourceError, TransferError
+from ..errors import ChecksumError, Interrupted, SourceError, TransferError
 from ..targets import safe_join
 from ..sources.http import HttpSession, content_range, status_error
+from . import destination
 from .records import PlanEntry, Progress, PullPlan, PullResult
 from .selection import file_digest
 
@@ -48,14 +49,22 @@ def pull(plan: PullPlan, session: HttpSession, *, max_workers: int = 4, retries:
     for e in plan.entries:  # present: the plan matched it with the listing; note that for next time
         if e.present and e.record is not None:
             _write_record(plan, e)
-    errors: list[Exception] = []
-    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        futures = [pool.submit(fetch, plan, e, session, retries, progress) for e in todo]
+    errors: list[SourceError] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, max_workers))
+    futures = [pool.submit(fetch, plan, e, session, retries, progress) for e in todo]
+    try:
         for fut in futures:
             try:
                 fut.result()
             except SourceError as e:
                 errors.append(e)
+    except KeyboardInterrupt:
+        # Ctrl-C: shut every transfer's socket so the files in flight stop now; their partials stay
+        session.abort("interrupted")
+        pool.shutdown(wait=True, cancel_futures=True)
+        kept = sum(1 for e in todo if _partial_size(e) > 0)
+        raise Interrupted(plan.listing.repo_id, f"interrupted; {kept} partial download(s) kept: run the same command again to resume") from None
+    pool.shutdown(wait=True)
     if errors:
         first = errors[0]
         if len(errors) > 1:
@@ -78,12 +87,25 @@ def _check_space(plan: PullPlan) -> None:
 
 
 def fetch(plan: PullPlan, entry: PlanEntry, session: HttpSession, retries: int, progress: Progress) -> None:
-    """Download one file to its ``.part``, resuming; verify it; give it its final name."""
+    """Download one file to its ``.part``, resuming; verify it; give it its final name.
+
+    Folders are made one component at a time and must not be links (``destination``); a file
+    system error (a name too long, a file where a folder is needed) is one line naming the path.
+    """
+    try:
+        _fetch(plan, entry, session, retries, progress)
+    except SourceError:  # ours (itself an OSError): already one line
+        raise
+    except OSError as e:
+        raise SourceError(str(e.filename or entry.file.path), e.strerror or str(e)) from None
+
+
+def _fetch(plan: PullPlan, entry: PlanEntry, session: HttpSession, retries: int, progress: Progress) -> None:
     f = entry.file
     url = plan.listing.url(f.path)
-    entry.partial.parent.mkdir(parents=True, exist_ok=True)
+    destination.ensure_folder(plan.root, entry.partial.parent)
     _drop_stale_partials(entry)
-    have = entry.partial.stat().st_size if entry.partial.exists() else 0
+    have = destination.size_of(entry.partial)
     if f.size is not None and have > f.size:
         entry.partial.unlink()
         have = 0
@@ -94,7 +116,7 @@ def fetch(plan: PullPlan, entry: PlanEntry, session: HttpSession, retries: int, 
             have = _stream(session, url, entry, have, progress)
         except TransferError as e:
             failures += 1
-            have = entry.partial.stat().st_size if entry.partial.exists() else 0
+            have = destination.size_of(entry.partial)
             if failures > retries:
                 raise TransferError(e.source, f"{e.problem}; {have:,} bytes kept in {entry.partial.name}, run again to resume") from None
             progress.note(f"{f.path}: {e.problem}; resuming at byte {have:,}")
@@ -104,6 +126,13 @@ def fetch(plan: PullPlan, entry: PlanEntry, session: HttpSession, retries: int, 
     _verify_file(entry.partial, entry, name=f.path, delete=True)
     _place(plan, entry)
     progress.finish(f.path)
+
+
+def _partial_size(entry: PlanEntry) -> int:
+    try:
+        return destination.size_of(entry.partial)
+    except SourceError:
+        return 0
 
 
 def _drop_stale_partials(entry: PlanEntry) -> None:
@@ -131,14 +160,12 @@ def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progres
                 raise SourceError(name, f"asked to resume at byte {have}, the server sent from byte {start}")
         size = entry.file.size
         overlong = False
-        mode = "r+b" if have else "wb"
-        if not entry.partial.exists():
-            mode = "wb"
         try:
-            with open(entry.partial, mode) as out:
+            with os.fdopen(destination.open_file(entry.partial, "a" if have else "w"), "r+b") as out:
                 out.seek(have)
                 out.truncate()
                 for chunk in r.iter_raw():  # as received: a broken connection keeps what came
+                    session.check(name)  # Ctrl-C or the deadline: stop within this chunk
                     session.count(nbytes=len(chunk))
                     if size is not None and have + len(chunk) > size:
                         overlong = True
@@ -146,6 +173,8 @@ def _stream(session: HttpSession, url: str, entry: PlanEntry, have: int, progres
                     out.write(chunk)
                     have += len(chunk)
                     progress.advance(name, len(chunk))
+        except SourceError:
+            raise
         except OSError as e:
             if e.errno == errno.ENOSPC:
                 raise SourceError(str(entry.partial), "disk full while writing; free space and run again to resume") from None
@@ -176,11 +205,12 @@ def _verify_file(path: Path, entry: PlanEntry, *, name: str, delete: bool) -> No
 def _place(plan: PullPlan, entry: PlanEntry) -> None:
     """Move a verified partial to its final name (cache: blob + snapshot link + ref)."""
     _inside(plan.root, entry.dest, entry.partial, *([entry.blob] if entry.blob is not None else []))
-    entry.dest.parent.mkdir(parents=True, exist_ok=True)
+    destination.ensure_folder(plan.root, entry.dest.parent)
     if entry.blob is None:
-        os.replace(entry.partial, entry.dest)
+        os.replace(entry.partial, entry.dest)  # a link at the final name is replaced, not followed
         _write_record(plan, entry)
         return
+    destination.ensure_folder(plan.root, entry.blob.parent)
     os.replace(entry.partial, entry.blob)
     if entry.dest.is_symlink() or entry.dest.exists():
         entry.dest.unlink()
@@ -191,8 +221,7 @@ def _place(plan: PullPlan, entry: PlanEntry) -> None:
     listing = plan.listing
     if listing.commit and listing.revision != listing.commit:
         refs = safe_join(plan.root / "refs", listing.revision)
-        refs.parent.mkdir(parents=True, exist_ok=True)
-        refs.write_text(listing.commit)
+        destination.write_file(plan.root, refs, listing.commit.encode())
 
 
 def _write_record(plan: PullPlan, entry: PlanEntry) -> None:
@@ -203,8 +232,7 @@ def _write_record(plan: PullPlan, entry: PlanEntry) -> None:
     record = {"path": f.path, "size": f.size, "sha256": f.sha256, "git_oid": f.git_oid,
               "revision": plan.listing.revision, "commit": plan.listing.commit,
               "mtime_ns": entry.dest.stat().st_mtime_ns}  # fmt: skip
-    entry.record.parent.mkdir(parents=True, exist_ok=True)
-    entry.record.write_text(json.dumps(record))
+    destination.write_file(plan.root, entry.record, json.dumps(record).encode())
 
 
 def _inside(root: Path, *paths: Path) -> None:

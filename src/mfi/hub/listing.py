@@ -1,20 +1,23 @@
-"""What a repo holds, asked through the official clients: ``huggingface_hub`` and ``modelscope``.
+"""What a repo holds: the official clients' listing requests, sent and read here within bounds.
 
-Hugging Face: ``HfApi(endpoint=...).model_info(files_metadata=True)`` gives the commit and every
-file's size and LFS sha256 in one request. When a server leaves sizes out, the paginated tree API
-is read here (``_hf_tree``), bounded: ``list_repo_tree`` follows ``Link: next`` without end.
-ModelScope: ``modelscope_hub.HubApi(endpoint=...).list_repo_files`` with an explicit revision
-(``master`` by default): without one, ``model_file_download`` looks the revision up on
-modelscope.cn even when another endpoint is given (issue 4).
+Hugging Face: the request ``HfApi(endpoint=...).model_info(files_metadata=True)`` sends gives the
+commit and every file's size and LFS sha256 in one answer. When a server leaves sizes out, the
+paginated tree API is read (``_hf_tree``), bounded: ``list_repo_tree`` follows ``Link: next``
+without end. ModelScope: the request ``modelscope_hub.HubApi.list_repo_files`` sends, with an
+explicit revision (``master`` by default): without one, ``model_file_download`` looks the revision
+up on modelscope.cn even when another endpoint is given (issue 4). The clients themselves read
+any answer whole, follow redirects anywhere and know no deadline (issue 10), so the bytes are
+fetched here; tests check the test hub against the clients so the protocol stays theirs.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import os
+from urllib.parse import quote, quote_plus
 
 from ..errors import SourceError
+from ..sources.http import Deadline, HttpSession, host_of, read_body, status_error
 from .records import Mirror, RemoteFile, RepoListing
-from ..sources.http import host_of
 
 
 #: Most pages of a tree listing followed (the hub sends up to 1,000 files a page).
@@ -23,14 +26,26 @@ MAX_TREE_PAGES = 2_000
 MAX_REPO_FILES = 1_000_000
 #: Largest tree listing page read (a 1,000-file page is a few hundred KB).
 MAX_TREE_PAGE_BYTES = 16 << 20
+#: Largest listing answer read, as sent and decoded (a 10,000-file repo lists in about 3 MB).
+MAX_LISTING_BYTES = 32 << 20
+#: ModelScope's ``REPO_FILES_TRUNCATION_LIMIT``: a ``repo/files`` answer holds at most this many entries.
+MS_TRUNCATION = 3000
 
 
-def list_repo(mirror: Mirror, repo_id: str, revision: str | None, token: str | None) -> RepoListing:
-    """The files of ``repo_id`` at ``revision`` on ``mirror``; hub errors become one-line ``SourceError``."""
+def list_repo(
+    mirror: Mirror, repo_id: str, revision: str | None, token: str | None, deadline: Deadline | None = None,
+) -> RepoListing:  # fmt: skip
+    """The files of ``repo_id`` at ``revision`` on ``mirror``; hub errors become one-line ``SourceError``.
+
+    The listing is fetched with the requests the official clients send, but read here: their
+    clients read any body whole and follow redirects anywhere (issue 10), so a hostile mirror
+    could send a 1 GiB gzip bomb or a listing from another host. Bounds: ``MAX_LISTING_BYTES``
+    sent and decoded, ``MAX_REPO_FILES`` entries, the command's deadline, no redirect off the origin.
+    """
     rev = revision or mirror.default_revision
     if mirror.protocol == "hf":
-        return checked(_hf(mirror, repo_id, revision, rev, token))
-    return checked(_ms(mirror, repo_id, rev, token))
+        return checked(_hf(mirror, repo_id, revision, rev, token, deadline))
+    return checked(_ms(mirror, repo_id, rev, token, deadline))
 
 
 #: Ids a mirror sends that become names in the cache (``snapshots/<commit>``, ``blobs/<sha256>``).
@@ -58,35 +73,87 @@ def _hex(listing: RepoListing, kind: str, value: str | None, where: str) -> None
     raise SourceError(listing.repo_id, f"{listing.mirror.name} sent {kind} {shown}{where}, not {digits} lowercase hex digits; refused")
 
 
-def _hf(mirror: Mirror, repo_id: str, asked: str | None, rev: str, token: str | None) -> RepoListing:
-    import httpx2
-    from huggingface_hub import HfApi
-    from huggingface_hub import errors as hf_errors
+def _hf(mirror: Mirror, repo_id: str, asked: str | None, rev: str, token: str | None, deadline: Deadline | None) -> RepoListing:
+    """The listing from ``GET /api/models/{id}[/revision/{rev}]?blobs=True``, the request ``HfApi.model_info``
+    sends with ``files_metadata=True`` (huggingface_hub ``hf_api.py``), read here with bounds (issue 10).
+    """
+    import json
 
-    # A token saved for huggingface.co is not handed to a mirror: only an explicit --token goes there.
-    api = HfApi(endpoint=mirror.endpoint, token=token if token or mirror.official_hf else False)
-    try:
-        info = api.model_info(repo_id, revision=asked, files_metadata=True)
-        files = [_hf_file(s.rfilename, s.size, s.lfs, s.blob_id) for s in info.siblings or []]
+    if os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
+        raise SourceError(repo_id, "HF_HUB_OFFLINE is set; unset it to reach the hub")
+    url = f"{mirror.endpoint}/api/models/{repo_id}"
+    if asked is not None:
+        url += f"/revision/{quote(asked, safe='')}"
+    with _session(mirror, token, deadline) as session:
+        body = _get(session, url + "?blobs=True", repo_id, mirror, rev)
+        try:
+            info = json.loads(body)
+        except ValueError:
+            raise SourceError(repo_id, f"{mirror.name} sent a malformed listing (not JSON)") from None
+        if not isinstance(info, dict) or not isinstance(info.get("siblings", []), list) or not isinstance(info.get("sha"), (str, type(None))):
+            raise SourceError(repo_id, f"{mirror.name} sent a malformed listing")
+        siblings = info.get("siblings") or []
+        _count_files(mirror, repo_id, len(siblings))
+        files = [_sibling(mirror, repo_id, s) for s in siblings]
         if any(f.size is None for f in files):
-            files = _hf_tree(mirror, repo_id, info.sha or rev, token)
-    except hf_errors.GatedRepoError:
-        raise SourceError(repo_id, f"is gated on {mirror.name}: accept its terms on the hub, then pass --token") from None
-    except hf_errors.RevisionNotFoundError:
-        raise SourceError(repo_id, f"revision {rev!r} not found on {mirror.name}") from None
-    except hf_errors.RepositoryNotFoundError:
-        raise SourceError(repo_id, f"repository not found on {mirror.name} (private? pass --token)") from None
-    except hf_errors.HfHubHTTPError as e:
-        status = e.response.status_code if e.response is not None else "?"
-        raise SourceError(repo_id, f"{host_of(mirror.endpoint)} answered HTTP {status}") from None
-    except hf_errors.OfflineModeIsEnabled:
-        raise SourceError(repo_id, "HF_HUB_OFFLINE is set; unset it to reach the hub") from None
-    except httpx2.HTTPError as e:
-        raise SourceError(repo_id, f"cannot reach {host_of(mirror.endpoint)}: {e or type(e).__name__} (no network?)") from None
-    return RepoListing(mirror, repo_id, rev, info.sha, tuple(sorted(files, key=lambda f: f.path)))
+            files = _hf_tree(mirror, repo_id, info.get("sha") or rev, session)
+    return RepoListing(mirror, repo_id, rev, info.get("sha"), tuple(sorted(files, key=lambda f: f.path)))
 
 
-def _hf_tree(mirror: Mirror, repo_id: str, rev: str, token: str | None) -> list[RemoteFile]:
+def _session(mirror: Mirror, token: str | None, deadline: Deadline | None) -> HttpSession:
+    """The listing's session: the token by the rule of ``token_for``, and no redirect off the mirror's origin."""
+    from .mirrors import token_for
+
+    cookie = "m_session_id" if mirror.protocol == "ms" else None
+    return HttpSession(mirror.endpoint, token=token_for(mirror, token), cookie=cookie, deadline=deadline)
+
+
+def _get(session: HttpSession, url: str, repo_id: str, mirror: Mirror, rev: str) -> bytes:
+    """The body of one listing request, bounded; hub error answers become one-line errors.
+
+    The error codes are those ``huggingface_hub.utils._http.hf_raise_for_status`` reads (``X-Error-Code``)
+    and ModelScope's 401/403/404 answers; a redirect to another origin is refused by the session.
+    """
+    with session.stream("GET", url, repo_id, {"Accept": "application/json"}) as r:
+        status = r.status_code
+        code = r.headers.get("X-Error-Code", "")
+        if status == 200:
+            return read_body(session, r, repo_id, MAX_LISTING_BYTES)
+    host = session.host
+    if code == "GatedRepo":
+        raise SourceError(repo_id, f"is gated on {mirror.name}: accept its terms on the hub, then pass --token")
+    if code == "RevisionNotFound" or (mirror.protocol == "ms" and status == 404 and rev != mirror.default_revision):
+        raise SourceError(repo_id, f"revision {rev!r} not found on {mirror.name}")
+    if code == "RepoNotFound" or status in (401, 404):
+        if mirror.protocol == "ms" and status == 401:
+            raise SourceError(repo_id, f"needs access on {mirror.name}: pass --token")
+        raise SourceError(repo_id, f"repository not found on {mirror.name} (private? pass --token)")
+    if status == 403:
+        raise SourceError(repo_id, f"access denied on {mirror.name} (pass --token?)")
+    raise SourceError(repo_id, f"{host} answered HTTP {status}")
+
+
+def _count_files(mirror: Mirror, repo_id: str, n: int) -> None:
+    if n > MAX_REPO_FILES:
+        raise SourceError(repo_id, f"{mirror.name} lists more than {MAX_REPO_FILES:,} files; stopped")
+
+
+def _sibling(mirror: Mirror, repo_id: str, s: object) -> RemoteFile:
+    """One ``siblings`` entry (``rfilename``, ``size``, ``blobId``, ``lfs``), as ``huggingface_hub.hf_api.RepoSibling`` reads it."""
+    bad = SourceError(repo_id, f"{mirror.name} sent a malformed listing entry")
+    if not isinstance(s, dict) or not isinstance(s.get("rfilename"), str):
+        raise bad
+    size, oid, lfs = s.get("size"), s.get("blobId"), s.get("lfs")
+    if not (size is None or _count(size)) or not isinstance(oid, (str, type(None))) or not isinstance(lfs, (dict, type(None))):
+        raise bad
+    if lfs is not None:
+        if not isinstance(lfs.get("sha256"), str) or not _count(lfs.get("size")):
+            raise bad
+        return RemoteFile(s["rfilename"], lfs["size"] if size is None else size, lfs["sha256"], None)
+    return RemoteFile(s["rfilename"], size, None, oid)
+
+
+def _hf_tree(mirror: Mirror, repo_id: str, rev: str, session: HttpSession) -> list[RemoteFile]:
     """Every file of the repo from the paginated tree API, following ``Link: next`` within bounds.
 
     ``HfApi.list_repo_tree`` follows ``next`` links for as long as a server sends them; here a page
@@ -95,36 +162,28 @@ def _hf_tree(mirror: Mirror, repo_id: str, rev: str, token: str | None) -> list[
     """
     from urllib.parse import urljoin
 
-    from ..sources.http import HttpSession, status_error
-    from .mirrors import token_for
-
     url = f"{mirror.endpoint}/api/models/{repo_id}/tree/{quote(rev, safe='')}?recursive=True&expand=False"
     seen: set[str] = set()
     files: list[RemoteFile] = []
-    with HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed) as session:
-        while True:
-            if url in seen:
-                raise SourceError(repo_id, f"{mirror.name} tree listing pagination repeats a page after {len(seen)} pages; stopped")
-            if len(seen) >= MAX_TREE_PAGES:
-                raise SourceError(repo_id, f"{mirror.name} tree listing has more than {MAX_TREE_PAGES:,} pages; stopped")
-            seen.add(url)
-            with session.stream("GET", url, repo_id) as r:
-                if r.status_code != 200:
-                    raise status_error(repo_id, r.status_code, session.host)
-                body = bytearray()
-                for chunk in r.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_TREE_PAGE_BYTES:
-                        raise SourceError(repo_id, f"{mirror.name} sent a tree listing page over {MAX_TREE_PAGE_BYTES:,} bytes; stopped")
-                nxt = r.links.get("next", {}).get("url")
-            files += _tree_page(mirror, repo_id, body)
-            if len(files) > MAX_REPO_FILES:
-                raise SourceError(repo_id, f"{mirror.name} lists more than {MAX_REPO_FILES:,} files; stopped")
-            if not nxt:
-                return files
-            url = urljoin(url, nxt)
-            if not session.on_host(url):
-                raise SourceError(repo_id, f"{mirror.name} sent the next tree listing page on {host_of(url)}, off the mirror; refused")
+    while True:
+        if url in seen:
+            raise SourceError(repo_id, f"{mirror.name} tree listing pagination repeats a page after {len(seen)} pages; stopped")
+        if len(seen) >= MAX_TREE_PAGES:
+            raise SourceError(repo_id, f"{mirror.name} tree listing has more than {MAX_TREE_PAGES:,} pages; stopped")
+        seen.add(url)
+        with session.stream("GET", url, repo_id) as r:
+            if r.status_code != 200:
+                raise status_error(repo_id, r.status_code, session.host)
+            body = read_body(session, r, repo_id, MAX_TREE_PAGE_BYTES)
+            nxt = r.links.get("next", {}).get("url")
+        files += _tree_page(mirror, repo_id, body)
+        if len(files) > MAX_REPO_FILES:
+            raise SourceError(repo_id, f"{mirror.name} lists more than {MAX_REPO_FILES:,} files; stopped")
+        if not nxt:
+            return files
+        url = urljoin(url, nxt)
+        if not session.on_host(url):
+            raise SourceError(repo_id, f"{mirror.name} sent the next tree listing page on {host_of(url)}, off the mirror; refused")
 
 
 def _tree_page(mirror: Mirror, repo_id: str, body: bytes) -> list[RemoteFile]:
@@ -160,28 +219,45 @@ def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _hf_file(path: str, size: int | None, lfs, blob_id: str | None) -> RemoteFile:
-    if lfs is not None:
-        return RemoteFile(path, lfs.size if size is None else size, lfs.sha256, None)
-    return RemoteFile(path, size, None, blob_id)
+def _ms(mirror: Mirror, repo_id: str, rev: str, token: str | None, deadline: Deadline | None) -> RepoListing:
+    """The listing from ``GET /api/v1/models/{id}/repo/files?Revision=..&Recursive=True``, the request
+    ``modelscope_hub``'s ``LegacyClient.list_repo_files`` sends, read here with bounds (issue 10).
 
+    ModelScope answers ``{"Code": 200, "Success": true, "Data": {"Files": [...]}}`` and cuts a listing
+    at ``REPO_FILES_TRUNCATION_LIMIT`` (3,000) entries; a listing of exactly that many is refused
+    rather than pulled incomplete.
+    """
+    import json
 
-def _ms(mirror: Mirror, repo_id: str, rev: str, token: str | None) -> RepoListing:
-    import requests
-    from modelscope_hub import HubApi, errors as ms_errors
-
-    # "" means "no token" to modelscope_hub; a token saved for modelscope.cn is not sent elsewhere.
-    official = "modelscope.cn" in host_of(mirror.endpoint)
-    api = HubApi(endpoint=mirror.endpoint, token=token if token else (None if official else ""))
+    url = f"{mirror.endpoint}/api/v1/models/{repo_id}/repo/files?Revision={quote_plus(rev)}&Recursive=True"
+    with _session(mirror, token, deadline) as session:
+        body = _get(session, url, repo_id, mirror, rev)
+    bad = SourceError(repo_id, f"{mirror.name} sent a malformed listing")
     try:
-        raw = api.list_repo_files(repo_id, "model", revision=rev, recursive=True)
-    except (ms_errors.AuthenticationError, ms_errors.PermissionDeniedError):
-        raise SourceError(repo_id, f"needs access on {mirror.name}: pass --token") from None
-    except ms_errors.NotExistError:
-        raise SourceError(repo_id, f"repository or revision {rev!r} not found on {mirror.name}") from None
-    except (ms_errors.NetworkError, ms_errors.RequestTimeoutError, requests.ConnectionError) as e:
-        raise SourceError(repo_id, f"cannot reach {host_of(mirror.endpoint)}: {e} (no network?)") from None
-    except ms_errors.APIError as e:
-        raise SourceError(repo_id, f"{host_of(mirror.endpoint)} refused the listing: {str(e).splitlines()[0]}") from None
-    files = [RemoteFile(f.path, f.size, f.sha256) for f in raw if not f.is_dir]
+        doc = json.loads(body)
+    except ValueError:
+        raise bad from None
+    if not isinstance(doc, dict):
+        raise bad
+    if doc.get("Success") is False or doc.get("Code") not in (200, None):
+        message = doc.get("Message")
+        shown = message.splitlines()[0][:200] if isinstance(message, str) and message.strip() else "no reason given"
+        raise SourceError(repo_id, f"{mirror.name} refused the listing: {shown!r}")
+    data = doc.get("Data", doc)
+    entries = data.get("Files") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise bad
+    _count_files(mirror, repo_id, len(entries))
+    if len(entries) == MS_TRUNCATION:
+        raise SourceError(repo_id, f"{mirror.name} listed exactly {MS_TRUNCATION:,} files, where ModelScope cuts a listing; refused as incomplete")
+    files = []
+    for e in entries:
+        if not isinstance(e, dict) or not isinstance(e.get("Path"), str):
+            raise bad
+        if e.get("Type") == "tree":
+            continue
+        size, sha = e.get("Size"), e.get("Sha256")
+        if not (size is None or _count(size)) or not isinstance(sha, (str, type(None))):
+            raise bad
+        files.append(RemoteFile(e["Path"], size, sha or None))
     return RepoListing(mirror, repo_id, rev, None, tuple(sorted(files, key=lambda f: f.path)))

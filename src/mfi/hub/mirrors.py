@@ -10,14 +10,32 @@ from __future__ import annotations
 
 import os
 import re
+from urllib.parse import urlsplit
 
 from ..errors import SourceError, UsageError
 from ..targets import RepoRef, parse_ref
-from ..sources.http import HttpSession
-from .records import HF_URL, Mirror
+from ..sources.http import Deadline, HttpSession
+from .records import HF_HOSTS, HF_URL, MS_HOSTS, Mirror, official
 
 HF_MIRROR_URL = "https://hf-mirror.com"
 MODELSCOPE_URL = "https://www.modelscope.cn"
+
+
+def endpoint_url(url: str, where: str) -> str:
+    """``url`` without a trailing ``/``, once it is an ``http(s)://host[:port][/path]`` URL without user info.
+
+    User info (``https://modelscope.cn@127.0.0.1``) makes a URL read as one host and reach another: refused.
+    """
+    try:
+        u = urlsplit(url.strip())
+        u.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise UsageError(where, f"{url!r} is not a valid URL") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise UsageError(where, f"{url!r} is not an http(s):// URL")
+    if "@" in u.netloc:
+        raise UsageError(where, f"{url!r} holds user info before '@', which hides the host it reaches; refused")
+    return url.strip().rstrip("/")
 
 
 def _named(name: str) -> Mirror:
@@ -26,7 +44,11 @@ def _named(name: str) -> Mirror:
     if name == "hf-mirror":
         return Mirror("hf-mirror", "hf", HF_MIRROR_URL, ("hf-mirror.com",))
     if name in ("modelscope", "ms"):
-        return Mirror("modelscope", "ms", MODELSCOPE_URL, ("modelscope.cn", "aliyuncs.com"))
+        # the endpoint the modelscope client uses (modelscope_hub.config.HubConfig): MODELSCOPE_ENDPOINT first
+        env = os.environ.get("MODELSCOPE_ENDPOINT", "").strip()
+        url = endpoint_url(env if "://" in env else f"https://{env}", "MODELSCOPE_ENDPOINT") if env else MODELSCOPE_URL
+        allowed = ("modelscope.cn", "aliyuncs.com") if official(url, MS_HOSTS) else ()
+        return Mirror("modelscope", "ms", url, allowed)
     raise UsageError(name, "unknown mirror; use hf, hf-mirror, modelscope, auto or a URL")
 
 
@@ -34,14 +56,13 @@ def resolve(name: str | None, protocol: str = "hf") -> Mirror:
     """The mirror for ``--mirror name`` (``None``: the environment's endpoint for ``protocol``)."""
     if name is None:
         if protocol == "ms":
-            env = os.environ.get("MODELSCOPE_ENDPOINT")
-            return Mirror(env, "ms", env.rstrip("/")) if env else _named("modelscope")
+            return _named("modelscope")
         env = os.environ.get("HF_ENDPOINT")
-        if env and env.rstrip("/") != HF_URL:
-            return Mirror(env, "hf", env.rstrip("/"))
+        if env and not official(env, HF_HOSTS):
+            return Mirror(env, "hf", endpoint_url(env, "HF_ENDPOINT"))
         return _named("hf")
     if re.match(r"^https?://", name):
-        return Mirror(name, protocol, name.rstrip("/"))
+        return Mirror(name, protocol, endpoint_url(name, "--mirror"))
     mirror = _named(name)
     if protocol == "ms" and mirror.protocol != "ms":
         raise UsageError(name, "an ms:// target needs a ModelScope endpoint (--mirror modelscope or a URL)")
@@ -84,40 +105,54 @@ def candidates(ref: RepoRef, plain: bool) -> list[Mirror]:
 
 
 def probe(ref: RepoRef, mirrors: list[Mirror], timeout: float = 5.0) -> Mirror:
-    """The mirror that answers first with the repo's listing (all asked at once)."""
+    """The mirror that answers first with the repo's listing (all asked at once, no token sent).
+
+    When none has it, the error tells "no network" (no mirror could be reached) from "no such
+    repo" (a mirror answered, without the repo), naming each mirror's answer.
+    """
     import queue
     import threading
 
     import httpx2
 
-    answers: queue.Queue = queue.Queue()
+    answers: queue.Queue[tuple[Mirror, str | None]] = queue.Queue()
 
     def ask(m: Mirror) -> None:
         path = f"/api/models/{ref.repo_id}" if m.protocol == "hf" else f"/api/v1/models/{ref.repo_id}/revisions"
         try:
-            ok = httpx2.get(m.endpoint + path, timeout=timeout).status_code == 200
-        except httpx2.HTTPError:
-            ok = False
-        answers.put((m, ok))
+            # only the status is wanted: the body is never read, so a hostile answer costs nothing
+            with httpx2.stream("GET", m.endpoint + path, timeout=httpx2.Timeout(timeout), follow_redirects=False) as r:
+                status = r.status_code
+            answers.put((m, None if status == 200 else f"HTTP {status}"))
+        except httpx2.HTTPError as e:
+            answers.put((m, f"cannot reach {urlsplit(m.endpoint).netloc}: {str(e) or type(e).__name__}"))
 
     for m in mirrors:
         threading.Thread(target=ask, args=(m,), daemon=True).start()
+    failed: list[tuple[Mirror, str]] = []
     for _ in mirrors:
         try:
-            m, ok = answers.get(timeout=timeout + 1)
+            m, problem = answers.get(timeout=timeout + 1)
         except queue.Empty:
             break
-        if ok:
+        if problem is None:
             return m
-    names = ", ".join(m.name for m in mirrors)
-    raise SourceError(ref.repo_id, f"no mirror answered with this repo (tried {names})")
+        failed.append((m, problem))
+    told = {m.name for m, _ in failed}
+    failed += [(m, f"no answer within {timeout:g} s") for m in mirrors if m.name not in told]
+    detail = "; ".join(f"{m.name}: {p}" for m, p in failed)
+    if all(p.startswith(("cannot reach", "no answer")) for _, p in failed):
+        raise SourceError(ref.repo_id, f"no mirror could be reached (no network?): {detail}")
+    raise SourceError(ref.repo_id, f"no mirror has this repo ({detail})")
 
 
 def token_for(mirror: Mirror, token: str | None) -> str | None:
-    """The token sent to ``mirror``: ``--token`` if given, else the saved Hugging Face token for huggingface.co only.
+    """The token sent to ``mirror``: ``--token`` if given, else a saved token for the exact official host only.
 
-    The saved token is ``huggingface_hub.get_token()`` (``HF_TOKEN``, then the token file), the one the
-    listing client uses; a mirror never gets it.
+    Saved tokens: ``huggingface_hub.get_token()`` (``HF_TOKEN``, then the token file) for
+    https://huggingface.co, and the modelscope client's (``MODELSCOPE_API_TOKEN``, then its saved
+    login) for https://www.modelscope.cn; the hosts are compared exactly after parsing the URL
+    (``mirrors.official``), so a look-alike host or a mirror never gets them.
     """
     if token:
         return token
@@ -125,9 +160,17 @@ def token_for(mirror: Mirror, token: str | None) -> str | None:
         from huggingface_hub import get_token
 
         return get_token()
+    if mirror.official_ms:
+        from modelscope_hub.config import HubConfig
+
+        return HubConfig(endpoint=mirror.endpoint).token or None
     return None
 
 
-def session_for(mirror: Mirror, token: str | None, allow_redirects: bool = False) -> HttpSession:
+def session_for(
+    mirror: Mirror, token: str | None, allow_redirects: bool = False, deadline: Deadline | None = None,
+) -> HttpSession:  # fmt: skip
     """An HTTP session bound to ``mirror``, carrying ``token_for(mirror, token)`` to that host only."""
-    return HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed, follow_any=allow_redirects)
+    cookie = "m_session_id" if mirror.protocol == "ms" else None
+    return HttpSession(mirror.endpoint, token=token_for(mirror, token), allowed=mirror.allowed,
+                       follow_any=allow_redirects, deadline=deadline, cookie=cookie)  # fmt: skip

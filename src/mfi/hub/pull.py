@@ -9,7 +9,8 @@ from .. import targets
 from ..errors import MfiError, UsageError
 from ..targets import unsafe_reason
 from ..records import Fetched, ModelSummary
-from . import download, mirrors, remote
+from ..sources.http import DEFAULT_DEADLINE, Deadline
+from . import destination, download, mirrors, remote
 from .listing import list_repo
 from .records import PullPlan, PullReport
 from .selection import plan, select
@@ -20,8 +21,13 @@ def run(
     local_dir: str | os.PathLike | None = None, token: str | None = None, exclude: list[str] | None = None,
     quant: str | None = None, max_workers: int = 4, dry_run: bool = False, verify: bool = False,
     allow_redirects: bool = False, retries: int = 3, progress: download.Progress | None = None,
+    timeout: float | None = None,
 ) -> PullReport:  # fmt: skip
-    """Plan a pull of ``repo`` and carry it out (or only show it, or re-check it)."""
+    """Plan a pull of ``repo`` and carry it out (or only show it, or re-check it).
+
+    ``timeout`` bounds the whole command; without it the listing and a dry run's header reads get
+    ``DEFAULT_DEADLINE`` and downloads only the idle timeout of each read (a large pull takes hours).
+    """
     ref, m = mirrors.locate(repo, mirror, remote_only=True)
     pats = list(patterns or [])
     if ref.path:
@@ -30,17 +36,23 @@ def run(
     if rev is not None and (reason := unsafe_reason(rev)) is not None:
         # the revision names refs/<revision> in the cache: checked before anything is asked or written
         raise UsageError(rev, f"revision {reason}; refused")
-    listing = list_repo(m, ref.repo_id, rev, token)
-    p = plan(listing, select(listing, pats, list(exclude or []), quant), local_dir)
+    deadline = Deadline(timeout or DEFAULT_DEADLINE)
+    listing = list_repo(m, ref.repo_id, rev, token, deadline)
+    chosen = select(listing, pats, list(exclude or []), quant)
+    refused = tuple((f.path, why) for f in chosen if (why := destination.refused_reason(f.path)) is not None)
+    files = [f for f in chosen if destination.refused_reason(f.path) is None]
+    destination.check_names(listing.repo_id, [f.path for f in files])
+    p = plan(listing, files, local_dir)
     if verify:
-        return PullReport(p, "verify", problems=tuple(download.verify(p)))
-    with mirrors.session_for(m, token, allow_redirects) as session:
-        if dry_run:
+        return PullReport(p, "verify", problems=tuple(download.verify(p)), refused=refused)
+    if dry_run:
+        with mirrors.session_for(m, token, allow_redirects, deadline) as session:
             summaries = tuple(_summaries(p, session))
             cost = Fetched(session.requests + 1, session.bytes, m.endpoint, listing.revision, listing.commit)
-            return PullReport(p, "dry-run", summaries=summaries, fetched=cost)
+        return PullReport(p, "dry-run", summaries=summaries, fetched=cost, refused=refused)
+    with mirrors.session_for(m, token, allow_redirects, deadline if timeout else None) as session:
         result = download.pull(p, session, max_workers=max_workers, retries=retries, progress=progress)
-    return PullReport(p, "pull", result=result)
+    return PullReport(p, "pull", result=result, refused=refused)
 
 
 def _summaries(p: PullPlan, session) -> list[tuple[str, ModelSummary | str]]:

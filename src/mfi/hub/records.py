@@ -5,11 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from ..records import Fetched, ModelSummary
 
 HF_URL = "https://huggingface.co"
+#: The only hosts a saved token is sent to, compared exactly after parsing the URL (issue 10:
+#: ``https://modelscope.cn.evil.example`` and ``http://modelscope.cn@127.0.0.1`` are not ModelScope).
+HF_HOSTS = frozenset({"huggingface.co"})
+MS_HOSTS = frozenset({"www.modelscope.cn", "modelscope.cn"})
+
+
+def official(endpoint: str, hosts: frozenset[str]) -> bool:
+    """Whether ``endpoint`` is exactly ``https://HOST`` for one of ``hosts``: default port, no user info, no path."""
+    try:
+        u = urlsplit(endpoint)
+        port = u.port
+    except ValueError:  # a port that is not a number
+        return False
+    return (
+        u.scheme == "https" and "@" not in u.netloc and port in (None, 443) and u.hostname in hosts
+        and u.path.rstrip("/") == "" and not u.query and not u.fragment
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +42,12 @@ class Mirror:
     @property
     def official_hf(self) -> bool:
         """Whether this is huggingface.co itself (the only host a saved HF token is sent to)."""
-        return self.protocol == "hf" and self.endpoint.rstrip("/") == HF_URL
+        return self.protocol == "hf" and official(self.endpoint, HF_HOSTS)
+
+    @property
+    def official_ms(self) -> bool:
+        """Whether this is modelscope.cn itself (the only host a saved ModelScope token is sent to)."""
+        return self.protocol == "ms" and official(self.endpoint, MS_HOSTS)
 
     @property
     def default_revision(self) -> str:
@@ -149,3 +171,5 @@ class PullReport:
     fetched: Fetched | None = None
     #: ``--verify``: (file, problem) for each missing or differing file.
     problems: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: (file, why) for each file of the listing never written: inside ``.git/`` or ``.cache/mfi/``.
+    refused: tuple[tuple[str, str], ...] = ()

@@ -118,13 +118,16 @@ def pull_progress(*, live: bool) -> Iterator[Any]:
 
 
 def emit_pull(report: PullReport) -> None:
-    """Print what a pull did: the closing line, the plan (dry run) or the checks (verify)."""
+    """Print what a pull did: the closing line, the plan (dry run) or the checks (verify); refused names on stderr."""
     from .terminal import pull as view
 
     if report.mode == "pull":
         console().print(view.done_line(report))
     else:
         console().print(view.plan_view(report) if report.mode == "dry-run" else view.verify_view(report))
+    refused = view.refused_line(report)
+    if refused is not None:
+        sys.stderr.write(f"mfi: {refused}\n")
 
 
 def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:

@@ -8,19 +8,42 @@ copes with servers that ignore Range by reading only as far as needed and then c
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
+import zlib
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import urljoin, urlsplit
 
-from ..errors import OffHostRedirect, SourceError, TransferError
+from ..errors import DeadlineError, Interrupted, LimitError, OffHostRedirect, SourceError, TransferError
 
 #: Bytes of fetched spans a source keeps (headers are far smaller; a 9 MB GGUF header fits).
 MAX_CACHED = 64 << 20
 #: Redirects followed on the chosen host before giving up.
 MAX_REDIRECTS = 5
-#: Seconds to wait for a connection or the next bytes of a response.
+#: Seconds to wait for a connection or for the next bytes of a response (the idle timeout per read).
 TIMEOUT = 30.0
+#: Seconds to wait for a connection: a host that is down or unreachable is reported within a few seconds.
+CONNECT_TIMEOUT = 5.0
+#: Default deadline, in seconds, of one command's listing and header reads (``--timeout``).
+DEFAULT_DEADLINE = 300.0
+
+
+class Deadline:
+    """The moment a command's network work must be over; shared by every session of the command."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (never below 0), or ``None`` without a deadline."""
+        return None if self.end is None else max(0.0, self.end - time.monotonic())
+
+    def expired(self) -> bool:
+        """Whether the deadline has passed."""
+        return self.end is not None and time.monotonic() >= self.end
 
 
 def origin(url: str) -> tuple[str, str, int]:
@@ -39,12 +62,14 @@ class HttpSession:
 
     ``allowed`` lists other origins a redirect may go to (e.g. huggingface.co's own CDN hosts when
     the chosen host is huggingface.co); ``follow_any`` lifts the guard (the token is still never sent
-    off the chosen host).
+    off the chosen host). ``timeout`` is the idle timeout of each read (and of connecting, capped at
+    ``CONNECT_TIMEOUT``); ``deadline`` ends every transfer when it passes.
     """
 
     def __init__(
         self, endpoint: str, *, token: str | None = None, allowed: tuple[str, ...] = (),
-        follow_any: bool = False, timeout: float = TIMEOUT,
+        follow_any: bool = False, timeout: float = TIMEOUT, deadline: Deadline | None = None,
+        cookie: str | None = None,
     ) -> None:  # fmt: skip
         import httpx2  # lazy: only remote targets pay for it
 
@@ -52,8 +77,11 @@ class HttpSession:
         self.host = host_of(self.endpoint)
         self._origin = origin(self.endpoint)
         self._token = token
+        self._cookie = cookie
         self._allowed = allowed
         self.follow_any = follow_any
+        self.idle = timeout
+        self.deadline = deadline or Deadline(None)
         self._client = httpx2.Client(follow_redirects=False, timeout=timeout, trust_env=True)
         self._lock = threading.Lock()
         #: Requests sent and body bytes received through this session.
@@ -61,6 +89,46 @@ class HttpSession:
         self.bytes = 0
         #: Hosts a redirect was followed to (with ``follow_any``).
         self.left_for: list[str] = []
+        #: Why every transfer was stopped (``"deadline"`` or ``"interrupted"``), once ``abort`` ran.
+        self.aborted: str | None = None
+        self._open: set[Any] = set()
+        # A read blocked on a server that trickles bytes is woken at the deadline: ``abort`` shuts its socket.
+        left = self.deadline.remaining()
+        self._watchdog = threading.Timer(left, self.abort, ("deadline",)) if left is not None else None
+        if self._watchdog is not None:
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def abort(self, reason: str) -> None:
+        """Stop every transfer of this session now (deadline passed, Ctrl-C): their sockets are shut."""
+        with self._lock:
+            if self.aborted is None:
+                self.aborted = reason
+            responses = list(self._open)
+        for resp in responses:
+            stream = resp.extensions.get("network_stream")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by its reader
+
+    def check(self, name: str) -> None:
+        """Raise the one-line error for an aborted session or a passed deadline."""
+        if self.aborted is None and self.deadline.expired():
+            self.aborted = "deadline"
+        if self.aborted == "interrupted":
+            raise Interrupted(name, "interrupted")
+        if self.aborted == "deadline":
+            raise DeadlineError(name, f"{self.host} did not finish within the --timeout of {self.deadline.seconds:g} s; stopped")
+
+    def _timeout(self) -> Any:
+        import httpx2
+
+        left = self.deadline.remaining()
+        idle = self.idle if left is None else max(0.01, min(self.idle, left))
+        return httpx2.Timeout(idle, connect=min(idle, CONNECT_TIMEOUT))
 
     def on_host(self, url: str) -> bool:
         """Whether ``url`` is served by the chosen host."""
@@ -75,21 +143,31 @@ class HttpSession:
         h = {"Accept-Encoding": "identity", "User-Agent": "mfi"}
         if self._token and self.on_host(url):
             h["Authorization"] = f"Bearer {self._token}"
+            if self._cookie:  # ModelScope's older endpoints read the token from this cookie (modelscope_hub _legacy_api)
+                h["Cookie"] = f"{self._cookie}={self._token}"
         if extra:
             h.update(extra)
         return h
 
     @contextmanager
-    def stream(self, method: str, url: str, name: str, extra: dict[str, str] | None = None) -> Iterator:
+    def stream(self, method: str, url: str, name: str, extra: dict[str, str] | None = None) -> Iterator[Any]:
         """An open response for ``url`` after on-host redirects; errors become ``SourceError``."""
         import httpx2
 
         for _ in range(MAX_REDIRECTS + 1):
+            self.check(name)
             self.count(requests=1)
             try:
-                req = self._client.build_request(method, url, headers=self.headers(url, extra))
+                req = self._client.build_request(method, url, headers=self.headers(url, extra), timeout=self._timeout())
                 resp = self._client.send(req, stream=True)
+            except httpx2.ConnectTimeout:
+                self.check(name)
+                raise TransferError(name, f"cannot reach {host_of(url)}: no connection within {CONNECT_TIMEOUT:g} s (no network?)") from None
+            except httpx2.TimeoutException:
+                self.check(name)
+                raise TransferError(name, f"{host_of(url)} did not answer within {self.idle:g} s") from None
             except httpx2.HTTPError as e:
+                self.check(name)
                 raise TransferError(name, f"cannot reach {host_of(url)}: {_reason(e)} (no network?)") from None
             if resp.status_code in (301, 302, 303, 307, 308) and "Location" in resp.headers:
                 resp.close()
@@ -102,12 +180,21 @@ class HttpSession:
                     self.left_for.append(host_of(target))
                 url = target
                 continue
+            with self._lock:
+                self._open.add(resp)
             try:
                 yield resp
+            except httpx2.TimeoutException:
+                self.check(name)
+                raise TransferError(name, f"{host_of(url)} sent nothing for {self.idle:g} s; stopped") from None
             except httpx2.HTTPError as e:
+                self.check(name)
                 raise TransferError(name, f"connection to {host_of(url)} broke: {_reason(e)}") from None
             finally:
+                with self._lock:
+                    self._open.discard(resp)
                 resp.close()
+            self.check(name)  # a socket shut by ``abort`` ends a body early: not a complete answer
             return
         raise SourceError(name, f"more than {MAX_REDIRECTS} redirects")
 
@@ -119,6 +206,8 @@ class HttpSession:
 
     def close(self) -> None:
         """Close the connections."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         self._client.close()
 
     def __enter__(self) -> "HttpSession":
@@ -130,6 +219,39 @@ class HttpSession:
 
 def _reason(e: Exception) -> str:
     return str(e) or type(e).__name__
+
+
+def read_body(session: HttpSession, resp: Any, name: str, cap: int) -> bytes:
+    """The whole body of ``resp``, refused past ``cap`` bytes as sent and ``cap`` bytes decoded.
+
+    ``Accept-Encoding: identity`` is asked for; a server that compresses anyway is decoded here, a
+    bounded step at a time (``zlib``'s ``max_length``), so a gzip bomb costs at most ``cap``.
+    """
+    encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
+        raise SourceError(name, f"{session.host} sent the answer in {encoding!r} encoding, which mfi does not decode; refused")
+    inflate = None if encoding in ("identity", "") else zlib.decompressobj(47 if "gzip" in encoding else zlib.MAX_WBITS)
+    too_big = SourceError(name, f"{session.host} sent an answer over the {cap:,}-byte cap; stopped")
+    out = bytearray()
+    sent = 0
+    for chunk in resp.iter_raw():
+        session.check(name)
+        sent += len(chunk)
+        session.count(nbytes=len(chunk))
+        if sent > cap:
+            raise too_big
+        if inflate is None:
+            out += chunk
+            continue
+        try:
+            out += inflate.decompress(chunk, cap + 1 - len(out))
+            while inflate.unconsumed_tail and len(out) <= cap:
+                out += inflate.decompress(inflate.unconsumed_tail, cap + 1 - len(out))
+        except zlib.error:
+            raise SourceError(name, f"{session.host} sent a corrupt {encoding} answer") from None
+        if len(out) > cap:
+            raise too_big
+    return bytes(out)
 
 
 def status_error(name: str, status: int, host: str) -> SourceError:
@@ -147,8 +269,10 @@ class HttpSource:
     """
 
     def __init__(self, session: HttpSession, url: str, *, name: str | None = None, size: int | None = None,
-                 first_request: int = 0) -> None:  # fmt: skip
+                 first_request: int = 0, budget: int | None = None) -> None:  # fmt: skip
         self.session = session
+        #: Most bytes this source may fetch (a remote scan's ``limits.MAX_REMOTE_READ``); ``None``: no cap.
+        self.budget = budget
         self.url = url
         self.name = name or url
         self._size = size
@@ -181,6 +305,15 @@ class HttpSource:
             want_end = end if self.requests else max(end, min(size, self._first))
             self._fetch(have, want_end)
         return self._slice(offset, end)
+
+    def preload(self, spans: list[tuple[int, bytes]]) -> None:
+        """Start from bytes kept by an earlier read of the same file version (``hub.headercache``)."""
+        for start, data in spans:
+            self._keep(start, data)
+
+    def spans(self) -> list[tuple[int, bytes]]:
+        """The bytes this source holds, as (offset, data) in order."""
+        return list(self._spans)
 
     # -- cache ---------------------------------------------------------------------------
     def _covered(self, offset: int) -> int:
@@ -218,6 +351,9 @@ class HttpSource:
     def _fetch(self, a: int, b: int) -> None:
         """Fetch bytes ``[a, b)`` with one Range request; a server ignoring Range is cut off at ``b``."""
         s = self.session
+        if self.budget is not None and self.bytes_read + (b - a) > self.budget:
+            raise LimitError(self.name, f"reading {b - a:,} bytes from byte {a:,} would pass the {self.budget:,} bytes "
+                                        "read remotely from one file; pull it and check the local copy")  # fmt: skip
         self.requests += 1
         with s.stream("GET", self.url, self.name, {"Range": f"bytes={a}-{b - 1}"}) as r:
             if r.status_code not in (200, 206):
@@ -240,6 +376,7 @@ class HttpSource:
             got = bytearray()
             received = 0
             for chunk in r.iter_raw():
+                s.check(self.name)
                 received += len(chunk)
                 if skip:
                     cut = min(skip, len(chunk))

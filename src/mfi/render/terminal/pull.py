@@ -64,6 +64,14 @@ def done_line(report: Any) -> Text:
     )
 
 
+def refused_line(report: Any) -> str | None:
+    """One line for the files of the listing a pull never writes (``.git/``, ``.cache/mfi/``), or ``None``."""
+    if not report.refused:
+        return None
+    shown = ", ".join(text.clean(path) for path, _ in report.refused[:5]) + (", ..." if len(report.refused) > 5 else "")
+    return f"refused {len(report.refused)} file(s) of the listing, not written: {shown} ({report.refused[0][1]})"
+
+
 class PullProgress:
     """A rich progress display: one bar per file and a total, with bytes, speed and ETA."""
 
