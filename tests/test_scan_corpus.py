@@ -202,3 +202,14 @@ def test_bytes_after_stop_are_a_note_and_lz4_is_unchecked(tmp_path):
     report = api.scan(str(tmp_path))
     got = sorted((f.severity, f.kind, f.file.rsplit("/", 1)[1]) for f in report.findings)
     assert got == [("info", "format", "a.pkl"), ("info", "pickle", "a.pkl"), ("medium", "unreadable", "b.pkl.lz4")]
+
+
+@pytest.mark.parametrize(
+    "module, name, verdict",
+    [("torch", "serialization.load", "dangerous"), ("collections", "OrderedDict.__init__.__globals__", "dangerous"),
+     ("torch", "_utils._rebuild_tensor_v2", "unknown"), ("os", "path.join", "dangerous"), ("mymodel", "Outer.Inner", "unknown")],
+)  # fmt: skip
+def test_dotted_global_names_are_judged_as_protocol_4_resolves_them(module, name, verdict):
+    from mfi.formats.pickle import judge
+
+    assert judge(module, name)[0] == verdict

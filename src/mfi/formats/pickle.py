@@ -168,8 +168,16 @@ def judge(module: str, name: str) -> tuple[str, str]:
     """
     import _compat_pickle
 
-    mapped = _compat_pickle.NAME_MAPPING.get((module, name)) or (_compat_pickle.IMPORT_MAPPING.get(module, module), name)
-    return _judge(*mapped)
+    module, name = _compat_pickle.NAME_MAPPING.get((module, name)) or (_compat_pickle.IMPORT_MAPPING.get(module, module), name)
+    if "." in name:
+        # protocol 4+ resolves a dotted name attribute by attribute (_pickle.c find_class, getattribute):
+        # ("torch", "serialization.load") is torch.serialization.load; a dunder on the way reaches anything
+        if any(part.startswith("__") for part in name.split(".")):
+            return DANGEROUS, "reaches Python internals through a dotted name"
+        head, _, last = name.rpartition(".")
+        verdict, why = _judge(f"{module}.{head}", last)
+        return (UNKNOWN, "") if verdict == ALLOWED else (verdict, why)
+    return _judge(module, name)
 
 
 def _judge(module: str, name: str) -> tuple[str, str]:
