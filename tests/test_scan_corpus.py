@@ -201,7 +201,7 @@ def test_bytes_after_stop_are_a_note_and_lz4_is_unchecked(tmp_path):
     (tmp_path / "b.pkl.lz4").write_bytes(b"\x04\x22\x4d\x18" + b"\0" * 20)
     report = api.scan(str(tmp_path))
     got = sorted((f.severity, f.kind, f.file.rsplit("/", 1)[1]) for f in report.findings)
-    assert got == [("info", "format", "a.pkl"), ("info", "pickle", "a.pkl"), ("medium", "unreadable", "b.pkl.lz4")]
+    assert got == [("high", "pickle", "b.pkl.lz4"), ("info", "format", "a.pkl"), ("info", "pickle", "a.pkl")]
 
 
 @pytest.mark.parametrize(
@@ -213,3 +213,15 @@ def test_dotted_global_names_are_judged_as_protocol_4_resolves_them(module, name
     from mfi.formats.pickle import judge
 
     assert judge(module, name)[0] == verdict
+
+
+def test_text_members_of_a_tar_are_quiet(tmp_path):
+    import tarfile
+
+    for name, data in (("notes.txt", b"N.B. a text file"), ("list.txt", b"]first line\n")):
+        (tmp_path / name).write_bytes(data)
+    with tarfile.open(tmp_path / "data.tar", "w") as t:
+        t.add(tmp_path / "notes.txt", "notes.txt")
+        t.add(tmp_path / "list.txt", "list.txt")
+    report = api.scan(str(tmp_path / "data.tar"))
+    assert [f.severity for f in report.findings] == ["info"]

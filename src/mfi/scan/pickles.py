@@ -261,6 +261,10 @@ def is_npy(head: bytes) -> bool:
     return head[:6] == NPY_MAGIC
 
 
+#: The members torch < 0.4 wrote in its tar layout (torch.serialization legacy_load); three are unpickled.
+_TORCH_TAR = {"sys_info", "pickle", "tensors", "storages"}
+
+
 class _Decompressed:
     """A whole compressed file as a source ``_walk_all`` reads through one decompressing stream."""
 
@@ -284,11 +288,11 @@ def scan_compressed(file: str, src, kind: str) -> list[Finding] | None:
     """A gzip / zlib / bz2 / xz / lzma file holding pickles (joblib.load and pandas.read_pickle undo it first).
 
     ``None`` when the decompressed bytes are not a pickle (or the data does not decompress at all).
-    lz4 and zstd need packages mfi does not carry: a medium finding, the pickle inside unchecked.
+    lz4 and zstd need packages mfi does not carry: a high finding, the pickle inside unchecked.
     """
     if kind in ("lz4", "zstd"):
-        return [Finding("medium", "unreadable", file, f"{kind}-compressed: joblib and pandas unpickle what is inside, "
-                        "which mfi cannot decompress; not checked")]  # fmt: skip
+        return [Finding("high", "pickle", file, f"{kind}-compressed: joblib and pandas unpickle what is inside, "
+                        "which mfi cannot decompress; what runs cannot be verified", detail={"damaged": True})]  # fmt: skip
     data = _Decompressed(src, kind)
     try:
         head = data.read_at(0, _MEMBER_SNIFF)
@@ -332,6 +336,9 @@ def scan_tar(file: str, src) -> list[Finding]:
             out += _npy_findings(file, part, info.offset_data, info.name)
         elif starts_like_pickle(head, cut=len(head) < info.size):
             found, k, _ = _walk_all(file, part, info.offset_data, info.name)
+            named = info.name in _TORCH_TAR or PurePosixPath(info.name.lower()).suffix in (".pkl", ".pickle")
+            if not named and not k and all(f.detail.get("damaged") or f.severity == "info" for f in found):
+                continue  # a text or data member that merely starts like an opcode
             n += k
             out += found
     loud = [f for f in out if f.severity != "info"]
