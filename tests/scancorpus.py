@@ -19,6 +19,7 @@ import pickle
 import shutil
 import struct
 import sys
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,7 +355,9 @@ def build_benign(folder: Path) -> list[str]:
         if dtype is None:
             continue
         try:
-            tensors[name] = torch.zeros(4, dtype=dtype)
+            with warnings.catch_warnings():  # complex32: "ComplexHalf support is experimental"
+                warnings.simplefilter("ignore", UserWarning)
+                tensors[name] = torch.zeros(4, dtype=dtype)
         except (RuntimeError, TypeError):
             tensors[name] = torch.zeros(4, dtype=torch.uint8).view(dtype)
     for name, t in tensors.items():
