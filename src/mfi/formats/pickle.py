@@ -418,9 +418,9 @@ class _Walker:
             n = int(op[-1])
             if len(s) < n:
                 raise self.fail("stack underflow")
-            items = tuple(s[-n:])
+            top = tuple(s[-n:])
             del s[-n:]
-            s.append(items)
+            s.append(top)
         elif op in ("TUPLE", "LIST", "FROZENSET"):
             items = self.pop_mark()
             self.stack.append(list(items) if op == "LIST" else tuple(items))
