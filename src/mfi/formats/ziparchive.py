@@ -1,8 +1,10 @@
 """Zip archives (torch checkpoints, .npz) read through a ``ByteSource``: members listed, never extracted.
 
-The standard library's ``zipfile`` parses the central directory through ``SourceIO``, a small
-read-only, buffered file object over the byte source. Every read it makes is capped, so a claimed
-directory or member size cannot make us allocate more than the caps in ``mfi.limits``.
+Read twice (issue 11 item 3): the way torch's miniz reader does (end record, central directory,
+local headers; ``ZipArchive._miniz``) and with the standard library's ``zipfile`` (what ``np.load``
+uses) through ``SourceIO``, a small read-only, buffered file object over the byte source. Every
+read is capped, so a claimed directory or member size cannot make us allocate more than the caps
+in ``mfi.limits``; compressed members are inflated as a stream (``InflateIO``), never whole.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from lzma import LZMADecompressor, LZMAError
 
 from .. import limits
-from ..errors import FormatError, LimitError, MfiError, TruncatedError
+from ..errors import FormatError, LimitError, TruncatedError
 
 ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
