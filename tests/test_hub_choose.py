@@ -74,7 +74,7 @@ def test_split_part_named_directly_and_pytorch_only_repos():
         choose(_listing(names[:1]), names[0])
     with pytest.raises(UsageError, match="PyTorch checkpoints only"):
         choose(_listing(["pytorch_model.bin", "config.json"]), None)
-    with pytest.raises(UsageError, match=r"holds 2 GGUF models \(a.gguf, b.gguf\); name one as hf://t/x/FILE"):
+    with pytest.raises(UsageError, match=r"holds 2 GGUF models \(a.gguf, b.gguf\); name one as hf://t/x/FILE \(mfi plan compares them all\)"):
         choose(_listing(["a.gguf", "b.gguf"]), None)
 
 

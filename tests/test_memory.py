@@ -220,7 +220,8 @@ def test_largest_context_that_fits():
 
 
 @pytest.mark.parametrize(("text", "value"), [("24GiB", 24 << 30), ("24G", 24 << 30), ("24GB", 24 * 10**9),
-                                             ("512MiB", 512 << 20), ("1000", 1000), ("1.5GiB", 3 << 29)])  # fmt: skip
+                                             ("512MiB", 512 << 20), ("1000B", 1000), ("1.5GiB", 3 << 29),
+                                             ("2KB", 2000), ("2KiB", 2048), ("2K", 2048), ("3 MB", 3 * 10**6), ("1TiB", 1 << 40)])  # fmt: skip
 def test_parse_size(text, value):
     assert memory.parse_size(text) == value
 
@@ -230,6 +231,30 @@ def test_parse_size_refuses_nonsense():
 
     with pytest.raises(UsageError):
         memory.parse_size("lots")
+
+
+@pytest.mark.parametrize("text", ["16", " 16 ", "1.5"])
+def test_bare_number_is_not_a_size(text):
+    from mfi.errors import UsageError
+
+    with pytest.raises(UsageError, match="has no unit.*KB, MB, GB, TB = powers of 1000; KiB, MiB, GiB") as e:
+        memory.parse_size(text)
+    assert e.value.source == "memory"
+
+
+@pytest.mark.parametrize(("text", "value"), [("32768", 32768), ("32k", 32768), ("128K", 131072), (" 4k ", 4096),
+                                             ("1M", 1 << 20), ("1.5k", 1536), (4096, 4096)])  # fmt: skip
+def test_parse_context(text, value):
+    assert memory.parse_context(text) == value
+
+
+@pytest.mark.parametrize("text", ["32kb", "lots", "0", "0.3k", "-1", ""])
+def test_parse_context_refuses(text):
+    from mfi.errors import UsageError
+
+    with pytest.raises(UsageError) as e:
+        memory.parse_context(text)
+    assert e.value.source == "ctx"
 
 
 # ---- the same model as GGUF and as safetensors, through the real readers -------------------------

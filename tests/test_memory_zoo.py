@@ -52,7 +52,9 @@ def test_moe_experts_are_offloadable(models):
 def test_qwen3_vl_tiny_capabilities(models):
     p = _plan(models, "qwen3-vl-tiny")
     assert p.capabilities.vision is True and p.capabilities.kind == "chat"
-    assert p.runtimes.verdicts[0].status == "yes"  # Qwen3VLForConditionalGeneration is built in
+    by = {v.runtime: v for v in p.runtimes.verdicts}
+    assert by["transformers"].status == "yes"  # Qwen3VLForConditionalGeneration is built in
+    assert by["vllm"].status == "yes" and "multimodal" in by["vllm"].reason
     # the nested text_config drives the KV cache
     assert p.memory.kv.bytes and p.layout.layers
 

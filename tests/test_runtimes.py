@@ -61,7 +61,13 @@ def test_builtin_class_needs_no_remote_code(tmp_path):
     folder = _folder(tmp_path, {"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"], "num_hidden_layers": 2,
                                 "num_attention_heads": 2, "hidden_size": 8})  # fmt: skip
     p = _plan(folder)
-    assert p.runtimes.verdicts[0].runtime == "transformers" and p.runtimes.verdicts[0].status == "yes"
+    by = {v.runtime: v for v in p.runtimes.verdicts}
+    assert [v.runtime for v in p.runtimes.verdicts] == ["llama.cpp", "ollama", "vllm", "sglang", "xinference", "mlx-lm", "transformers"]
+    assert (by["transformers"].status, by["transformers"].version) == ("yes", "5.24.0")
+    assert (by["vllm"].status, by["vllm"].version) == ("yes", "0.33.0") and "Qwen3ForCausalLM is in vLLM's model registry" in by["vllm"].reason
+    assert (by["sglang"].status, by["sglang"].version) == ("yes", "0.5.23")
+    assert by["llama.cpp"].status == "convert first" and by["llama.cpp"].needs == ("convert_hf_to_gguf.py (writes GGUF architecture qwen3)",)
+    assert by["mlx-lm"].status == "yes" and by["xinference"].status == "yes"
     assert p.runtimes.remote_code.required is False and p.runtimes.remote_code.offered is False
 
 
@@ -88,7 +94,8 @@ def test_custom_architecture_names_its_code_files(tmp_path):
         ("tokenization_x.py", ""): False,
     }
     assert "missing beside the weights" in rc.note
-    assert p.runtimes.verdicts[0].status == "remote-code"
+    by = {v.runtime: v for v in p.runtimes.verdicts}
+    assert by["transformers"].status == "yes with" and by["transformers"].needs == ("trust_remote_code=True, which runs the repo's Python code",)
 
 
 def test_quantization_method_implications(tmp_path):
@@ -102,7 +109,8 @@ def test_quantization_method_implications(tmp_path):
 def test_gguf_runtime_and_mmproj(tmp_path):
     path = write_gguf(tmp_path / "Qwen3-VL-8B-Q4_K_M.gguf", arch="qwen3vl", kv={"qwen3vl.block_count": (1, V.UINT32)})
     p = _plan(path)
-    assert p.runtimes.verdicts[0].status == "yes" and p.runtimes.mmproj == {"needed": True, "present": []}
+    assert p.runtimes.verdicts[0].status == "yes with" and p.runtimes.mmproj == {"needed": True, "present": []}
+    assert p.runtimes.verdicts[0].needs == ("the vision projector GGUF (mmproj), passed with --mmproj",)
     write_gguf(tmp_path / "mmproj-Qwen3-VL-8B-F16.gguf", arch="clip")
     p = _plan(path)
     assert p.runtimes.mmproj["present"] == ["mmproj-Qwen3-VL-8B-F16.gguf"] and p.capabilities.vision
@@ -226,7 +234,8 @@ def test_inspect_explain_adds_a_meaning_column(tmp_path, cli):
     ("args", "message"),
     [(["--cache-type", "q3_k"], "cache type"), (["--runtime", "tgi"], "unknown runtime"),
      (["--memory", "lots"], "cannot read"), (["--parallel", "0"], "at least 1"), (["--parallel", "-3"], "at least 1"),
-     (["--ctx", "0"], "--ctx: must be at least 1"), (["--ctx", "-5"], "--ctx: must be at least 1"),
+     (["--ctx", "0"], "--ctx: must be at least 1"), (["--ctx", "-5"], "--ctx: cannot read '-5'"), (["--ctx", "32kb"], "--ctx: cannot read"),
+     (["--memory", "16"], "--memory: '16' has no unit: write e.g. 16GiB or 16GB (B; KB, MB, GB, TB = powers of 1000"),
      (["--memory", "1.2.3GiB"], "cannot read"), (["--memory", ""], "cannot read ''"), (["--memory", "-5GiB"], "cannot read"),
      (["--memory", "24 GiBs"], "cannot read")],
 )  # fmt: skip
@@ -245,7 +254,7 @@ def test_plan_options_build_the_memory_options():
     opts = memory.options(ctx=8192, memory="24GiB", cache_type="q8_0", cache_type_v="f16", parallel=2, runtime="llama.cpp", swa_full=True)
     assert opts == Options(context=8192, parallel=2, runtime="llama.cpp", cache_type_k="q8_0", cache_type_v="f16", memory=24 << 30, swa_full=True)
     assert memory.options(memory="1.5KB").memory == 1500
-    assert memory.options(memory="1" + "0" * 400).memory == 10**400  # exact, no float overflow
+    assert memory.options(memory="1" + "0" * 400 + "B").memory == 10**400  # exact, no float overflow
 
 
 def test_plan_json_for_a_quantized_cache_on_an_odd_head_dim(tmp_path, cli):
@@ -264,7 +273,7 @@ def test_readme_plan_commands_run_on_the_demo(cli):
     readme = (root / "README.md").read_text()
     block = readme.split("## Will it run", 1)[1]
     commands = re.findall(r"^mfi (plan|inspect) (\S+)(.*?)(?:  #.*)?$", block.split("```", 2)[1], re.M)
-    assert len(commands) == 3
+    assert len(commands) == 4
     demo = str(root / "fixtures" / "demo" / "llama-tiny-Q4_K_M.gguf")
     for command, _target, args in commands:
         r = cli(command, demo, *args.split())

@@ -19,6 +19,7 @@ from .records import ModelSummary
 
 if TYPE_CHECKING:
     from .compare.records import Comparison
+    from .plan.records import Options
     from .hub.records import Progress, PullReport
     from .plan.records import Plan
     from .scan.records import ScanReport
@@ -102,24 +103,98 @@ def compare(
 
 
 def plan(
-    target: Target | ModelSummary, *, ctx: int | None = None, memory: int | str | None = None,
+    target: Target | ModelSummary, *, ctx: int | str | None = None, memory: int | str | None = None,
     cache_type: str | None = None, cache_type_k: str | None = None, cache_type_v: str | None = None,
-    parallel: int = 1, runtime: str | None = None, swa_full: bool = False, mirror: str | None = None,
-    token: str | None = None, timeout: float | None = None, cache: bool = True,
+    parallel: int = 1, runtime: str | None = None, swa_full: bool = False, gpu_memory_utilization: float = 0.9,
+    mem_fraction_static: float | None = None, mirror: str | None = None, token: str | None = None,
+    timeout: float | None = None, cache: bool = True,
 ) -> Plan:  # fmt: skip
     """Will it run, and on what: memory at ``ctx`` tokens, runtimes, remote code and capabilities.
 
-    ``target`` is anything ``inspect`` takes, or a summary it returned. ``memory`` is bytes or a size
-    as text (``24GiB``, ``16GB``): the plan then says the largest context that fits. ``cache_type``
-    sets K and V; ``cache_type_k``/``cache_type_v`` one side each.
+    ``target`` is anything ``inspect`` takes, or a summary it returned; a folder or repo holding several
+    GGUF models gives one row per quantization in ``Plan.choices`` (headers only) and the plan of the
+    recommended one. ``ctx`` is tokens or text (``32k`` = 32,768). ``memory`` is bytes or a size with a
+    unit (``24GiB``, ``16GB``): the plan then says the largest context that fits, and for a safetensors
+    model how vLLM (``gpu_memory_utilization``) and SGLang (``mem_fraction_static``) size their KV cache.
+    ``cache_type`` sets K and V; ``cache_type_k``/``cache_type_v`` one side each; ``timeout`` and ``cache``
+    as for ``inspect`` (each remote read within ``timeout``).
     """
     from .plan.assess import assess
     from .plan.memory import options
 
     opts = options(ctx=ctx, memory=memory, cache_type=cache_type, cache_type_k=cache_type_k, cache_type_v=cache_type_v,
-                   parallel=parallel, runtime=runtime, swa_full=swa_full)  # fmt: skip
-    summary = target if isinstance(target, ModelSummary) else inspect(target, mirror=mirror, token=token, timeout=timeout, cache=cache)
-    return assess(summary, opts)
+                   parallel=parallel, runtime=runtime, swa_full=swa_full, gpu_memory_utilization=gpu_memory_utilization,
+                   mem_fraction_static=mem_fraction_static)  # fmt: skip
+    if isinstance(target, ModelSummary):
+        summary = target
+    else:
+        models = _gguf_models(os.fspath(target), mirror, token, timeout)
+        if models is not None:
+            return _plan_quantizations(os.fspath(target), models, opts, mirror=mirror, token=token, timeout=timeout, cache=cache)
+        summary = inspect(target, mirror=mirror, token=token, timeout=timeout, cache=cache)
+    return dataclasses.replace(assess(summary, opts), model=summary)
+
+
+def _gguf_models(name: str, mirror: str | None, token: str | None, timeout: float | None) -> list[tuple[str, list[str]]] | None:
+    """(target to inspect, its files) per GGUF model when ``name`` is a folder or repo holding several, else ``None``."""
+    if targets.parse_ref(name) is not None:
+        from .hub import listing, mirrors, remote
+        from .sources.http import DEFAULT_DEADLINE, Deadline
+
+        ref, m = mirrors.locate(name, mirror)
+        files = listing.list_repo(m, ref.repo_id, ref.revision, token, Deadline(timeout or DEFAULT_DEADLINE))
+        folder = (ref.path or "").strip("/")
+        if folder and files.get(folder) is not None:
+            return None  # a file: plan it alone
+        inside = [f.path[len(folder) + 1 :] if folder else f.path for f in files.files if not folder or f.path.startswith(folder + "/")]
+        found = _several(inside, name)
+        return None if found is None else [(remote.display(files, _join(folder, p[0])), [_join(folder, n) for n in p]) for p in found]
+    path = Path(name)
+    if not path.is_dir():
+        return None
+    names: list[str] = []
+    for entry in sorted(path.iterdir()):  # the folder and its immediate subfolders (one per quantization)
+        if entry.name.startswith("."):  # .cache, .git
+            continue
+        try:
+            names += [f"{entry.name}/{e.name}" for e in sorted(entry.iterdir())] if entry.is_dir() else [entry.name]
+        except OSError:  # an unreadable subfolder holds no model we could plan
+            continue
+    found = _several(names, name)
+    return None if found is None else [(str(path / p[0]), p) for p in found]
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def _several(names: list[str], source: str) -> list[list[str]] | None:
+    """The GGUF models among ``names`` when there are several and no safetensors or PyTorch weights beside them."""
+    top = [n for n in names if "/" not in n]
+    if any(n.endswith(".safetensors") or n in (targets.INDEX_NAME, targets.PT_INDEX_NAME)
+           or (n.startswith("pytorch_model") and n.endswith(".bin")) for n in top):  # fmt: skip
+        return None
+    models = targets.gguf_models(names, source)
+    return models if len(models) > 1 else None
+
+
+def _plan_quantizations(
+    source: str, models: list[tuple[str, list[str]]], opts: Options, *, mirror: str | None, token: str | None,
+    timeout: float | None, cache: bool,
+) -> Plan:  # fmt: skip
+    """One row per GGUF model, each from its headers; the full plan of the recommended (else smallest) one."""
+    from .plan import choices
+    from .plan.assess import assess
+
+    names = choices.names([files[0] for _, files in models])
+    plans, rows = [], []
+    for name, (where, files) in zip(names, models):
+        summary = inspect(where, mirror=mirror, token=token, timeout=timeout, cache=cache)
+        p = dataclasses.replace(assess(summary, opts), model=summary)
+        plans.append(p)
+        rows.append(choices.row(name, tuple(files), p, opts.memory))
+    table = choices.of_models(rows, plans[0].memory.context, opts.memory, source)
+    return dataclasses.replace(plans[choices.pick(table)], choices=table)
 
 
 def scan(target: Target, *, mirror: str | None = None, token: str | None = None, timeout: float | None = None) -> ScanReport:

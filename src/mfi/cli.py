@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any, Optional
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,7 +19,7 @@ from typer.core import TyperGroup
 class _Commands(TyperGroup):
     """Turns our own errors into one line on stderr and exit status 2 (``--debug``: traceback)."""
 
-    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: click.Context) -> Any:
         from .errors import Interrupted, MfiError, UsageError
 
         try:
@@ -50,6 +51,7 @@ app = typer.Typer(
 
 Target = Annotated[str, typer.Argument(help="A .gguf or .safetensors file, an index .json, or a model folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.inspect/1, docs/json-schema.md).")]
+PlanJsonOpt = Annotated[bool, typer.Option("--json", help="Machine output (schema mfi.plan/1, docs/json-schema.md).")]
 MarkdownOpt = Annotated[bool, typer.Option("--markdown", help="Markdown for an issue or a model card.")]
 MirrorOpt = Annotated[
     Optional[str],
@@ -67,14 +69,16 @@ LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language of --ex
 #: The memory options of ``inspect`` and ``plan``, declared once: name -> (annotation, default).
 #: Each is a keyword of ``api.plan`` by the same name.
 PLAN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "ctx": (Annotated[Optional[int], typer.Option("--ctx", help="Context length for the memory estimate (default: the model's maximum).")], None),
-    "memory": (Annotated[Optional[str], typer.Option("--memory", help="Memory to fit (24GiB, 16G, 8000MB): prints the largest context that fits.")], None),
+    "ctx": (Annotated[Optional[str], typer.Option("--ctx", help="Context length for the memory estimate: 32768, 32k, 128K (k = 1024; default: the model's maximum).")], None),
+    "memory": (Annotated[Optional[str], typer.Option("--memory", help="Memory to fit, with a unit: 24GiB or 24G (x 1024^3), 24GB (x 1000^3), 512MiB: prints the largest context that fits.")], None),
     "cache_type": (Annotated[Optional[str], typer.Option("--cache-type", help="KV cache type for K and V: f16, bf16, q8_0, q4_0... (vllm: auto, fp8).")], None),
     "cache_type_k": (Annotated[Optional[str], typer.Option("--cache-type-k", help="K cache type (overrides --cache-type).")], None),
     "cache_type_v": (Annotated[Optional[str], typer.Option("--cache-type-v", help="V cache type (overrides --cache-type).")], None),
     "parallel": (Annotated[int, typer.Option("--parallel", help="Parallel sequences sharing the context (llama.cpp -np).")], 1),
     "runtime": (Annotated[Optional[str], typer.Option("--runtime", help="llama.cpp or vllm (default: llama.cpp for GGUF, vllm for safetensors).")], None),
     "swa_full": (Annotated[bool, typer.Option("--swa-full", help="llama.cpp --swa-full: sliding-window layers cache the whole context.")], False),
+    "gpu_memory_utilization": (Annotated[float, typer.Option("--gpu-memory-utilization", help="vLLM's share of the GPU (default 0.9), with --memory.")], 0.9),
+    "mem_fraction_static": (Annotated[Optional[float], typer.Option("--mem-fraction-static", help="SGLang's static share of the GPU (default: SGLang's own for the memory).")], None),
 }  # fmt: skip
 #: Parameter names the library's ``UsageError`` uses, as the flags a user typed.
 _FLAGS = {name: "--" + name.replace("_", "-") for name in (*PLAN_OPTIONS, "sample", "fail_on", "allow_redirects")}
@@ -90,7 +94,7 @@ def with_plan_options(command: Callable[..., None]) -> Callable[..., None]:
     def run(**kwargs: Any) -> None:
         command(plan_options={n: kwargs.pop(n) for n in PLAN_OPTIONS}, **kwargs)
 
-    run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    run.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]  # typer reads it; functions take new attributes
     return run
 
 
@@ -144,7 +148,7 @@ def plan(
     target: Target,
     explain: ExplainOpt = False,
     lang: LangOpt = None,
-    json: JsonOpt = False,
+    json: PlanJsonOpt = False,
     mirror: MirrorOpt = None,
     token: TokenOpt = None,
     timeout: TimeoutOpt = None,
@@ -153,14 +157,15 @@ def plan(
 ) -> None:
     """Will it run, and on what: memory at a context length, runtimes, remote code, capabilities.
 
-    Examples: mfi plan model.gguf --ctx 32768 --memory 24GiB; mfi plan ./Qwen3-8B --runtime vllm --cache-type fp8
+    Examples: mfi plan model.gguf --ctx 32k --memory 24GiB; mfi plan ./Qwen3-8B --memory 24GiB --cache-type fp8;
+    mfi plan org/Model-GGUF --memory 16GiB --ctx 32768 (one row per quantization, headers only)
     """
     from . import api
     from .render import output
 
-    summary = api.inspect(target, mirror=mirror, token=token, timeout=timeout, cache=not no_cache)
-    output.emit_plan(summary, api.plan(summary, **(plan_options or {})), as_json=json, explain=explain, lang=lang)
-    raise typer.Exit(1 if summary.problems else 0)
+    p = api.plan(target, mirror=mirror, token=token, timeout=timeout, cache=not no_cache, **(plan_options or {}))
+    output.emit_plan(p, as_json=json, explain=explain, lang=lang)
+    raise typer.Exit(1 if p.model is not None and p.model.problems else 0)
 
 
 @app.command()

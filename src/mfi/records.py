@@ -6,6 +6,7 @@ into 0 in a sum.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +31,7 @@ class TensorInfo:
     @property
     def n_params(self) -> int:
         """Number of elements."""
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
     @property
     def bits_per_weight(self) -> float | None:
@@ -156,9 +154,8 @@ class Quantization:
     @property
     def total_bytes(self) -> int | None:
         """All tensor bytes, or ``None`` when one type's size is unknown."""
-        if any(r.bytes is None for r in self.rows):
-            return None
-        return sum(r.bytes for r in self.rows)  # type: ignore[misc]
+        sizes = [r.bytes for r in self.rows if r.bytes is not None]
+        return sum(sizes) if len(sizes) == len(self.rows) else None
 
     @property
     def bits_per_weight(self) -> float | None:

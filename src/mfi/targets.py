@@ -118,8 +118,27 @@ def choose_weights(names: Iterable[str], source: str, name_one: str = "name one"
         return "gguf", split_names(firsts[0], have.__contains__, source), None, []
     if len(firsts) > 1:
         shown = ", ".join(firsts[:4]) + ("..." if len(firsts) > 4 else "")
-        raise UsageError(source, f"holds {len(firsts)} GGUF models ({shown}); {name_one}")
+        raise UsageError(source, f"holds {len(firsts)} GGUF models ({shown}); {name_one} (mfi plan compares them all)")
     raise UsageError(source, "holds no .safetensors, .gguf or pytorch_model*.bin weights")
+
+
+def gguf_models(names: Iterable[str], source: str) -> list[list[str]]:
+    """The GGUF models among ``names`` (paths with ``/``), each as its files in order (all split parts).
+
+    ``mmproj`` projectors are not models. The order is the names' sorted order; errors name ``source``.
+    """
+    have = set(names)
+    out = []
+    for name in sorted(have):
+        folder, _, base = name.rpartition("/")
+        if not base.endswith(".gguf") or base.startswith("mmproj"):
+            continue
+        m = SPLIT_GGUF.match(base)
+        if m and m.group("no") != "00001":
+            continue
+        prefix = f"{folder}/" if folder else ""
+        out.append([prefix + n for n in split_names(base, lambda n: prefix + n in have, source)])
+    return out
 
 
 def resolve(target: str) -> LocalTarget:

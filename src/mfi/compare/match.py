@@ -162,13 +162,13 @@ def _hf_entries(s: ModelSummary, namer: _Namer) -> tuple[dict[str, _Entry], list
     for t in s.tensors:
         parts = conversion.split(namer.arch, t.name)
         if parts is not None:
-            keys = [namer.gguf_name(part.name) for part in parts]
-            if None in keys or any(k in entries for k in keys):
+            gnames = [g for part in parts if (g := namer.gguf_name(part.name)) is not None]
+            if len(gnames) < len(parts) or any(g in entries for g in gnames):
                 unmapped.append(t)
                 continue
-            for key, part in zip(keys, parts):
+            for gname, part in zip(gnames, parts):
                 kept = part if part.parts > 1 or part.transposed else None  # else a rename only
-                entries[key] = _Entry(key, [t], conversion.part_shape(t.shape, part), part=kept)
+                entries[gname] = _Entry(gname, [t], conversion.part_shape(t.shape, part), part=kept)
             continue
         m = _EXPERT.search(t.name)
         if m:
@@ -342,9 +342,7 @@ def _pair(le: _Entry, re_: _Entry, left: ModelSummary, right: ModelSummary, gguf
             shift = conversion.norm_shift(gguf_arch, hf_entry.infos[0].name)
             if shift:
                 notes.append(f"the converter adds {shift:g} to {gguf_arch} norm weights")
-    n = 1
-    for d in ls or ():
-        n *= d
+    n = math.prod(ls or ())
     layer = _block(le.key)
     return TensorPair(
         key=le.key, left=tuple(t.name for t in le.infos), right=tuple(t.name for t in re_.infos),
@@ -468,7 +466,7 @@ def tokenizer_comparison(
     else:
         state = "identical" if ta == tb else "different"
     diff = None
-    if template_diff and state == "different":
+    if template_diff and ta is not None and tb is not None and ta != tb:  # state "different"
         diff = "".join(difflib.unified_diff(
             ta.splitlines(keepends=True), tb.splitlines(keepends=True), "left/chat_template", "right/chat_template",
         ))  # fmt: skip

@@ -6,6 +6,7 @@ Shapes here are *logical*: row-major, slowest dimension first, whatever the file
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,9 +99,7 @@ class TensorPair:
     @property
     def right_bpw(self) -> float | None:
         """Storage bits per weight on the right."""
-        n = 1
-        for d in self.right_shape:
-            n *= d
+        n = math.prod(self.right_shape)
         return None if self.right_bytes is None or not n else self.right_bytes * 8 / n
 
 

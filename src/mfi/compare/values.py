@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .records import Comparison, TensorPair, ValueStats
+from .records import Comparison, Slice, TensorPair, ValueStats
 from ..records import ModelSummary, TensorInfo
+from ..sources import ByteSource
 
 #: Elements decoded per side and chunk (float32: 4 MiB each, float64 accumulation: 8 MiB).
 CHUNK_ELEMENTS = 1 << 20
@@ -74,7 +75,10 @@ class _Side:
         return sum(self.rows_per_part)
 
 
-def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo], row_len: int, open_source) -> _Side:
+def _side(
+    s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo], row_len: int,
+    open_source: Callable[[str], ByteSource],
+) -> _Side:  # fmt: skip
     import gguf
     import numpy as np
 
@@ -109,7 +113,9 @@ def _side(s: ModelSummary, names: tuple[str, ...], by_name: dict[str, TensorInfo
     return side
 
 
-def _scale_table(s: ModelSummary, t: TensorInfo, scale: TensorInfo, open_source) -> tuple[Any, tuple[int, int]]:
+def _scale_table(
+    s: ModelSummary, t: TensorInfo, scale: TensorInfo, open_source: Callable[[str], ByteSource]
+) -> tuple[Any, tuple[int, int]]:
     """An FP8 weight's ``weight_scale_inv`` (one factor per block) and the block size.
 
     Block size from ``quantization_config.weight_block_size`` (DeepSeek-V3, Qwen3-FP8), else from the
@@ -177,7 +183,7 @@ def _decode(side: _Side, t: TensorInfo, raw: bytes, n: int) -> Any:
     return np.asarray(out, dtype=np.float64).reshape(n, side.row_len)
 
 
-def _read_rows(side: _Side, open_source: Callable[[str], Any], start: int, count: int) -> Any:
+def _read_rows(side: _Side, open_source: Callable[[str], ByteSource], start: int, count: int) -> Any:
     """Rows ``start .. start+count`` across the side's parts (experts are stacked in order)."""
     import numpy as np
 
@@ -195,7 +201,7 @@ def _read_rows(side: _Side, open_source: Callable[[str], Any], start: int, count
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
 
-def _gather(side: _Side, open_source: Callable[[str], Any], rows: Any) -> Any:
+def _gather(side: _Side, open_source: Callable[[str], ByteSource], rows: Any) -> Any:
     """The given rows (any order), one read per row and one decode per part."""
     import numpy as np
 
@@ -265,14 +271,15 @@ class _Acc:
 
 
 def _compare_pair(
-    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict, rt: dict, open_source, sample: int | None
+    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict[str, TensorInfo], rt: dict[str, TensorInfo],
+    open_source: Callable[[str], ByteSource], sample: int | None,
 ) -> tuple[_Acc, int]:
     import numpy as np
 
     if not p.shape_equal:
         raise Skip("shapes differ")
     if p.split is not None:
-        return _compare_split(p, left, right, lt, rt, open_source, sample)
+        return _compare_split(p, p.split, left, right, lt, rt, open_source, sample)
     shape = p.left_shape or (1,)
     row_len = 1 if (p.qk_heads and len(shape) == 1) else shape[-1]
     if row_len > LONG_ROW and not p.qk_heads:
@@ -287,16 +294,17 @@ def _compare_pair(
     total = ls.rows
     if rs.rows != total:
         raise Skip("row counts differ")
+    heads = p.qk_heads or 0
     hd = 0
-    if p.qk_heads:
-        hd = total // p.qk_heads
-        if total % p.qk_heads or hd % 2:
-            raise Skip(f"{total} rows do not split into {p.qk_heads} heads of even size")
+    if heads:
+        hd = total // heads
+        if total % heads or hd % 2:
+            raise Skip(f"{total} rows do not split into {heads} heads of even size")
     left_is_hf = left.format != "gguf"
     acc = _Shifted(p, left, right)
     if sample is not None and sample < total:
         rows = _sampled(total, sample)
-        partners = _partner(rows, p.qk_heads, hd, left_is_hf) if hd else rows
+        partners = _partner(rows, heads, hd, left_is_hf) if hd else rows
         step = max(1, CHUNK_ELEMENTS // max(row_len, 1))
         for i in range(0, len(rows), step):
             acc.add(_gather(ls, open_source, rows[i : i + step]), _gather(rs, open_source, partners[i : i + step]))
@@ -309,7 +317,7 @@ def _compare_pair(
         a = _read_rows(ls, open_source, start, n)
         b = _read_rows(rs, open_source, start, n)
         if hd:
-            b = b[_partner(np.arange(start, start + n), p.qk_heads, hd, left_is_hf) - start]
+            b = b[_partner(np.arange(start, start + n), heads, hd, left_is_hf) - start]
         acc.add(a, b)
     return acc, total
 
@@ -336,7 +344,8 @@ def _sampled(total: int, sample: int) -> Any:
 
 
 def _compare_split(
-    p: TensorPair, left: ModelSummary, right: ModelSummary, lt: dict, rt: dict, open_source, sample: int | None
+    p: TensorPair, sp: Slice, left: ModelSummary, right: ModelSummary, lt: dict[str, TensorInfo],
+    rt: dict[str, TensorInfo], open_source: Callable[[str], ByteSource], sample: int | None,
 ) -> tuple[_Acc, int]:
     """A pair whose one side is a part of a tensor the converter split or transposed.
 
@@ -347,7 +356,6 @@ def _compare_split(
     """
     import numpy as np
 
-    sp = p.split
     fused_left = sp.side == "left"
     shape = p.right_shape if fused_left else p.left_shape  # the plain side's logical shape
     plain_s, fused_s = (right, left) if fused_left else (left, right)
@@ -399,7 +407,7 @@ def _compare_split(
         raise Skip("row counts differ")
     acc = _Shifted(p, left, right)
     sampled = sample is not None and sample < total
-    rows = _sampled(total, sample) if sampled else np.arange(total)
+    rows = _sampled(total, sample) if sample is not None and sampled else np.arange(total)
     step = max(1, CHUNK_ELEMENTS // max(ps.row_len, 1))
     for i in range(0, len(rows), step):
         chunk = rows[i : i + step]
@@ -410,7 +418,7 @@ def _compare_split(
 
 
 def compare_values(
-    c: Comparison, open_source: Callable[[str], Any], *, sample: int | None = None
+    c: Comparison, open_source: Callable[[str], ByteSource], *, sample: int | None = None
 ) -> tuple[tuple[ValueStats, ...], tuple[ValueStats, ...]]:
     """Per matched tensor and per block: how close the right side's values are to the left's.
 

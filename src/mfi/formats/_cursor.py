@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import TruncatedError
+from ..sources import ByteSource
 
 #: Largest window a size hint may ask for: a hint is an estimate from counts the file claims, and a
 #: hostile count must not turn into one huge read (over HTTP, one huge request held in memory).
@@ -19,7 +20,7 @@ class Cursor:
 
     __slots__ = ("src", "name", "size", "buf", "start", "p", "chunk")
 
-    def __init__(self, src, offset: int = 0, chunk: int = 1 << 20) -> None:
+    def __init__(self, src: ByteSource, offset: int = 0, chunk: int = 1 << 20) -> None:
         self.src = src
         self.name = src.name
         self.size = src.size

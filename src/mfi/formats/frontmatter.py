@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..sources import ByteSource
+
 #: Bytes of README.md read to find the front matter.
 MAX_CARD_BYTES = 64 * 1024
 
@@ -47,6 +49,6 @@ def parse_front_matter(text: str) -> dict[str, Any]:
     return {}  # no closing line: not front matter
 
 
-def read_front_matter(src) -> dict[str, Any]:
+def read_front_matter(src: ByteSource) -> dict[str, Any]:
     """Front matter of the card behind a byte source (first 64 KiB, UTF-8 with replacement)."""
     return parse_front_matter(src.read_at(0, min(src.size, MAX_CARD_BYTES)).decode("utf-8", errors="replace"))

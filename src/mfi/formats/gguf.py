@@ -8,6 +8,7 @@ a digest and checkpoints every 1,024 elements so single elements can be fetched 
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from .. import limits
 from ..errors import FormatError, LimitError, TruncatedError
 from ..records import ArrayValue, TensorInfo
+from ..sources import ByteSource
 from . import tables
 from ._cursor import Cursor
 
@@ -69,7 +71,7 @@ class GGUFFile:
     file_size: int
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    _source: Any = None
+    _source: ByteSource | None = None
     _arrays: dict[str, _StringArray] = field(default_factory=dict)
     _endian: str = "<"
 
@@ -89,6 +91,7 @@ class GGUFFile:
         arr = self._arrays[key]
         wanted = sorted({i for i in (range(arr.count) if indices is None else indices) if 0 <= i < arr.count})
         out: dict[int, str] = {}
+        assert self._source is not None  # set by the parser whenever an array was only walked
         cur = Cursor(self._source, chunk=4096)  # small reads: the bytes are the ones the walk already read
         unpack = struct.Struct(self._endian + "Q").unpack
         pos_index = -1
@@ -107,13 +110,13 @@ class GGUFFile:
         return out
 
 
-def read_gguf(src, *, full: bool = False) -> GGUFFile:
+def read_gguf(src: ByteSource, *, full: bool = False) -> GGUFFile:
     """Read the header of the GGUF file behind ``src``; ``full`` materialises every array."""
     return _Parser(src, full).parse()
 
 
 class _Parser:
-    def __init__(self, src, full: bool) -> None:
+    def __init__(self, src: ByteSource, full: bool) -> None:
         self.src = src
         self.name = src.name
         self.full = full
@@ -212,7 +215,7 @@ class _Parser:
             return self._string()
         return self._array(key, depth + 1)
 
-    def _array(self, key: str, depth: int) -> ArrayValue | tuple:
+    def _array(self, key: str, depth: int) -> ArrayValue:
         at = self.cur.pos
         if depth > limits.MAX_ARRAY_DEPTH:
             raise LimitError(self.name, f"{key}: arrays nested deeper than {limits.MAX_ARRAY_DEPTH}", at)
@@ -350,9 +353,7 @@ class _Parser:
         cur.need(8 * n_dims + 12)
         *dims, type_id, offset = struct.unpack_from(f"{e}{n_dims}QIQ", cur.buf, cur.p)
         cur.p += 8 * n_dims + 12
-        count = 1
-        for d in dims:
-            count *= d
+        count = math.prod(dims)
         if count > limits.MAX_TENSOR_ELEMENTS:
             raise LimitError(self.name, f"tensor {name!r} claims {count} elements, above the cap of 2**53", at)
         return name, tuple(dims), type_id, offset, at
@@ -375,7 +376,10 @@ def _rest_bytes(checkpoints: list[int], first: int, i: int, pos: int, count: int
     return int((r * (late + growth * (i - mid_i) / 2) + growth * r * r / 2) * 1.03)
 
 
-def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):
+def _size_tensors(
+    name: str, raw: list[tuple[str, tuple[int, ...], int, int, int]], data_offset: int, alignment: int,
+    file_size: int, warnings: list[str],
+) -> tuple[tuple[TensorInfo, ...], dict[str, int], list[str]]:  # fmt: skip
     """Turn raw tensor infos into ``TensorInfo`` with byte sizes; report damage as problems."""
     types = tables.ggml_types()
     problems: list[str] = []
@@ -385,16 +389,14 @@ def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):
     if any(t[2] not in types for t in raw):
         starts = sorted({t[3] for t in raw})
         next_start = {s: (starts[i + 1] if i + 1 < len(starts) else file_size - data_offset) for i, s in enumerate(starts)}
-    tensors = []
+    tensors: list[TensorInfo] = []
     type_ids: dict[str, int] = {}
     unknown: dict[str, int] = {}
     for tname, dims, type_id, offset, at in raw:
         if tname in type_ids:
             raise FormatError(name, f"duplicate tensor name {tname!r}", at)
         known = types.get(type_id)
-        n = 1
-        for d in dims:
-            n *= d
+        n = math.prod(dims)
         if known is None:
             dtype = f"UNKNOWN({type_id})"
             unknown[dtype] = unknown.get(dtype, 0) + 1
@@ -417,19 +419,20 @@ def _size_tensors(name, raw, data_offset, alignment, file_size, warnings):
     return tuple(tensors), type_ids, problems
 
 
-def _overlaps_and_truncation(tensors, file_size) -> list[str]:
+def _overlaps_and_truncation(tensors: list[TensorInfo], file_size: int) -> list[str]:
     problems = []
-    ordered = sorted((t for t in tensors if t.n_bytes is not None), key=lambda t: t.offset)
-    prev = None
-    past_end = [t for t in ordered if t.offset + t.n_bytes > file_size]
-    for t in ordered:
-        if prev is not None and t.offset < prev.offset + prev.n_bytes:
-            problems.append(f"tensors {prev.name} and {t.name} overlap at byte {t.offset}")
-        prev = t
+    # (tensor, end of its data), by offset
+    ordered = sorted(((t, t.offset + t.n_bytes) for t in tensors if t.n_bytes is not None), key=lambda te: te[0].offset)
+    prev: tuple[TensorInfo, int] | None = None
+    past_end = [(t, end) for t, end in ordered if end > file_size]
+    for t, end in ordered:
+        if prev is not None and t.offset < prev[1]:
+            problems.append(f"tensors {prev[0].name} and {t.name} overlap at byte {t.offset}")
+        prev = (t, end)
     if past_end:
-        need = max(t.offset + t.n_bytes for t in past_end)
+        need = max(end for _, end in past_end)
         problems.append(
-            f"{len(past_end)} tensor(s) run past the end of the file (first: {past_end[0].name}); "
+            f"{len(past_end)} tensor(s) run past the end of the file (first: {past_end[0][0].name}); "
             f"the data needs {need} bytes, the file has {file_size}: truncated download?"
         )
     return problems

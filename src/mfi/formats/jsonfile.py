@@ -7,9 +7,10 @@ from typing import Any
 
 from .. import limits
 from ..errors import FormatError, LimitError
+from ..sources import ByteSource
 
 
-def read_json(src) -> Any:
+def read_json(src: ByteSource) -> Any:
     """Parse the JSON file behind ``src``; errors name the file and the byte offset."""
     if src.size > limits.MAX_JSON_BYTES:
         raise LimitError(src.name, f"JSON file of {src.size} bytes exceeds the cap of {limits.MAX_JSON_BYTES} bytes")

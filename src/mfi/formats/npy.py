@@ -12,10 +12,11 @@ import ast
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import limits
 from ..errors import FormatError, LimitError, TruncatedError
+from ..sources import ByteSource
 
 NPY_MAGIC = b"\x93NUMPY"
 
@@ -52,7 +53,7 @@ def _has_object(descr: Any) -> bool:
     return True
 
 
-def _not_a_dict(name: str, why: str, at: int):
+def _not_a_dict(name: str, why: str, at: int) -> NoReturn:
     raise FormatError(name, f".npy header is not a dict literal ({why})", at)
 
 
@@ -76,7 +77,7 @@ def _py2_header(name: str, text: str, at: int) -> Any:
         _not_a_dict(name, type(e).__name__, at)
 
 
-def read_npy(src, offset: int = 0) -> NpyHeader:
+def read_npy(src: ByteSource, offset: int = 0) -> NpyHeader:
     """Read the .npy header at ``offset`` of ``src``."""
     head = src.read_at(offset, 12)
     if head[:6] != NPY_MAGIC:

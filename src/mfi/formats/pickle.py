@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .. import limits
 from ..errors import FormatError, LimitError, MfiError
+from ..sources import ByteSource
 from .pickleops import OPCODES, genops, skip
 from .ziparchive import SourceIO
 
@@ -228,7 +229,7 @@ class Call:
 
     func: Any
     args: Any
-    items: list = field(default_factory=list)
+    items: list[tuple[Any, Any]] = field(default_factory=list)
     state: Any = None
 
 
@@ -256,7 +257,7 @@ class PDict:
 
     __slots__ = ("items",)
 
-    def __init__(self, items: list | None = None) -> None:
+    def __init__(self, items: list[tuple[Any, Any]] | None = None) -> None:
         self.items = items or []
 
 
@@ -276,7 +277,7 @@ class PickleWalk:
     end: int
     opcodes: int
     #: Every persistent id, in order (torch: one per storage reference).
-    persistent: list
+    persistent: list[Any]
     #: With ``partial=True``: why the walk stopped early (``None`` when it reached STOP).
     error: MfiError | None = None
 
@@ -287,12 +288,12 @@ class _Walker:
     def __init__(self, name: str, base: int) -> None:
         self.name = name
         self.base = base
-        self.stack: list = []
-        self.metastack: list[list] = []
+        self.stack: list[Any] = []
+        self.metastack: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
         self.globals: list[PickleGlobal] = []
         self.oddities: list[tuple[int, str]] = []
-        self.persistent: list = []
+        self.persistent: list[Any] = []
         self.pos = 0
         #: Items held on the stacks under the open MARKs (``len(self.stack)`` is the rest).
         self.held = 0
@@ -312,7 +313,7 @@ class _Walker:
             raise self.fail("stack underflow")
         return self.stack[-1]
 
-    def pop_mark(self) -> list:
+    def pop_mark(self) -> list[Any]:
         if not self.metastack:
             raise self.fail("no MARK on the stack")
         items = self.stack
@@ -345,7 +346,7 @@ class _Walker:
                 return self.call(args[0], args[2], nested=True)
         return Call(func, args)
 
-    def setitems(self, target: Any, pairs: list) -> None:
+    def setitems(self, target: Any, pairs: list[tuple[Any, Any]]) -> None:
         if isinstance(target, (PDict, Call)):  # other targets (a list, a constant) ignore items, as we do
             target.items.extend(pairs)
 
@@ -390,7 +391,7 @@ class _Walker:
             args = self.pop()
             s.append(Call(self.pop(), args))
         elif op == "OBJ":
-            items = self.pop_mark()
+            items: list[Any] | tuple[Any, ...] = self.pop_mark()
             if not items:
                 raise self.fail("OBJ without a class")
             self.stack.append(Call(items[0], tuple(items[1:])))
@@ -459,6 +460,14 @@ class _Walker:
             s.append({"NONE": None, "NEWTRUE": True, "NEWFALSE": False}.get(op, arg))
 
 
+class _Stream(Protocol):
+    """What the opcode walk reads from: ``SourceIO``, ``io.BytesIO`` or an inflating stream."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+    def readline(self, limit: int | None = -1, /) -> bytes: ...
+    def tell(self) -> int: ...
+
+
 def starts_like_pickle(head: bytes, cut: bool = False) -> bool:
     """Whether the first opcode of ``head`` decodes: a sniff, confirmed or refuted by walking the file.
 
@@ -477,7 +486,7 @@ _JOBLIB_WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 _SIMPLE_DTYPE = re.compile(r"[<>|=]?[?bBhHiIlLqQpPefdgFDGSUVaumMc]\d*(\[\w+\])?")
 
 
-def _joblib_array(w: _Walker, stream) -> None:
+def _joblib_array(w: _Walker, stream: Any) -> None:
     """Step over the array joblib writes right after a ``NumpyArrayWrapper`` (joblib/numpy_pickle.py, read_array).
 
     Plain dtypes: an alignment byte and its padding (when the wrapper names an alignment), then
@@ -489,7 +498,7 @@ def _joblib_array(w: _Walker, stream) -> None:
     state = {k: v for k, v in wrapper.state.items if isinstance(k, str)} if isinstance(wrapper.state, PDict) else {}
     shape, dtype = state.get("shape"), state.get("dtype")
     code: str | None = None
-    dstate: tuple = ()
+    dstate: tuple[Any, ...] = ()
     if isinstance(dtype, Call) and isinstance(dtype.func, Global) and dtype.func.qualname_is("numpy", "dtype"):
         if isinstance(dtype.args, tuple) and dtype.args and isinstance(dtype.args[0], str):
             code = dtype.args[0]
@@ -561,7 +570,7 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
     return PickleWalk(value, w.globals, w.oddities, stream.tell(), n, w.persistent, error)
 
 
-def pickle_stream(src, start: int = 0) -> SourceIO:
+def pickle_stream(src: ByteSource, start: int = 0) -> SourceIO:
     """A capped stream over a byte source for ``walk_pickle``."""
     return SourceIO(src, start, max_read=limits.MAX_PICKLE_STRING)
 

@@ -42,9 +42,9 @@ _COUNTED = {
 OPCODES = {op.code.encode("latin-1"): op for op in pickletools.opcodes}
 
 
-def _line(stream, op: str) -> bytes:
+def _line(stream: Any, op: str) -> bytes:
     """One argument line with its newline (``_Unpickler_Readline``); shorter than 2 bytes is ``bad_readline``."""
-    line = stream.readline()
+    line: bytes = stream.readline()
     if not line.endswith(b"\n"):
         raise ValueError(f"{op}: pickle data was truncated")
     if len(line) < (1 if op in ("UNICODE", "PERSID", "STRING") else 2):
@@ -141,7 +141,7 @@ def _read_string(line: bytes) -> str:
     return _text(codecs.escape_decode(body[1:-1])[0])
 
 
-def _read_counted(stream, op: str) -> Any:
+def _read_counted(stream: Any, op: str) -> Any:
     """A counted string or bytes argument; longer than ``_KEEP`` is skipped (``Big``), never allocated."""
     width, kind = _COUNTED[op]
     raw = stream.read(width)
@@ -162,7 +162,7 @@ def _read_counted(stream, op: str) -> Any:
     return _text(data) if kind == "str8" else data
 
 
-def _read_arg(stream, op) -> Any:
+def _read_arg(stream: Any, op: pickletools.OpcodeInfo) -> Any:
     """One opcode's argument, read as ``Modules/_pickle.c`` reads it (not as pickletools does)."""
     name = op.name
     if name in _COUNTED:

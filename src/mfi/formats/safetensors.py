@@ -8,13 +8,16 @@ end of the file, no duplicate names. Damage that still lets us summarise goes to
 from __future__ import annotations
 
 import json
+import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import limits
 from ..errors import FormatError, LimitError, TruncatedError
 from ..records import TensorInfo
+from ..sources import ByteSource
 from . import tables
 
 
@@ -37,19 +40,21 @@ class SafetensorsFile:
         return 8 + self.header_size
 
 
-def _no_duplicates(name: str):
+def _no_duplicates(name: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out = dict(pairs)
         if len(out) != len(pairs):
             seen: set[str] = set()
-            dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-            raise FormatError(name, f"duplicate entry {dup!r} in the header")
+            for k, _ in pairs:
+                if k in seen:
+                    raise FormatError(name, f"duplicate entry {k!r} in the header")
+                seen.add(k)
         return out
 
     return hook
 
 
-def read_safetensors(src) -> SafetensorsFile:
+def read_safetensors(src: ByteSource) -> SafetensorsFile:
     """Read and validate the header of the safetensors file behind ``src``."""
     name, size = src.name, src.size
     if size < 8:
@@ -94,9 +99,7 @@ def read_safetensors(src) -> SafetensorsFile:
     unknown: dict[str, int] = {}
     for tname, entry in header.items():
         dtype, shape, (begin, end) = _entry(name, tname, entry)
-        count = 1
-        for d in shape:
-            count *= d
+        count = math.prod(shape)
         bits = dtypes.get(dtype)
         if bits is None:
             unknown[dtype] = unknown.get(dtype, 0) + 1
@@ -135,9 +138,7 @@ def _entry(name: str, tname: str, entry: Any) -> tuple[str, tuple[int, ...], tup
         or not 0 <= offsets[0] <= offsets[1]
     ):
         raise FormatError(name, f"tensor {tname!r}: data_offsets {offsets!r} are not [begin, end] with begin <= end")
-    count = 1
-    for d in shape:
-        count *= d
+    count = math.prod(shape)
     if count > limits.MAX_TENSOR_ELEMENTS:
         raise LimitError(name, f"tensor {tname!r} claims {count} elements, above the cap of 2**53")
     return dtype, tuple(shape), (offsets[0], offsets[1])

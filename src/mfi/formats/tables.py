@@ -46,7 +46,7 @@ def file_type_name(file_type: int) -> str:
     """``general.file_type`` by name without its prefix: 15 -> ``Q4_K_M``, 0 -> ``F32``."""
     c = gguf_constants()
     try:
-        name = c.LlamaFileType(file_type).name
+        name: str = c.LlamaFileType(file_type).name
     except ValueError:
         return f"UNKNOWN({file_type})"
     for prefix in ("MOSTLY_", "ALL_"):

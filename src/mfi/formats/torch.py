@@ -15,13 +15,16 @@ globals and whatever tensors it names.
 
 from __future__ import annotations
 
+import math
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import limits
 from ..errors import FormatError, LimitError
 from ..records import TensorInfo
+from ..sources import ByteSource
 from . import tables
 from .pickle import (
     ALLOWED,
@@ -96,7 +99,7 @@ def dtype_bits(dtype: str) -> float | None:
     return tables.safetensors_dtypes().get(dtype) or EXTRA_DTYPE_BITS.get(dtype)
 
 
-def read_torch(src, walked: dict[str, PickleWalk] | None = None) -> TorchCheckpoint:
+def read_torch(src: ByteSource, walked: dict[str, PickleWalk] | None = None) -> TorchCheckpoint:
     """Read the checkpoint behind ``src``: zip, legacy or bare pickle. Nothing is unpickled.
 
     ``walked``: complete walks the caller already made, by zip member name (``""`` for a bare
@@ -113,7 +116,7 @@ def read_torch(src, walked: dict[str, PickleWalk] | None = None) -> TorchCheckpo
     return ck
 
 
-def _read_any(src, walked: dict[str, PickleWalk]) -> TorchCheckpoint:
+def _read_any(src: ByteSource, walked: dict[str, PickleWalk]) -> TorchCheckpoint:
     head = src.read_at(0, 16)
     if is_zip(head):
         return _read_zip(src, walked)
@@ -140,7 +143,7 @@ def _read_any(src, walked: dict[str, PickleWalk]) -> TorchCheckpoint:
     raise FormatError(src.name, "not a PyTorch checkpoint (neither zip, legacy pickle nor pickle)")
 
 
-def _read_zip(src, walked: dict[str, PickleWalk]) -> TorchCheckpoint:
+def _read_zip(src: ByteSource, walked: dict[str, PickleWalk]) -> TorchCheckpoint:
     z = ZipArchive(src)
     pkls = [n for n in z.members if n == "data.pkl" or n.endswith("/data.pkl")]
     if not pkls:
@@ -179,7 +182,7 @@ def _read_zip(src, walked: dict[str, PickleWalk]) -> TorchCheckpoint:
     return ck
 
 
-def _read_legacy(src) -> TorchCheckpoint:
+def _read_legacy(src: ByteSource) -> TorchCheckpoint:
     stream = pickle_stream(src)
     found: list[PickleGlobal] = []
     odd: list[tuple[int, str]] = []
@@ -252,7 +255,7 @@ def _tensors(ck: TorchCheckpoint, root: Any, storages: dict[str, _Storage]) -> N
     ck.tensors = tuple(rows)
 
 
-def _storages(ck: TorchCheckpoint, pids: list) -> dict[str, _Storage]:
+def _storages(ck: TorchCheckpoint, pids: list[Any]) -> dict[str, _Storage]:
     """Storage key -> dtype and element count, from torch's persistent ids."""
     out: dict[str, _Storage] = {}
     for pid in pids:
@@ -273,7 +276,7 @@ def _storages(ck: TorchCheckpoint, pids: list) -> dict[str, _Storage]:
     return out
 
 
-def _pairs(v: Any) -> list | None:
+def _pairs(v: Any) -> list[tuple[Any, Any]] | None:
     if isinstance(v, PDict):
         return v.items
     if isinstance(v, Call) and (v.items or (isinstance(v.func, Global) and v.func.name in ("OrderedDict", "dict"))):
@@ -281,7 +284,7 @@ def _pairs(v: Any) -> list | None:
     return None
 
 
-def _walk(v: Any, path: tuple, depth: int, seen: set[int]):
+def _walk(v: Any, path: tuple[str, ...], depth: int, seen: set[int]) -> Iterator[tuple[tuple[str, ...], TensorCall]]:
     """(key path, TensorCall) for every tensor reachable through dicts, lists and object state."""
     if isinstance(v, TensorCall):
         yield path, v
@@ -318,25 +321,21 @@ def _key_ok(k: Any) -> bool:
 def _tensor_info(ck: TorchCheckpoint, tname: str, tc: TensorCall, storages: dict[str, _Storage]) -> TensorInfo | None:
     pid = tc.storage.pid if isinstance(tc.storage, Persistent) else None
     shape, stride = _ints(tc.size), _ints(tc.stride)
-    known = isinstance(pid, tuple) and len(pid) > 2 and _key_ok(pid[2])
-    s = storages.get(str(pid[2])) if known else None
-    ok = (
+    key = str(pid[2]) if isinstance(pid, tuple) and len(pid) > 2 and _key_ok(pid[2]) else None
+    s = storages.get(key) if key is not None else None
+    if not (
         s is not None and shape is not None and stride is not None and len(shape) == len(stride)
         and isinstance(tc.storage_offset, int) and not isinstance(tc.storage_offset, bool)
         and all(0 <= v <= MAX_INT for v in (tc.storage_offset, *shape, *stride))
-    )  # fmt: skip
-    if not ok:
+    ):  # fmt: skip
         ck.warnings.append(f"tensor {tname}: rebuild call not understood; left out of the table")
         return None
     if len(shape) > limits.MAX_DIMS:
         raise LimitError(ck.name, f"tensor {tname!r} has {len(shape)} dimensions, above the cap of {limits.MAX_DIMS}")
-    key = str(pid[2])
     dtype = s.dtype
     if isinstance(tc.dtype, Global):
         dtype = TORCH_DTYPES.get(tc.dtype.name, f"UNKNOWN({tc.dtype.name})")
-    count = 1
-    for d in shape:
-        count *= d
+    count = math.prod(shape)
     if count > limits.MAX_TENSOR_ELEMENTS:
         raise LimitError(ck.name, f"tensor {tname!r} claims {brief(count)} elements, above the cap of 2**53")
     bits = dtype_bits(dtype)

@@ -13,11 +13,14 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from lzma import LZMADecompressor, LZMAError
+from typing import Any
 
 from .. import limits
 from ..errors import FormatError, LimitError, TruncatedError
+from ..sources import ByteSource
 
 ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -33,7 +36,7 @@ class SourceIO(io.RawIOBase):
     ``max_read`` raises ``LimitError`` instead of allocating.
     """
 
-    def __init__(self, src, start: int = 0, end: int | None = None, *, max_read: int, chunk: int = 1 << 16) -> None:
+    def __init__(self, src: ByteSource, start: int = 0, end: int | None = None, *, max_read: int, chunk: int = 1 << 16) -> None:
         super().__init__()
         self.src = src
         self.start = start
@@ -85,7 +88,7 @@ class SourceIO(io.RawIOBase):
         self._pos += len(data)
         return data
 
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, b) -> int:  # type: ignore[no-untyped-def]  # any writable buffer; typeshed's type has no slice assignment
         """``read`` into a buffer (io.RawIOBase protocol)."""
         data = self.read(len(b))
         b[: len(data)] = data
@@ -139,7 +142,7 @@ class ZipArchive:
     where they part ways (a scan reports that: what runs cannot be verified).
     """
 
-    def __init__(self, src) -> None:
+    def __init__(self, src: ByteSource) -> None:
         self.src = src
         self.name = src.name
         # The end record and (usually) the central directory sit in the last 64 KiB: one read that a
@@ -325,7 +328,7 @@ class InflateIO(io.RawIOBase):
     than ``cap`` bytes is a ``LimitError``, which bounds the time too.
     """
 
-    def __init__(self, src, at: int, length: int, make, what: str, *, multi: bool = False,
+    def __init__(self, src: ByteSource, at: int, length: int, make: Callable[[], Any], what: str, *, multi: bool = False,
                  cap: int = limits.MAX_PICKLE_BYTES, chunk: int = 1 << 16) -> None:  # fmt: skip
         super().__init__()
         self._src, self._make, self._what, self._multi, self._cap, self._chunk = src, make, what, multi, cap, chunk
@@ -436,7 +439,7 @@ def compression(head: bytes) -> str | None:
     return None
 
 
-def decompressing(src, kind: str) -> InflateIO:
+def decompressing(src: ByteSource, kind: str) -> InflateIO:
     """A stream over the whole of ``src`` decompressed (gzip, zlib, bz2, xz, lzma)."""
     import bz2
     import lzma

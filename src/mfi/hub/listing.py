@@ -17,6 +17,7 @@ from urllib.parse import quote, quote_plus
 
 from ..errors import SourceError
 from ..sources.http import Deadline, HttpSession, host_of, read_body, status_error
+from ..summary.fields import is_count
 from .records import Mirror, RemoteFile, RepoListing
 
 
@@ -144,10 +145,10 @@ def _sibling(mirror: Mirror, repo_id: str, s: object) -> RemoteFile:
     if not isinstance(s, dict) or not isinstance(s.get("rfilename"), str):
         raise bad
     size, oid, lfs = s.get("size"), s.get("blobId"), s.get("lfs")
-    if not (size is None or _count(size)) or not isinstance(oid, (str, type(None))) or not isinstance(lfs, (dict, type(None))):
+    if not (size is None or is_count(size)) or not isinstance(oid, (str, type(None))) or not isinstance(lfs, (dict, type(None))):
         raise bad
     if lfs is not None:
-        if not isinstance(lfs.get("sha256"), str) or not _count(lfs.get("size")):
+        if not isinstance(lfs.get("sha256"), str) or not is_count(lfs.get("size")):
             raise bad
         return RemoteFile(s["rfilename"], lfs["size"] if size is None else size, lfs["sha256"], None)
     return RemoteFile(s["rfilename"], size, None, oid)
@@ -204,19 +205,15 @@ def _tree_page(mirror: Mirror, repo_id: str, body: bytes) -> list[RemoteFile]:
         if item.get("type") != "file":
             continue
         size, oid, lfs = item.get("size"), item.get("oid"), item.get("lfs")
-        if not _count(size) or not isinstance(oid, (str, type(None))) or not isinstance(lfs, (dict, type(None))):
+        if not is_count(size) or not isinstance(oid, (str, type(None))) or not isinstance(lfs, (dict, type(None))):
             raise bad
         if lfs is not None:
-            if not isinstance(lfs.get("oid"), str) or not _count(lfs.get("size", size)):
+            if not isinstance(lfs.get("oid"), str) or not is_count(lfs.get("size", size)):
                 raise bad
             out.append(RemoteFile(item["path"], size, lfs["oid"], None))
         else:
             out.append(RemoteFile(item["path"], size, None, oid))
     return out
-
-
-def _count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _ms(mirror: Mirror, repo_id: str, rev: str, token: str | None, deadline: Deadline | None) -> RepoListing:
@@ -257,7 +254,7 @@ def _ms(mirror: Mirror, repo_id: str, rev: str, token: str | None, deadline: Dea
         if e.get("Type") == "tree":
             continue
         size, sha = e.get("Size"), e.get("Sha256")
-        if not (size is None or _count(size)) or not isinstance(sha, (str, type(None))):
+        if not (size is None or is_count(size)) or not isinstance(sha, (str, type(None))):
             raise bad
         files.append(RemoteFile(e["Path"], size, sha or None))
     return RepoListing(mirror, repo_id, rev, None, tuple(sorted(files, key=lambda f: f.path)))

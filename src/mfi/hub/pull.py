@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from typing import TYPE_CHECKING
 
 from .. import targets
 from ..errors import MfiError, UsageError
@@ -14,6 +15,9 @@ from . import destination, download, mirrors, remote
 from .listing import list_repo
 from .records import PullPlan, PullReport
 from .selection import plan, select
+
+if TYPE_CHECKING:
+    from ..sources.http import HttpSession
 
 
 def run(
@@ -55,7 +59,7 @@ def run(
     return PullReport(p, "pull", result=result, refused=refused)
 
 
-def _summaries(p: PullPlan, session) -> list[tuple[str, ModelSummary | str]]:
+def _summaries(p: PullPlan, session: HttpSession) -> list[tuple[str, ModelSummary | str]]:
     """Remote inspect of each model among the planned weights (one per GGUF model, one per safetensors folder)."""
     paths = [e.file.path for e in p.entries]
     picks: list[str] = []

@@ -20,6 +20,7 @@ from ..formats import tables
 from ..limits import MAX_LAYERS
 from ..records import ArrayValue, ModelSummary
 from ..summary.architecture import config_field, text_config
+from ..summary.fields import count as _count, positive as _int, text as _str
 from .records import LayerSpec, Layout
 
 #: llama.cpp allocates no KV cache for these GGUF architectures (llama_model::create_memory).
@@ -47,20 +48,6 @@ HYBRID_GGUF = frozenset({
 #: Hybrids whose recurrent layers are every layer but each ``full_attention_interval``-th.
 INTERVAL_GGUF = frozenset({"qwen3next", "qwen35", "qwen35moe"})
 _RECURRENT_TYPES = ("linear_attention", "mamba", "conv", "recurrent", "linear")
-
-
-def _int(v: Any) -> int | None:
-    """A size or count from the file: a positive integer, else ``None`` (unknown)."""
-    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
-
-
-def _count(v: Any) -> int | None:
-    """A non-negative integer (0 means something: no KV heads on a recurrent layer), else ``None``."""
-    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
-
-
-def _str(v: Any) -> str:
-    return v if isinstance(v, str) else ""
 
 
 def _check_layers(n: int, key: str, source: str) -> None:
@@ -147,8 +134,7 @@ def from_gguf(md: dict[str, Any], *, source: str = "GGUF metadata") -> Layout:
                 notes.append(f"sliding layers from {arch}.attention.sliding_window_pattern")
             else:
                 notes.append(f"{arch}.attention.sliding_window_pattern is not {n} flags: all layers counted as full")
-        elif _int(pattern):
-            p = _int(pattern)
+        elif p := _int(pattern):
             swa = [i % p < p - 1 for i in range(n)]
             notes.append(f"sliding iff layer % {p} < {p - 1} ({arch}.attention.sliding_window_pattern)")
         elif arch in SWA_PATTERN_GGUF:
@@ -234,10 +220,10 @@ def _config_state(text: dict[str, Any], model_type: str, hidden: int | None) -> 
         k, v = _int(text.get("linear_key_head_dim")), _int(text.get("linear_value_head_dim"))
         nk, nv = _int(text.get("linear_num_key_heads")), _int(text.get("linear_num_value_heads"))
         conv = _int(text.get("linear_conv_kernel_dim"))
-        if None in (k, v, nk, nv, conv):
+        if k is None or v is None or nk is None or nv is None or conv is None:
             return None
         # convert_hf_to_gguf: ssm.d_state = key head dim, group_count = key heads, inner = v dim x v heads
-        return _recurrent_state(conv, v * nv, k, nk)  # type: ignore[operator]
+        return _recurrent_state(conv, v * nv, k, nk)
     d_conv = _int(text.get("mamba_d_conv", text.get("conv_kernel")))
     d_state = _int(text.get("mamba_d_state", text.get("state_size")))
     expand = _int(text.get("mamba_expand", text.get("expand")))

@@ -16,7 +16,7 @@ from functools import cache
 from ..errors import UsageError
 from ..formats import tables
 from ..records import ModelSummary
-from ..summary.build import _EXPERT  # routed-expert tensor names, one definition
+from ..summary.build import EXPERT  # routed-expert tensor names, one definition
 from .records import (
     LLAMA_UBATCH, Estimate, KVCache, LayerGroup, LayerSpec, Layout, Options, Term, Weights, layer_ranges,
 )
@@ -38,33 +38,70 @@ OVERHEAD = {"llama.cpp": 512 << 20, "vllm": 2 << 30}
 TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
 
 
+#: Size units: decimal (SI) and binary (IEC) names; a bare K/M/G/T is binary, as ``-m 24G`` is in
+#: most tools. Shown in every error about a size.
+SIZE_UNITS = "B; KB, MB, GB, TB = powers of 1000; KiB, MiB, GiB, TiB (or K, M, G, T) = powers of 1024"
+
+
 def parse_size(text: str) -> int:
-    """``24GiB``, ``24G`` (binary), ``24GB`` (decimal), ``512MiB``, plain bytes -> bytes."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)(B?)\s*", text, re.IGNORECASE)
+    """``24GiB``, ``24G`` (both 24 x 1024^3), ``24GB`` (24 x 1000^3), ``512MiB``, ``100B`` -> bytes.
+
+    A bare number is refused: ``16`` is far likelier to mean 16 GB than 16 bytes, so the unit must be said.
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:([KMGT])(i?)(B?)|(B))\s*", text, re.IGNORECASE)
     if not m:
-        raise UsageError("memory", f"cannot read {text!r} as a size (try 24GiB, 16G, 8000MB)")
-    number, unit, binary, b = m.groups()
+        bare = re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", text)
+        why = f"{text.strip()!r} has no unit" if bare else f"cannot read {text!r} as a size"
+        raise UsageError("memory", f"{why}: write e.g. 16GiB or 16GB ({SIZE_UNITS})")
+    number, unit, binary, b, _ = m.groups()
     power = " KMGT".index(unit.upper()) if unit else 0
-    base = 1000 if (b and not binary and unit) else 1024
-    return int(Fraction(number) * base**power)  # exact: no float overflow on 400 digits
+    base = 1000 if (b and not binary) else 1024
+    value = Fraction(number) * base**power  # exact: no float overflow on 400 digits
+    return int(value)
+
+
+#: Context suffixes: ``32k`` = 32 x 1024 (contexts are counted in binary thousands: "128K" = 131,072).
+CONTEXT_UNITS = {"k": 1 << 10, "m": 1 << 20}
+
+
+def parse_context(value: int | str) -> int:
+    """A context length from a number or text: ``32768``, ``32k``/``32K`` (32,768), ``128K``, ``1M`` (1,048,576).
+
+    Raises ``UsageError`` naming ``ctx`` for text it cannot read, a fraction of a token, or a length below 1.
+    """
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*", value)
+        if not m:
+            raise UsageError("ctx", f"cannot read {value!r} as a context length (try 32768, 32k or 128K; k = 1024)")
+        tokens = Fraction(m.group(1)) * CONTEXT_UNITS.get(m.group(2).lower(), 1)
+        if tokens.denominator != 1:
+            raise UsageError("ctx", f"{value!r} is not a whole number of tokens (k = 1024)")
+        value = int(tokens)
+    if value < 1:
+        raise UsageError("ctx", "must be at least 1")
+    return value
 
 
 def options(
-    *, ctx: int | None = None, memory: int | str | None = None, cache_type: str | None = None,
+    *, ctx: int | str | None = None, memory: int | str | None = None, cache_type: str | None = None,
     cache_type_k: str | None = None, cache_type_v: str | None = None, parallel: int = 1, runtime: str | None = None,
-    swa_full: bool = False,
+    swa_full: bool = False, gpu_memory_utilization: float = 0.9, mem_fraction_static: float | None = None,
 ) -> Options:  # fmt: skip
-    """Memory options from what a user asked: ``memory`` in bytes or as text (``24GiB``), ``cache_type`` for K and V.
+    """Memory options from what a user asked: ``ctx`` as a number or text (``32k``), ``memory`` in bytes or as
+    text (``24GiB``), ``cache_type`` for K and V.
 
     Raises ``UsageError`` naming the parameter for a context or parallel count below 1 and for a size it cannot read.
     """
-    if ctx is not None and ctx < 1:
-        raise UsageError("ctx", "must be at least 1")
     if parallel < 1:
         raise UsageError("parallel", "must be at least 1")
+    # vllm/config/cache.py: gpu_memory_utilization in (0, 1]; SGLang's fraction is a share of the GPU as well
+    for name, share in (("gpu_memory_utilization", gpu_memory_utilization), ("mem_fraction_static", mem_fraction_static)):
+        if share is not None and not 0 < share <= 1:
+            raise UsageError(name, f"must be a share of the GPU above 0 and at most 1, not {share}")
     return Options(
-        context=ctx, parallel=parallel, runtime=runtime, memory=parse_size(memory) if isinstance(memory, str) else memory,
+        context=None if ctx is None else parse_context(ctx), parallel=parallel, runtime=runtime, memory=parse_size(memory) if isinstance(memory, str) else memory,
         cache_type_k=cache_type_k or cache_type, cache_type_v=cache_type_v or cache_type, swa_full=swa_full,
+        gpu_memory_utilization=gpu_memory_utilization, mem_fraction_static=mem_fraction_static,
     )  # fmt: skip
 
 
@@ -173,7 +210,7 @@ def kv_vllm(layout: Layout, ctx: int, *, parallel: int = 1, cache_bytes: int = 2
 
 def weights(s: ModelSummary, runtime: str) -> Weights:
     """Exact weight bytes; routed-expert tensors apart, since they can be kept in CPU memory."""
-    experts = sum(t.n_bytes or 0 for t in s.tensors if _EXPERT.search(t.name))
+    experts = sum(t.n_bytes or 0 for t in s.tensors if EXPERT.search(t.name))
     if s.format == "gguf" and runtime == "llama.cpp" and isinstance(s.format_info.get("data_bytes"), int):
         total = s.format_info["data_bytes"]
         formula = "tensor-data span of the file(s): file size - data offset"

@@ -5,7 +5,10 @@ remote code, capabilities, and the ``Plan`` that holds them. Renderers import th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..records import ModelSummary
 
 #: llama.cpp's default physical batch (``-ub``), which the sliding-window cache adds to the window.
 LLAMA_UBATCH = 512
@@ -14,7 +17,7 @@ LLAMA_UBATCH = 512
 def layer_ranges(idx: tuple[int, ...]) -> str:
     """Layer indices as compact ranges: (0, 1, 2, 4) -> ``0-2,4``."""
     out, start, prev = [], idx[0], idx[0]
-    for i in idx[1:] + (None,):  # type: ignore[operator]
+    for i in idx[1:] + (None,):
         if i is not None and i == prev + 1:
             prev = i
             continue
@@ -81,6 +84,10 @@ class Options:
     memory: int | None = None
     swa_full: bool = False
     n_ubatch: int = LLAMA_UBATCH
+    #: vLLM ``--gpu-memory-utilization``: the share of the GPU vLLM budgets for itself.
+    gpu_memory_utilization: float = 0.9
+    #: SGLang ``--mem-fraction-static`` (``None``: SGLang's default for the GPU size).
+    mem_fraction_static: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +170,17 @@ class Surroundings:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One runtime's answer."""
+    """One runtime's answer, for the version of the runtime its table was generated from (plan/registry.py)."""
 
     runtime: str
-    #: ``yes``, ``no``, ``convert`` (after conversion), ``remote-code``, ``unknown``.
+    #: ``yes``; ``yes with`` (``needs`` says what); ``convert first`` (to GGUF); ``no``; ``unknown``
+    #: (the files name no architecture to look up).
     status: str
     reason: str
+    #: The runtime version the answer holds for (``0.33.0``; llama.cpp: its commit and package).
+    version: str | None = None
+    #: What the user must supply or pass: flags (``--trust-remote-code``), a projector file, a conversion.
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +239,81 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
+class Serving:
+    """A serving runtime's own start-up sizing on one GPU (vLLM, SGLang): the KV cache left, its capacity,
+    the concurrency at the context, the largest context that fits, and the error it would raise."""
+
+    runtime: str
+    #: The runtime version whose code the figures follow.
+    version: str | None
+    memory: int
+    #: vLLM ``--max-model-len`` / the context asked for.
+    context: int
+    #: What the runtime lets itself use: memory x gpu_memory_utilization (vLLM) or x mem_fraction_static (SGLang).
+    budget: int
+    weights: int | None
+    #: vLLM's profiled activation peak, estimated (``None`` for SGLang: inside its reserved fraction).
+    activation: int | None
+    cache_dtype: str
+    #: Memory left for the KV cache (may be negative: then ``error`` says what the runtime raises).
+    kv_available: int | None = None
+    #: vLLM: bytes of one block of every layer of the largest group; SGLang: bytes per token (cell size).
+    bytes_per_block: int | None = None
+    num_blocks: int | None = None
+    #: "KV cache size: N tokens" as the runtime logs it.
+    capacity_tokens: int | None = None
+    #: "Maximum concurrency for <context> tokens per request: X".
+    concurrency: float | None = None
+    #: The largest max_model_len whose KV cache fits (vLLM's estimate_max_model_len).
+    largest_context: int | None = None
+    #: The start-up error the runtime would raise with these settings, or ``None``.
+    error: str | None = None
+    #: Why there are no KV figures (a model kind not modelled), or ``None``.
+    note: str | None = None
+    terms: tuple[Term, ...] = ()
+    not_counted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One way to run the model: a GGUF quantization (its files), or a runtime dtype and KV-cache dtype."""
+
+    #: ``Q4_K_M`` (the file name part that differs between the repo's GGUF models), or ``bfloat16, cache fp8``.
+    name: str
+    #: Weight files, split parts summed (paths as in the folder or repo); the model's own files for dtype rows.
+    files: tuple[str, ...]
+    weights_bytes: int | None
+    kv_cache_bytes: int | None
+    #: The runtime's compute buffers (``None``: not computed yet; the total then counts the labelled overhead).
+    compute_bytes: int | None
+    #: What ``Estimate.total`` counts: weights + KV cache + compute (or the typical overhead).
+    total_bytes: int | None
+    #: ``total_bytes <= memory``; ``None`` when no memory was given or a figure is unknown.
+    fits: bool | None
+    #: Largest context that fits the memory (``None``: no memory given, or nothing fits).
+    max_context: int | None
+    runtime: str = ""
+    cache_type: str = ""
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """Which quantization (or dtype) fits: one row per choice at one context, and the recommendation."""
+
+    context: int
+    memory: int | None
+    rows: tuple[Choice, ...]
+    #: The largest choice (by weight bytes) that fits at ``context``, or ``None``.
+    recommended: str | None
+    #: ``quantization`` (GGUF files) or ``dtype`` (a safetensors model under the runtime's dtype options).
+    kind: str = "quantization"
+    notes: tuple[str, ...] = ()
+    #: The folder or repo the rows come from (quantization choices), else empty.
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Memory estimate, runtime verdicts and capabilities of one model."""
 
@@ -236,3 +323,10 @@ class Plan:
     capabilities: Capabilities
     #: Sidecar files that could not be read (named, not fatal).
     warnings: tuple[str, ...] = ()
+    #: The rows of ``mfi plan`` over quantizations or dtypes; the rest of the plan is of the recommended
+    #: (else the smallest) choice when the target held several GGUF models.
+    choices: Choices | None = None
+    #: vLLM and SGLang sizing on one GPU of ``Options.memory`` (safetensors models, when a memory is given).
+    serving: tuple[Serving, ...] = ()
+    #: The summary the plan is of (set by ``api.plan``, so a caller that gave a target gets it back).
+    model: ModelSummary | None = None

@@ -1,8 +1,10 @@
 """Which runtime can load this model, whether it needs the repo's own code, and what its
 quantization method implies.
 
-Works on records only: the caller (``plan.surroundings``) lists the folder and reads the small JSON files
-around the weights into a ``Surroundings``.
+Works on records only: the caller (``plan.assess``, through ``plan.surroundings``) lists the folder and
+reads the small JSON files around the weights into a ``Surroundings``. The verdicts come from the tables
+generated out of the runtimes' own packages (plan/registry.py, data/runtimes.json): one per runtime,
+naming its version.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..formats import tables
 from ..records import ModelSummary
+from . import registry
 from .records import CodeFile, RemoteCode, Runtimes, Surroundings, Verdict
 
 #: GGUF architectures whose models take images or audio through a separate projector (mmproj) file.
@@ -72,7 +74,7 @@ def transformers_table() -> dict[str, Any]:
 
 def _auto_map_refs(auto_map: Any, source: str) -> list[tuple[str, str]]:
     """(auto class, reference) pairs; tokenizer entries may be [slow, fast] lists with nulls."""
-    out = []
+    out: list[tuple[str, str]] = []
     if not isinstance(auto_map, dict):
         return out
     for key, ref in auto_map.items():
@@ -110,58 +112,65 @@ def remote_code(config: dict[str, Any], tokenizer_config: dict[str, Any], files:
     return RemoteCode(required, True, code, note)
 
 
-def _gguf(s: ModelSummary, env: Surroundings) -> Runtimes:
+def _repo_id(s: ModelSummary) -> str | None:
+    """``owner/name`` of a remote target (``hf://owner/name@rev/path``, ``ms://...`` or plain ``owner/name``)."""
+    if s.fetched is None:
+        return None
+    parts = s.target.split("://", 1)[-1].split("/")
+    return f"{parts[0]}/{parts[1].split('@', 1)[0]}" if len(parts) >= 2 else None
+
+
+def projector(s: ModelSummary, env: Surroundings) -> dict[str, Any]:
+    """GGUF only: whether a vision/audio projector (mmproj) is needed, decided from the files, never the name.
+
+    Evidence: ``clip.*`` keys (the file is itself a projector), an architecture that exists only for
+    models taking images (MMPROJ_ARCHS), mmproj files beside. Gemma 3 is both: 270M and 1B are
+    text-only and their GGUFs carry no vision key, so gemma3 needs a projector only when one lies beside it.
+    """
     arch = s.architecture.name
-    known = arch in tables.gguf_architectures() if arch else False
-    verdicts = []
-    if arch == "clip":
-        verdicts.append(Verdict("llama.cpp", "yes", "a vision/audio projector (mmproj): load it with --mmproj beside its model"))
-    elif known:
-        verdicts.append(Verdict("llama.cpp", "yes", f"architecture {arch} is known to llama.cpp (gguf package list)"))
-    else:
-        verdicts.append(Verdict("llama.cpp", "no", f"architecture {arch or '?'} is not in the gguf package's list"))
-    base = verdicts[0].status
-    verdicts.append(Verdict("ollama / LM Studio", base, "llama.cpp inside: support follows the llama.cpp version they bundle"))
-    verdicts.append(Verdict("vllm", "unknown", "GGUF loading in vLLM is experimental and covers few architectures"))
-    verdicts.append(Verdict("transformers", "unknown", "gguf_file= dequantizes to full precision for some architectures only"))
-    projectors = tuple(f for f in env.files if f.startswith("mmproj") and f.endswith(".gguf"))
-    needed = True if arch in MMPROJ_ARCHS else (False if arch and arch != "clip" else None)
-    mmproj = {"needed": needed, "present": list(projectors)}
-    if arch == "gemma3":
-        mmproj["note"] = "Gemma 3 1B is text-only; the larger sizes take images through an mmproj file"
-    return Runtimes(tuple(verdicts), RemoteCode(False, False), mmproj)
+    present = [f for f in env.files if f.startswith("mmproj") and f.endswith(".gguf")]
+    clip_keys = sorted(k for k in s.metadata if k.startswith("clip."))
+    out: dict[str, Any] = {"needed": None, "present": present}
+    if arch == "clip" or clip_keys:
+        out["note"] = "this file is a projector (clip keys): load it with --mmproj beside its text model"
+    elif arch in MMPROJ_ARCHS and arch != "gemma3":
+        out["needed"] = True
+    elif arch == "gemma3":
+        out["needed"] = bool(present)
+        out["note"] = ("images go through the mmproj file beside it" if present else
+                       "no mmproj file beside it and no vision keys in it: text only (Gemma 3 from 4B takes images "
+                       "through a separate mmproj file)")
+    elif arch:
+        out["needed"] = False
+    return out
 
 
-def _safetensors(s: ModelSummary, env: Surroundings) -> Runtimes:
+def facts(s: ModelSummary, env: Surroundings, mmproj: dict[str, Any]) -> registry.ModelFacts:
+    """What the generated runtime tables are looked up by, from the summary and the files beside it."""
+    multimodal = bool(mmproj.get("needed")) if s.format == "gguf" else bool({"vision", "audio"} & set(s.architecture.towers))
+    return registry.facts_from_config(
+        s.format, s.config if s.format != "gguf" else {}, quant_method=s.quantization.method if s.format != "gguf" else None,
+        gguf_architecture=s.architecture.name if s.format == "gguf" else None, multimodal=multimodal, repo_id=_repo_id(s),
+    )  # fmt: skip
+
+
+def assess(s: ModelSummary, env: Surroundings | None = None) -> Runtimes:
+    """One verdict per runtime (registry.RUNTIMES), remote code, projector files and quantization implications."""
+    env = env or Surroundings()
+    mmproj = projector(s, env) if s.format == "gguf" else {}
+    verdicts = tuple(
+        Verdict(v.runtime, v.verdict, v.reason, v.version, v.needs) for v in registry.verdicts(facts(s, env, mmproj))
+    )
+    if s.format == "gguf":
+        return Runtimes(verdicts, RemoteCode(False, False), mmproj)
     config = s.config
     table = transformers_table()
-    version = table["transformers_version"]
     cls = s.architecture.cls
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
     builtin = (cls in set(table["classes"])) if cls else (model_type in table["model_types"] if model_type else None)
     rc = remote_code(config, env.tokenizer_config, env.files, builtin)
-    verdicts = []
-    if builtin:
-        verdicts.append(Verdict("transformers", "yes", f"{cls or model_type} is built into transformers {version}"))
-    elif rc.offered:
-        verdicts.append(Verdict("transformers", "remote-code", f"{cls or model_type} is not built into transformers {version}; the repo's own code is needed"))
-    elif cls or model_type:
-        verdicts.append(Verdict("transformers", "no", f"{cls or model_type} is not built into transformers {version} and the repo ships no code"))
-    else:
-        verdicts.append(Verdict("transformers", "unknown", "no architectures or model_type in config.json"))
-    vllm_reason = "not checked offline; vLLM covers most built-in decoder architectures" + (
-        " and can fall back to the transformers backend" if builtin else ""
-    )
-    verdicts.append(Verdict("vllm / sglang", "unknown", vllm_reason))
-    verdicts.append(Verdict("llama.cpp", "convert", "convert_hf_to_gguf.py first (if the architecture is supported there)"))
     method = s.quantization.method
     implications = QUANT_IMPLICATIONS.get((method or "").lower(), {}) if method else {}
     if method and not implications:
         implications = {"all": f"quantization method {method!r}: check each runtime's documentation"}
-    return Runtimes(tuple(verdicts), rc, {}, dict(implications), method)
-
-
-def assess(s: ModelSummary, env: Surroundings | None = None) -> Runtimes:
-    """Runtime verdicts for a summarised model and what lies beside it."""
-    env = env or Surroundings()
-    return _gguf(s, env) if s.format == "gguf" else _safetensors(s, env)
+    return Runtimes(verdicts, rc, {}, dict(implications), method)

@@ -15,6 +15,7 @@ from ..errors import MfiError
 from ..formats.frontmatter import read_front_matter
 from ..records import ModelSummary
 from ..sources import ByteSource, LocalFile
+from ..summary.fields import mapping
 from .records import Surroundings
 
 #: Most folder entries listed when looking for mmproj and .py files.
@@ -42,8 +43,8 @@ def surroundings(s: ModelSummary) -> tuple[Surroundings, list[str]]:
     side = s.sidecars  # already read with the summary: not read again
     if s.fetched is not None:  # a remote summary: its files are URLs; only the fetched ones are known
         warnings.append("remote target: only the files read for the summary were looked at (no README, no folder listing)")
-        names = tuple(sorted(f.path.rsplit("/", 1)[-1] for f in s.files))
-        return Surroundings(names, _dict(side.get("tokenizer_config.json")), _dict(side.get("generation_config.json"))), warnings
+        fetched = tuple(sorted(f.path.rsplit("/", 1)[-1] for f in s.files))
+        return Surroundings(fetched, mapping(side.get("tokenizer_config.json")), mapping(side.get("generation_config.json"))), warnings
     folder = Path(s.files[0].path).parent
     try:
         with os.scandir(folder) as it:
@@ -57,10 +58,5 @@ def surroundings(s: ModelSummary) -> tuple[Surroundings, list[str]]:
         warnings.append(f"{folder}: {e.strerror or e}")
         names = []
     card = _read(folder / "README.md", read_front_matter, warnings)
-    gen, tok = _dict(side.get("generation_config.json")), _dict(side.get("tokenizer_config.json"))
+    gen, tok = mapping(side.get("generation_config.json")), mapping(side.get("tokenizer_config.json"))
     return Surroundings(tuple(sorted(names)), tok, gen, card), warnings
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    """A sidecar that should be a JSON object, or nothing."""
-    return value if isinstance(value, dict) else {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..records import ModelSummary
 from ..compare.records import Comparison, FieldRow
 from ..plan.records import Plan
@@ -17,7 +19,7 @@ def cell(value: object) -> str:
     return s
 
 
-def _rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out
@@ -42,6 +44,11 @@ def inspect_markdown(s: ModelSummary, *, tensors: str | None = None, plan: Plan 
         lines += ["", "### Tokenizer", ""] + _rows(("field", "value"), rows)
     if plan is not None:
         lines += ["", "### Will it run", ""] + _rows(("", ""), [(label, cell(value)) for label, value in plain.brief_rows(plan)])
+        lines += ["", "#### Runtimes", ""] + _rows(
+            ("runtime", "version", "verdict", "needs", "why"),
+            [(cell(v.runtime), cell(v.version or text.DASH), cell(v.status), cell("; ".join(v.needs)), cell(v.reason))
+             for v in plan.runtimes.verdicts],
+        )  # fmt: skip
     if tensors is not None:
         lines += ["", "### Tensors", ""]
         lines += _rows(

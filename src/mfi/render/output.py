@@ -11,10 +11,16 @@ from ..records import ModelSummary
 from .json.inspect import dumps
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..compare.records import Comparison
     from ..hub.records import PullReport
+    from ..plan.records import Plan
+    from ..scan.records import ScanReport
+    from .terminal.pull import PullProgress
 
 
-def console():
+def console() -> Console:
     """The stdout console (rich is imported only when a table is printed, not for --json)."""
     from rich.console import Console
 
@@ -23,7 +29,7 @@ def console():
 
 def emit_inspect(
     s: ModelSummary, *, as_json: bool, as_markdown: bool, tensors: str | None, metadata: bool,
-    plan: Any = None, explain: bool = False, lang: str | None = None, plan_detail: bool = False,
+    plan: Plan | None = None, explain: bool = False, lang: str | None = None, plan_detail: bool = False,
 ) -> None:  # fmt: skip
     """Print an inspect summary as JSON, markdown or rich tables; problems also go to stderr."""
     if as_json:
@@ -66,14 +72,13 @@ def emit_inspect(
             print(f"mfi: {clean(s.target)}: {clean(p)}", file=sys.stderr)
 
 
-def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
-    """Print ``mfi plan``: memory, runtimes, capabilities (JSON: the inspect additions plus target)."""
+def emit_plan(plan: Any, *, as_json: bool, explain: bool, lang: str | None) -> None:
+    """Print ``mfi plan``: choices, memory, serving, runtimes, capabilities (JSON: schema ``mfi.plan/1``)."""
+    s = plan.model
     if as_json:
-        from .json.inspect import SCHEMA
-        from .json.plan import plan_dict
+        from .json.plan import plan_document
 
-        doc = {"schema": SCHEMA, "target": s.target, "format": s.format, **plan_dict(plan)}
-        sys.stdout.write(dumps(doc) + "\n")
+        sys.stdout.write(dumps(plan_document(s, plan)) + "\n")
         return
     from .terminal import plan as planview
 
@@ -84,7 +89,7 @@ def emit_plan(s: ModelSummary, plan: Any, *, as_json: bool, explain: bool, lang:
         out.print(planview.architecture_explained(s, language))
 
 
-def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
+def emit_compare(c: Comparison, *, as_json: bool, as_markdown: bool) -> None:
     """Print a comparison (``mfi.compare_records.Comparison``) as JSON, markdown or rich tables."""
     if as_json:
         from .json.compare import compare_dict
@@ -106,7 +111,7 @@ def emit_compare(c, *, as_json: bool, as_markdown: bool) -> None:
 
 
 @contextmanager
-def pull_progress(*, live: bool) -> Iterator[Any]:
+def pull_progress(*, live: bool) -> Iterator[PullProgress | None]:
     """A live progress display for a download (``live``), or ``None`` for a plan or a check."""
     if not live:
         yield None
@@ -130,7 +135,7 @@ def emit_pull(report: PullReport) -> None:
         sys.stderr.write(f"mfi: {refused}\n")
 
 
-def emit_scan(r, *, as_json: bool, threshold: str, show_info: bool) -> None:
+def emit_scan(r: ScanReport, *, as_json: bool, threshold: str, show_info: bool) -> None:
     """Print a scan report as JSON (``mfi.scan/1``) or a table."""
     if as_json:
         from .json.scan import scan_dict

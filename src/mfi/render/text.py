@@ -15,7 +15,7 @@ def clean(s: Any) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
 
 
-def size(n: int | None) -> str:
+def size(n: int | float | None) -> str:
     """Bytes in binary units: ``1.50 GiB``."""
     if n is None:
         return DASH

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import PurePosixPath
+from typing import Any
 
 from .. import limits
 from ..errors import LimitError, MfiError
@@ -23,7 +24,8 @@ from ..formats.pickle import (
     walk_pickle,
 )
 from ..formats.torch import LEGACY_MAGIC, read_torch
-from ..formats.ziparchive import ZipArchive, decompressing
+from ..formats.ziparchive import InflateIO, ZipArchive, ZipMember, decompressing
+from ..sources import ByteSource
 from ..sources.memory import WindowSource
 from .records import Finding
 
@@ -46,11 +48,12 @@ def global_findings(file: str, found: list[PickleGlobal], oddities: list[tuple[i
     return out
 
 
-def _walk_all(file: str, src, base: int, member: str | None) -> tuple[list[Finding], int, list[PickleWalk]]:
+def _walk_all(file: str, src: Any, base: int, member: str | None) -> tuple[list[Finding], int, list[PickleWalk]]:
     """Walk pickle after pickle to the end of ``src``; returns findings, globals seen, and the walks.
 
-    torch's legacy layout holds five pickles in a row (the first is the magic number, however it
-    is encoded), then raw storages; any other file is walked to its end, since a loader may call
+    ``src`` is a byte source, or a compressed one with ``stream()`` (read forward only). torch's
+    legacy layout holds five pickles in a row (the first is the magic number, however it is
+    encoded), then raw storages; any other file is walked to its end, since a loader may call
     ``pickle.load`` again where the last one stopped. Bytes after a STOP that break before importing
     anything are not a pickle (``pickle.load`` never reads past STOP): an info note, not damage.
     """
@@ -93,7 +96,7 @@ def _clean_note(file: str, n: int, member: str | None) -> Finding:
                    "safetensors would avoid pickle altogether", member=member, detail={"imports": n})  # fmt: skip
 
 
-def scan_pickle_file(file: str, src, names: set[str] | None = None, *, sniffed: bool = False) -> list[Finding] | None:
+def scan_pickle_file(file: str, src: ByteSource, names: set[str] | None = None, *, sniffed: bool = False) -> list[Finding] | None:
     """A bare pickle or a legacy torch checkpoint: every pickle's globals, then the tensor table's damage.
 
     ``sniffed`` files (no pickle suffix, only first bytes that decode as an opcode) that break before
@@ -109,7 +112,7 @@ def scan_pickle_file(file: str, src, names: set[str] | None = None, *, sniffed: 
     return out + integrity + ([] if loud else [_clean_note(file, n, None)])
 
 
-def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | None, walked: dict) -> list[Finding]:
+def _torch_integrity(file: str, src: ByteSource, earlier: list[Finding], names: set[str] | None, walked: dict[str, PickleWalk]) -> list[Finding]:
     """Damage in the tensor table (storages missing or short); fills ``names`` with the tensor names.
 
     Quiet when the pickle already has findings: its tensor table would only repeat that damage.
@@ -124,7 +127,7 @@ def _torch_integrity(file: str, src, earlier: list[Finding], names: set[str] | N
     return [] if quiet else [Finding("medium", "integrity", file, p) for p in ck.problems]
 
 
-def scan_zip(file: str, src, names: set[str] | None = None, *, deep: bool = True) -> list[Finding]:
+def scan_zip(file: str, src: ByteSource, names: set[str] | None = None, *, deep: bool = True) -> list[Finding]:
     """Every member whose bytes are a pickle or an npy array (whatever its name), code members, duplicates.
 
     ``np.load`` and ``torch.load`` go by content, not by name, so every member's first bytes are
@@ -195,7 +198,7 @@ _MEMBER_SNIFF = 4096
 _TORCH_STORAGE = re.compile(r"(?:.*/)?data/\d+")
 
 
-def _member_source(z: ZipArchive, m) -> tuple[object, int]:
+def _member_source(z: ZipArchive, m: ZipMember) -> tuple[ByteSource, int]:
     """A byte source for one member: the archive itself when stored, else its inflated bytes."""
     if m.stored:
         at = z.entry_offset(m)
@@ -206,11 +209,11 @@ def _member_source(z: ZipArchive, m) -> tuple[object, int]:
 class _Inflated:
     """A compressed member as a source ``_walk_all`` reads through one forward-only stream (never whole)."""
 
-    def __init__(self, z: ZipArchive, m) -> None:
+    def __init__(self, z: ZipArchive, m: ZipMember) -> None:
         self.name, self._z, self._m = z.name, z, m
         self.size = m.size
 
-    def stream(self):
+    def stream(self) -> InflateIO:
         """The member's inflating stream, from its first byte."""
         return self._z.stream(self._m)
 
@@ -226,7 +229,7 @@ class _After:
         self.name, self._src, self._offset = src.name, src, offset
         self.size = max(0, src.size - offset)
 
-    def stream(self):
+    def stream(self) -> InflateIO:
         """The inflating stream, moved past the header."""
         s = self._src.stream()
         s.skip(self._offset)
@@ -237,7 +240,7 @@ class _After:
         return self._src.read_at(self._offset + offset, length)
 
 
-def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding]:
+def _npy_findings(file: str, src: ByteSource, base: int, member: str | None) -> list[Finding]:
     try:
         header = read_npy(src)
     except MfiError as e:
@@ -246,12 +249,12 @@ def _npy_findings(file: str, src, base: int, member: str | None) -> list[Finding
         return []
     out = [Finding("high", "pickle", file, f"object array or unusual dtype ({str(header.descr)[:40]}): "
                    "np.load(allow_pickle=True) may unpickle it", base + header.data_offset, member, {"descr": str(header.descr)[:200]})]  # fmt: skip
-    data = _After(src, header.data_offset) if hasattr(src, "stream") else WindowSource(src, header.data_offset, src.size)
+    data = _After(src, header.data_offset) if isinstance(src, _Inflated) else WindowSource(src, header.data_offset, src.size)
     found, _, _ = _walk_all(file, data, base + header.data_offset, member)
     return out + found
 
 
-def scan_npy(file: str, src) -> list[Finding]:
+def scan_npy(file: str, src: ByteSource) -> list[Finding]:
     """A standalone .npy file."""
     return _npy_findings(file, src, 0, None)
 
@@ -268,12 +271,12 @@ _TORCH_TAR = {"sys_info", "pickle", "tensors", "storages"}
 class _Decompressed:
     """A whole compressed file as a source ``_walk_all`` reads through one decompressing stream."""
 
-    def __init__(self, src, kind: str) -> None:
+    def __init__(self, src: ByteSource, kind: str) -> None:
         self.name, self._src, self._kind = src.name, src, kind
         #: Unknown until decompressed: the walk asks the stream whether it has ended.
         self.size = None
 
-    def stream(self):
+    def stream(self) -> InflateIO:
         """The decompressing stream, from the first byte."""
         return decompressing(self._src, self._kind)
 
@@ -284,7 +287,7 @@ class _Decompressed:
         return s.read(length)
 
 
-def scan_compressed(file: str, src, kind: str) -> list[Finding] | None:
+def scan_compressed(file: str, src: ByteSource, kind: str) -> list[Finding] | None:
     """A gzip / zlib / bz2 / xz / lzma file holding pickles (joblib.load and pandas.read_pickle undo it first).
 
     ``None`` when the decompressed bytes are not a pickle (or the data does not decompress at all).
@@ -308,7 +311,7 @@ def scan_compressed(file: str, src, kind: str) -> list[Finding] | None:
     return found + ([] if loud else [_clean_note(file, n, None)])
 
 
-def scan_tar(file: str, src) -> list[Finding]:
+def scan_tar(file: str, src: ByteSource) -> list[Finding]:
     """A tar archive (torch < 0.4 saved ``sys_info``, ``pickle``, ``tensors`` and ``storages`` members):
     every member that starts like a pickle or an npy array is walked (torch.load unpickles three of them)."""
     import tarfile

@@ -9,6 +9,7 @@ so a reviewer can read exactly what would run.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from .records import Finding
@@ -18,7 +19,7 @@ _OTHER_REPO = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)--(?P<ref>[\w.]+)$")
 _MAX_DEPTH = 32
 
 
-def _walk(doc: Any, path: tuple = (), depth: int = 0):
+def _walk(doc: Any, path: tuple[str, ...] = (), depth: int = 0) -> Iterator[tuple[tuple[str, ...], str, Any]]:
     """(key path, key, value) for every key of every nested object, bounded in depth."""
     if depth > _MAX_DEPTH:
         return

@@ -17,6 +17,7 @@ from ..formats.pickle import starts_like_pickle
 from ..formats.safetensors import read_safetensors
 from ..formats.ziparchive import compression, is_zip
 from ..records import FileEntry
+from ..sources import ByteSource
 from ..sources.tree import LocalTree, Tree
 from ..targets import unsafe_reason
 from . import pickles, remote_code, templates
@@ -93,7 +94,7 @@ def scan_tree(target: str, tree: Tree) -> ScanReport:
     return ScanReport(target, tuple(entries), tuple(findings))
 
 
-def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], sniff: bool = True) -> tuple[str, list[Finding], dict]:
+def _scan_file(tree: Tree, rel: str, modules: set[str], tensors: dict[str, set[str]], sniff: bool = True) -> tuple[str, list[Finding], dict[str, Any]]:
     """(role, findings, extras for the folder-level checks) for one file; unreadable files become findings.
 
     Known suffixes pick the reader; any other file is sniffed: zip, npy, GGUF and pickle bytes are
@@ -118,8 +119,8 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 return "tokenizer", templates.template_findings(_text(src), name, base), {}
             if suffix == ".json":
                 return _json(src, name, base, modules)
-            first = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))  # one read a remote source keeps
-            head = first[:16]
+            peek = src.read_at(0, min(src.size, limits.MAX_SCAN_SNIFF_BYTES))  # one read a remote source keeps
+            head = peek[:16]
             if head[:4] == b"GGUF":
                 g = read_gguf(src)
                 tensors[rel] = {t.name for t in g.tensors}
@@ -133,18 +134,19 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
                 tensors[rel] = {t.name for t in st.tensors}
                 return "weights", [Finding("medium", "integrity", name, p) for p in st.problems], {}
             names: set[str] = set()
+            found: list[Finding] | None
             kind = compression(head)
             if head[:8] == _PNG:  # 0x89 'P': pickle.load stops at the persistent id, torch.load too
                 return "other", [Finding("info", "format", name, "a PNG image, not a checkpoint; not checked")], {}
             if kind is not None and (found := pickles.scan_compressed(name, src, kind)) is not None:
                 return "weights", found, {}
-            if first[257:262] == b"ustar":
+            if peek[257:262] == b"ustar":
                 return "weights", pickles.scan_tar(name, src), {}
             if is_zip(head):
                 found = pickles.scan_zip(name, src, names, deep=not tree.remote)
             elif pickles.is_npy(head):
                 found = pickles.scan_npy(name, src)
-            elif starts_like_pickle(first, cut=len(first) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
+            elif starts_like_pickle(peek, cut=len(peek) < src.size):  # a parse failure on the first opcode: pickle.load fails there too
                 found = pickles.scan_pickle_file(name, src, names, sniffed=suffix not in _PICKLE_SUFFIXES)
                 if found is None:
                     return "other", [], {}
@@ -159,13 +161,13 @@ def _scan_file(tree, rel: str, modules: set[str], tensors: dict[str, set[str]], 
         return "other", [Finding("medium", "unreadable", name, f"could not be read: {e.problem}", e.offset)], {}
 
 
-def _text(src) -> str:
+def _text(src: ByteSource) -> str:
     if src.size > limits.MAX_SCAN_TEXT:
         raise LimitError(src.name, f"{src.size} bytes exceed the cap of {limits.MAX_SCAN_TEXT} for a text file")
     return src.read_at(0, src.size).decode("utf-8", errors="replace")
 
 
-def _json(src, name: str, base: str, modules: set[str]) -> tuple[str, list[Finding], dict]:
+def _json(src: ByteSource, name: str, base: str, modules: set[str]) -> tuple[str, list[Finding], dict[str, Any]]:
     doc = read_json(src)
     out, used = remote_code.config_findings(doc, name, modules)
     role = "config"
@@ -184,7 +186,7 @@ def _json(src, name: str, base: str, modules: set[str]) -> tuple[str, list[Findi
     return role, out, {"modules": used}
 
 
-def _python(tree, rel: str, used: bool) -> Finding:
+def _python(tree: Tree, rel: str, used: bool) -> Finding:
     h = hashlib.sha256()
     size = 0
     module = posixpath.splitext(posixpath.basename(rel))[0]
@@ -200,7 +202,7 @@ def _python(tree, rel: str, used: bool) -> Finding:
     return remote_code.python_finding(tree.display(rel), module, size, h.hexdigest(), used)
 
 
-def _index_findings(tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> list[Finding]:
+def _index_findings(tree: Tree, rel: str, doc: Any, tensors: dict[str, set[str]]) -> list[Finding]:
     """Shard names that escape the folder, shards missing, and tensors the index and shards disagree on."""
     name = tree.display(rel)
     weight_map = {str(k): v for k, v in doc["weight_map"].items()}

@@ -15,6 +15,7 @@ jinja2, or for a template it cannot lex, the text patterns below run over the ta
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from .records import Finding
 
@@ -125,7 +126,7 @@ _IGNORED = frozenset({"comment_begin", "comment", "comment_end", "whitespace", "
                       "linecomment"})  # fmt: skip
 
 
-def _token_hits(tokens: list[tuple[int, str, object]]):
+def _token_hits(tokens: list[tuple[int, str, object]]) -> Iterator[tuple[str, str, str, int, str]]:
     """(severity, pattern, meaning, line, match) for each suspicious token, judged with its neighbours."""
     # names the template binds itself ({% set request = ... %}, {% for config in ... %}) are its own variables
     bound = {tokens[i + 1][2] for i, t in enumerate(tokens[:-1])
@@ -166,7 +167,7 @@ def _token_hits(tokens: list[tuple[int, str, object]]):
             yield "medium", "load", "loads another template ({m}): its content is not in this file", line, value
 
 
-def _text_hits(text: str):
+def _text_hits(text: str) -> Iterator[tuple[str, str, str, int, str]]:
     """The same judgement from text patterns over the tags, for templates Jinja cannot lex."""
     tags = _tags_only(text)
     for severity, name, rx, meaning in _PATTERNS:

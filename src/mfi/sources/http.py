@@ -12,11 +12,15 @@ import socket
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import DeadlineError, Interrupted, LimitError, OffHostRedirect, SourceError, TransferError
+
+if TYPE_CHECKING:
+    import httpx2
 
 #: Bytes of fetched spans a source keeps (headers are far smaller; a 9 MB GGUF header fits).
 MAX_CACHED = 64 << 20
@@ -91,7 +95,7 @@ class HttpSession:
         self.left_for: list[str] = []
         #: Why every transfer was stopped (``"deadline"`` or ``"interrupted"``), once ``abort`` ran.
         self.aborted: str | None = None
-        self._open: set[Any] = set()
+        self._open: set[httpx2.Response] = set()
         # A read blocked on a server that trickles bytes is woken at the deadline: ``abort`` shuts its socket.
         left = self.deadline.remaining()
         self._watchdog = threading.Timer(left, self.abort, ("deadline",)) if left is not None else None
@@ -123,7 +127,7 @@ class HttpSession:
         if self.aborted == "deadline":
             raise DeadlineError(name, f"{self.host} did not finish within the --timeout of {self.deadline.seconds:g} s; stopped")
 
-    def _timeout(self) -> Any:
+    def _timeout(self) -> httpx2.Timeout:
         import httpx2
 
         left = self.deadline.remaining()
@@ -150,7 +154,7 @@ class HttpSession:
         return h
 
     @contextmanager
-    def stream(self, method: str, url: str, name: str, extra: dict[str, str] | None = None) -> Iterator[Any]:
+    def stream(self, method: str, url: str, name: str, extra: dict[str, str] | None = None) -> Iterator[httpx2.Response]:
         """An open response for ``url`` after on-host redirects; errors become ``SourceError``."""
         import httpx2
 
@@ -221,7 +225,7 @@ def _reason(e: Exception) -> str:
     return str(e) or type(e).__name__
 
 
-def read_body(session: HttpSession, resp: Any, name: str, cap: int) -> bytes:
+def read_body(session: HttpSession, resp: httpx2.Response, name: str, cap: int) -> bytes:
     """The whole body of ``resp``, refused past ``cap`` bytes as sent and ``cap`` bytes decoded.
 
     ``Accept-Encoding: identity`` is asked for; a server that compresses anyway is decoded here, a
@@ -290,7 +294,7 @@ class HttpSource:
         """Size of the file (learnt from the first response when not given)."""
         if self._size is None:
             self._fetch(0, max(self._first, 1 << 16))
-        return self._size  # type: ignore[return-value]
+        return self._size  # type: ignore[return-value]  # _fetch set it; mypy keeps the narrowing to None across the call
 
     def read_at(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes from ``offset``; fetched spans are reused."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..formats import tables
 from ..records import Architecture, ArrayValue
+from .fields import mapping, number, positive
 
 # config.json spells the same field several ways across model families; first match wins.
 _CONFIG_ALIASES: dict[str, tuple[str, ...]] = {
@@ -57,18 +58,6 @@ def config_field(text: dict[str, Any], field: str) -> tuple[str | None, Any]:
     return config_key(text, _CONFIG_ALIASES[field])
 
 
-def _number(v: Any) -> int | float | None:
-    """A file value as a number, or ``None`` when it is not one (strings, booleans, NaN)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
-        return None
-    return v
-
-
-def _positive(v: Any) -> int | None:
-    """A count (layers, heads, sizes): a positive integer, else unknown."""
-    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
-
-
 def text_config(config: dict[str, Any]) -> dict[str, Any]:
     """The part of a config that describes the language model (nested in multimodal configs)."""
     for key in ("text_config", "llm_config", "language_config", "thinker_config"):
@@ -81,19 +70,17 @@ def text_config(config: dict[str, Any]) -> dict[str, Any]:
 def from_config(config: dict[str, Any]) -> Architecture:
     """Normalise a transformers config.json."""
     text = text_config(config)
-    f = {field: _number(_first(text, names)) for field, names in _CONFIG_ALIASES.items()}
-    for field in f:
-        if field != "norm_eps":
-            f[field] = _positive(f[field])
+    f = {field: positive(_first(text, names)) for field, names in _CONFIG_ALIASES.items() if field != "norm_eps"}
+    norm_eps = number(_first(text, _CONFIG_ALIASES["norm_eps"]))
     if f["vocab_size"] is None:
-        f["vocab_size"] = _positive(config.get("vocab_size"))
+        f["vocab_size"] = positive(config.get("vocab_size"))
     if f["kv_heads"] is None:  # transformers' own default: plain multi-head attention
         f["kv_heads"] = f["attention_heads"]
     if f["head_dim"] is None and f["hidden_size"] and f["attention_heads"]:
         f["head_dim"] = f["hidden_size"] // f["attention_heads"]
     # transformers 5 moved rope_theta and rope_scaling into rope_parameters.
-    rope_params = text.get("rope_parameters") if isinstance(text.get("rope_parameters"), dict) else {}
-    rope_theta = text.get("rope_theta", rope_params.get("rope_theta"))
+    rope_params = mapping(text.get("rope_parameters"))
+    rope_theta = number(text.get("rope_theta", rope_params.get("rope_theta")))
     scaling = text.get("rope_scaling") or {k: v for k, v in rope_params.items() if k != "rope_theta"} or None
     if isinstance(scaling, dict) and scaling.get("rope_type", scaling.get("type")) == "default" and len(scaling) == 1:
         scaling = None
@@ -112,11 +99,12 @@ def from_config(config: dict[str, Any]) -> Architecture:
     return Architecture(
         name=model_type if isinstance(model_type, str) else None,
         cls=architectures[0] if architectures and isinstance(architectures[0], str) else None,
-        rope_theta=float(rope_theta) if _number(rope_theta) is not None else None,
+        rope_theta=float(rope_theta) if rope_theta is not None else None,
         rope_scaling=scaling if isinstance(scaling, dict) else None,
-        sliding_window=_positive(window),
+        sliding_window=positive(window),
         tie_word_embeddings=tie if isinstance(tie, bool) else None,
         towers=towers,
+        norm_eps=norm_eps,
         **f,
     )
 
@@ -140,10 +128,10 @@ def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
         return _scalar(metadata.get(template.format(arch=arch)))
 
     def key(template: str) -> Any:  # a count: a positive integer or unknown
-        return _positive(raw(template))
+        return positive(raw(template))
 
     def real(template: str) -> float | None:
-        return _number(raw(template))
+        return number(raw(template))
 
     heads = key(c.Attention.HEAD_COUNT)
     hidden = key(c.LLM.EMBEDDING_LENGTH)
@@ -153,7 +141,7 @@ def from_gguf(metadata: dict[str, Any], tensor_names: set[str]) -> Architecture:
     vocab = key(c.LLM.VOCAB_SIZE) or (tokens.count if isinstance(tokens, ArrayValue) else None)
     scaling_type = raw(c.Rope.SCALING_TYPE)
     scaling_type = scaling_type if isinstance(scaling_type, str) else None
-    scaling = None
+    scaling: dict[str, Any] | None = None
     if scaling_type and scaling_type != "none":
         scaling = {"rope_type": scaling_type}
         for k, template in (("factor", c.Rope.SCALING_FACTOR), ("original_max_position_embeddings", c.Rope.SCALING_ORIG_CTX_LEN)):

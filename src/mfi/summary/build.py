@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..formats import tables
 from ..records import (
@@ -17,15 +17,19 @@ from ..records import (
     TensorInfo,
 )
 from . import architecture, tokenizer
+from .fields import mapping
+
+if TYPE_CHECKING:
+    from ..formats.gguf import GGUFFile
 
 # Input embedding and output head, in GGUF and Hugging Face naming.
 _EMBEDDING = re.compile(
     r"^(token_embd|output)\.weight$"
     r"|(^|\.)(embed_tokens|lm_head|wte|word_embeddings|embed_out|tok_embeddings)\.weight$"
 )
-# Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
-# (``shared_experts`` / ``shexp`` are always active and do not match).
-_EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
+#: Routed experts: GGUF stacks them in ``*_exps`` tensors, HF names them ``...experts.N...``
+#: (``shared_experts`` / ``shexp`` are always active and do not match). Also read by ``plan.memory``.
+EXPERT = re.compile(r"_exps\.|(^|\.)experts\.")
 # Sub-models of multimodal checkpoints (HF names; GGUF keeps them in a separate mmproj file).
 _TOWERS = (
     ("vision", re.compile(r"(^|\.)(visual|vision_tower|vision_model|vision_encoder|image_encoder|vpm|multi_modal_projector|mm_projector)\.")),
@@ -48,7 +52,7 @@ def parameters(tensors: Iterable[TensorInfo], arch: Architecture) -> Parameters:
             towers[tower] = towers.get(tower, 0) + n
         elif _EMBEDDING.search(t.name):
             embedding += n
-        elif _EXPERT.search(t.name):
+        elif EXPERT.search(t.name):
             experts += n
     active: int | None = total
     if experts:
@@ -99,7 +103,7 @@ def _file_type_warning(file_type: str | None, rows: tuple[QuantRow, ...]) -> lis
     return []
 
 
-def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()) -> ModelSummary:
+def summarize_gguf(target: str, shards: list[GGUFFile], extra_problems: Iterable[str] = ()) -> ModelSummary:
     """One summary for a GGUF model (one file or all parts of a split model, in order)."""
     first = shards[0]
     md = first.metadata
@@ -138,7 +142,7 @@ def summarize_gguf(target: str, shards: list, extra_problems: Iterable[str] = ()
 
 def summarize_safetensors(
     target: str,
-    shards: list,
+    shards: list[Any],  # SafetensorsFile, or TorchCheckpoint with fmt="pytorch"
     sidecars: dict[str, Any],
     files: Iterable[FileEntry],
     extra_warnings: Iterable[str] = (),
@@ -149,7 +153,7 @@ def summarize_safetensors(
 
     ``fmt="pytorch"``: the shards are ``formats.torch.TorchCheckpoint`` records (same tensor table).
     """
-    config = sidecars.get("config.json") if isinstance(sidecars.get("config.json"), dict) else {}
+    config = mapping(sidecars.get("config.json"))
     tensors = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_config(config) if config else Architecture()
     qc = architecture.text_config(config).get("quantization_config") or config.get("quantization_config")
@@ -199,7 +203,7 @@ def summarize_safetensors(
     )
 
 
-def split_problems(shards: list) -> list[str]:
+def split_problems(shards: list[GGUFFile]) -> list[str]:
     """Check split.* keys against the parts found (spec: llama.cpp gguf-split)."""
     problems = []
     count = len(shards)

@@ -79,7 +79,7 @@ def read_index(tree: Tree, rel: str, fmt: str = "safetensors") -> ShardIndex:
 
 def index_problems(weight_map: dict[str, str], shards: Iterable[Any]) -> list[str]:
     """Names the index promises that their shard lacks, and tensors the index does not list."""
-    have = set()
+    have: set[tuple[str, str]] = set()
     for s in shards:
         base = Path(s.name).name
         have.update((base, t.name) for t in s.tensors)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..formats import tables
 from ..records import ArrayValue, SpecialToken, Tokenizer
+from .fields import is_count, mapping
+
+if TYPE_CHECKING:
+    from ..formats.gguf import GGUFFile
 
 _ROLES = ("bos", "eos", "eot", "eom", "pad", "unk", "sep", "mask")
 
 
-def from_gguf(gguf_file) -> Tokenizer | None:
+def from_gguf(gguf_file: GGUFFile) -> Tokenizer | None:
     """Read the embedded tokenizer of a GGUF file; ``None`` when it carries none."""
     md = gguf_file.metadata
     c = tables.gguf_constants().Keys.Tokenizer
@@ -27,7 +31,7 @@ def from_gguf(gguf_file) -> Tokenizer | None:
             "tokenizer.ggml.padding_token_id" if role == "pad" else f"tokenizer.ggml.{role}_token_id"
         )
         value = md.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if is_count(value):
             ids[role] = value
     texts = gguf_file.strings(c.LIST, list(ids.values())) if ids else {}
     templates = {}
@@ -64,16 +68,11 @@ def tokens_digest(tokens: list[str]) -> str:
     return h.hexdigest()
 
 
-def _id(value: Any) -> bool:
-    """Whether a file value can be a token id."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _token_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
-    if isinstance(value, dict) and isinstance(value.get("content"), str):
-        return value["content"]
+    if isinstance(value, dict) and isinstance(content := value.get("content"), str):
+        return content
     return None
 
 
@@ -92,23 +91,23 @@ def from_hf(
         return None
     tj = tokenizer_json if isinstance(tokenizer_json, dict) else {}
     tc = tokenizer_config if isinstance(tokenizer_config, dict) else {}
-    model = tj.get("model") if isinstance(tj.get("model"), dict) else {}
+    model = mapping(tj.get("model"))
     by_id: dict[int, str] = {}
     vocab = model.get("vocab")
     if isinstance(vocab, dict):  # BPE, WordPiece, WordLevel: token -> id
-        by_id = {i: t for t, i in vocab.items() if _id(i)}
+        by_id = {i: t for t, i in vocab.items() if is_count(i)}
     elif isinstance(vocab, list):  # Unigram: [token, score] in id order
         by_id = {i: e[0] for i, e in enumerate(vocab) if isinstance(e, list) and e and isinstance(e[0], str)}
     added_list = tj.get("added_tokens")
-    added = [a for a in (added_list if isinstance(added_list, list) else []) if isinstance(a, dict) and _id(a.get("id"))]
+    added = [a for a in (added_list if isinstance(added_list, list) else []) if isinstance(a, dict) and is_count(a.get("id"))]
     for a in added:
         if isinstance(a.get("content"), str):
             by_id.setdefault(a["id"], a["content"])
     decoder = tc.get("added_tokens_decoder")
     if not by_id and isinstance(decoder, dict):  # no tokenizer.json: tokenizer_config still names ids
         for i, a in decoder.items():
-            if str(i).isdigit() and _token_text(a):
-                by_id[int(i)] = _token_text(a)  # type: ignore[assignment]
+            if str(i).isdigit() and (content := _token_text(a)):
+                by_id[int(i)] = content
     ids_of = {t: i for i, t in by_id.items()}
     special: dict[str, SpecialToken] = {}
     for role in ("bos", "eos", "pad", "unk", "sep", "mask", "cls"):
@@ -120,7 +119,7 @@ def from_hf(
             gid = source.get(f"{role}_token_id") if isinstance(source, dict) else None
             if isinstance(gid, list) and gid:  # several EOS ids: the first is the main one
                 gid = gid[0]
-            if role not in special and _id(gid):
+            if role not in special and is_count(gid):
                 special[role] = SpecialToken(gid, by_id.get(gid))
     order = {r: i for i, r in enumerate(("bos", "eos", "pad", "unk", "sep", "mask", "cls"))}
     special = dict(sorted(special.items(), key=lambda kv: order[kv[0]]))

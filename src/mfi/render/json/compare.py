@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ...compare.records import Comparison, FieldRow, LayerQuant, TensorPair, ValueStats
-from .inspect import _finite, inspect_dict
+from .inspect import finite, inspect_dict
 
 SCHEMA = "mfi.compare/1"
 
 
 def _row(r: FieldRow) -> dict[str, Any]:
-    return {"field": r.field, "left": _finite(r.left), "right": _finite(r.right), "equal": r.equal, "status": r.status, "note": r.note}
+    return {"field": r.field, "left": finite(r.left), "right": finite(r.right), "equal": r.equal, "status": r.status, "note": r.note}
 
 
 def _values(v: ValueStats | None) -> dict[str, Any] | None:
@@ -20,7 +20,7 @@ def _values(v: ValueStats | None) -> dict[str, Any] | None:
     if v.skipped is not None:
         return {"compared": False, "reason": v.skipped}
     return {
-        "compared": True, "cosine": _finite(v.cosine), "rel_rms": _finite(v.rel_rms), "max_abs": _finite(v.max_abs),
+        "compared": True, "cosine": finite(v.cosine), "rel_rms": finite(v.rel_rms), "max_abs": finite(v.max_abs),
         "rows": v.rows, "rows_total": v.rows_total,
     }  # fmt: skip
 
@@ -46,7 +46,7 @@ def _pair(p: TensorPair, v: ValueStats | None) -> dict[str, Any]:
 
 
 def _layer(lq: LayerQuant, v: ValueStats | None) -> dict[str, Any]:
-    out = {
+    out: dict[str, Any] = {
         "layer": lq.layer, "parameters": lq.params,
         "left_bytes": lq.left_bytes, "right_bytes": lq.right_bytes,
         "left_bits_per_weight": lq.left_bpw, "right_bits_per_weight": lq.right_bpw,

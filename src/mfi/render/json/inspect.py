@@ -20,20 +20,20 @@ def select(tensors: tuple[TensorInfo, ...], pattern: str | None) -> list[TensorI
     return [t for t in tensors if fnmatch.fnmatchcase(t.name, pattern)]
 
 
-def _finite(v: Any) -> Any:
+def finite(v: Any) -> Any:
     """JSON has no NaN or infinity: they become strings, at any depth."""
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
     if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
+        return {k: finite(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_finite(x) for x in v]
+        return [finite(x) for x in v]
     return v
 
 
 def dumps(doc: dict[str, Any]) -> str:
     """The one way documents are written: strict JSON (no NaN), indented, ASCII-safe."""
-    return json.dumps(_finite(doc), indent=2, allow_nan=False)
+    return json.dumps(finite(doc), indent=2, allow_nan=False)
 
 
 def metadata_value(v: Any) -> Any:
@@ -49,7 +49,7 @@ def metadata_value(v: Any) -> Any:
         return [metadata_value(x) for x in v]
     if isinstance(v, bytes):
         return v.hex()
-    return _finite(v)
+    return finite(v)
 
 
 def tensor_dict(t: TensorInfo) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def tensor_dict(t: TensorInfo) -> dict[str, Any]:
 def inspect_dict(s: ModelSummary, *, tensors: str | None = None, metadata: bool = False) -> dict[str, Any]:
     """The whole summary as ``mfi.inspect/1``; tensor rows and raw metadata only when asked."""
     a = s.architecture
-    arch = {("class" if f == "cls" else f): _finite(getattr(a, f)) for f in a.FIELDS}
+    arch = {("class" if f == "cls" else f): finite(getattr(a, f)) for f in a.FIELDS}
     arch["towers"] = a.towers
     p = s.parameters
     q = s.quantization

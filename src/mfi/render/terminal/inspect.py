@@ -138,7 +138,7 @@ def tensors_table(s: ModelSummary, pattern: str | None) -> Table:
     columns = ("name", "type", "shape", "params", "bytes", "offset") + (("part",) if several else ())
     table = new_table(title, *columns, right=(3, 4, 5, 6))
     for r in rows:
-        cells = [t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", text.size(r.n_bytes), f"{r.offset:,}"]
+        cells: list[Text | str] = [t(r.name), t(r.dtype), "x".join(str(d) for d in r.shape), f"{r.n_params:,}", text.size(r.n_bytes), f"{r.offset:,}"]
         table.add_row(*cells, *((f"{parts.get(r.file, '?')}/{len(parts)}",) if several else ()))
     return table
 

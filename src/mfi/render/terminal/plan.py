@@ -119,13 +119,77 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
     return out
 
 
+def choices_view(p: Plan) -> list[RenderableType]:
+    """Which quantization (or dtype) fits: one row per choice, and the recommendation."""
+    c = p.choices
+    if c is None:
+        return []
+    what = "quantization" if c.kind == "quantization" else "dtype and KV-cache dtype"
+    memory = f", memory {text.size(c.memory)}" if c.memory is not None else ""
+    table = _titled(safe_text(f"Which {what} fits (context {c.context:,}{memory})"), "choice", "weights", "KV cache",
+                    "compute", "total", "fits", "largest context", right=(1, 2, 3, 4, 6))  # fmt: skip
+    for r in c.rows:
+        fits = text.DASH if r.fits is None else ("yes" if r.fits else "no")
+        table.add_row(Text.assemble(safe_text(r.name), (" *" if r.name == c.recommended else "", "bold green")),
+                      _size(r.weights_bytes), _size(r.kv_cache_bytes), _size(r.compute_bytes), _size(r.total_bytes),
+                      Text(fits, style={"yes": "green", "no": "red"}.get(fits, "")),
+                      f"{r.max_context:,}" if r.max_context else text.DASH)  # fmt: skip
+    out: list[RenderableType] = [table]
+    if c.memory is not None:
+        pick = f"recommended: {c.recommended} (the largest that fits)" if c.recommended else "recommended: none fits"
+        out.append(Text.assemble(("* ", "bold green"), safe_text(pick)))
+    for n in c.notes:
+        out.append(Text.assemble(("note: ", "dim"), safe_text(n)))
+    if c.source:
+        out.append(Text.assemble(("the rest of the plan is of ", "dim"), safe_text(c.rows[_shown(p)].name)))
+    return out
+
+
+def _shown(p: Plan) -> int:
+    """Row whose model the rest of the plan describes."""
+    assert p.choices is not None
+    files = tuple(f.path for f in p.model.files) if p.model is not None else ()
+    for i, r in enumerate(p.choices.rows):
+        if r.files and any(f.endswith(r.files[0]) for f in files):
+            return i
+    return 0
+
+
+def serving_view(p: Plan) -> list[RenderableType]:
+    """vLLM's and SGLang's own start-up sizing: KV capacity, concurrency, largest context, the error."""
+    out: list[RenderableType] = []
+    for v in p.serving:
+        name = {"vllm": "vLLM", "sglang": "SGLang"}.get(v.runtime, v.runtime)
+        head = safe_text(f"{name} {v.version or ''} on one GPU of {text.size(v.memory)} (cache {v.cache_dtype})")
+        table = _titled(head, "item", "value", "formula", right=(1,))
+        for t in v.terms:
+            table.add_row(safe_text(t.name), safe_text(text.number(t.value)), safe_text(t.formula))
+        out.append(table)
+        if v.kv_available is not None:
+            out.append(Text(f"KV cache memory {text.size(v.kv_available) if v.kv_available > 0 else text.DASH} of a "
+                            f"{text.size(v.budget)} budget: weights {_size(v.weights)}"
+                            + (f" + activation peak {_size(v.activation)} (estimate)" if v.activation is not None else "")))
+        if v.capacity_tokens is not None and v.concurrency is not None:
+            out.append(Text(f"KV cache capacity {v.capacity_tokens:,} tokens, maximum concurrency {v.concurrency:.2f}x "
+                            f"for {v.context:,} tokens", style="bold"))  # fmt: skip
+        if v.largest_context:
+            out.append(Text(f"largest max_model_len that fits: {v.largest_context:,}"))
+        if v.error:
+            out.append(Text.assemble((f"{name} would refuse to start: ", "red"), safe_text(v.error)))
+        if v.note:
+            out.append(Text.assemble(("no KV figure: ", "yellow"), safe_text(v.note)))
+        out.append(Text("not counted: " + "; ".join(v.not_counted), style="dim"))
+    return out
+
+
 def runtimes_view(p: Plan) -> list[RenderableType]:
     """Runtime verdicts, remote code, projector files and quantization implications."""
     r = p.runtimes
-    table = new_table("Runtimes", "runtime", "verdict", "why")
+    table = new_table("Runtimes (from each runtime's own tables)", "runtime", "version", "verdict", "needs", "why")
     for v in r.verdicts:
-        style = {"yes": "green", "no": "red", "remote-code": "yellow"}.get(v.status, "")
-        table.add_row(v.runtime, Text(v.status, style=style), safe_text(v.reason))
+        style = {"yes": "green", "no": "red", "yes with": "yellow", "convert first": "yellow"}.get(v.status, "")
+        table.add_row(v.runtime, safe_text(v.version or text.DASH), Text(v.status, style=style),
+                      safe_text("; ".join(v.needs)), safe_text(v.reason))
     out: list[RenderableType] = [table]
     if r.mmproj:
         needed = {True: "needed", False: "not needed", None: "unknown"}[r.mmproj.get("needed")]
@@ -190,7 +254,11 @@ def plan_view(s: ModelSummary, p: Plan, *, explain: bool = False, lang: str = "e
     from .inspect import overview
 
     parts: list[RenderableType] = [overview(s), Text()]
+    if p.choices is not None:
+        parts += [*choices_view(p), Text()]
     parts += memory_view(p, explain=explain, lang=lang)
+    if p.serving:
+        parts += [Text(), *serving_view(p)]
     parts += [Text(), *runtimes_view(p)]
     parts += [Text(), capabilities_view(p)]
     for w in p.warnings:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -20,8 +21,11 @@ from rich.text import Text
 from .. import text
 from .inspect import fetched_line, new_table, overview, t
 
+if TYPE_CHECKING:
+    from ...hub.records import PullReport
 
-def plan_view(report: Any) -> Group:
+
+def plan_view(report: PullReport) -> Group:
     """``--dry-run``: files, sizes, what is present, total, and each weight file's summary."""
     p = report.plan
     listing = p.listing
@@ -47,7 +51,7 @@ def plan_view(report: Any) -> Group:
     return Group(*parts)
 
 
-def verify_view(report: Any) -> Group:
+def verify_view(report: PullReport) -> Group:
     """``--verify``: one line per problem, or that every file matches."""
     if not report.problems:
         n = len(report.plan.entries)
@@ -75,7 +79,7 @@ def refused_line(report: Any) -> str | None:
 class PullProgress:
     """A rich progress display: one bar per file and a total, with bytes, speed and ETA."""
 
-    def __init__(self, console) -> None:
+    def __init__(self, console: Console) -> None:
         # descriptions are file names from the hub: plain text, never markup
         columns = (
             TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
@@ -89,9 +93,9 @@ class PullProgress:
     def __enter__(self) -> "PullProgress":
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.total is not None:  # shown only once a download started
-            self.progress.__exit__(*exc)
+            self.progress.__exit__(kind, exc, tb)
 
     def start(self, path: str, total: int | None, done: int) -> None:
         with self._lock:
@@ -104,7 +108,8 @@ class PullProgress:
 
     def advance(self, path: str, n: int) -> None:
         self.progress.advance(self.tasks[path], n)
-        self.progress.advance(self.total, n)
+        if self.total is not None:  # always: start() set it before any task existed
+            self.progress.advance(self.total, n)
 
     def finish(self, path: str) -> None:
         self.progress.update(self.tasks[path], visible=False)
