@@ -225,3 +225,14 @@ def test_text_members_of_a_tar_are_quiet(tmp_path):
         t.add(tmp_path / "list.txt", "list.txt")
     report = api.scan(str(tmp_path / "data.tar"))
     assert [f.severity for f in report.findings] == ["info"]
+
+
+def test_a_bad_zip_member_does_not_hide_the_others(tmp_path):
+    """A member whose local header lies past the end is reported, and data.pkl is still walked."""
+    entries = [scancorpus.Entry("archive/broken", b"x" * 10), *scancorpus.torch_entries(scancorpus.evil(tmp_path / "m"))]
+    local, cd, n = scancorpus.zip_bytes(entries)
+    broken_at = cd.index(b"archive/broken") - 4  # the central entry's local-header offset field
+    cd = cd[:broken_at] + struct.pack("<I", 1 << 30) + cd[broken_at + 4 :]
+    (tmp_path / "model.pt").write_bytes(local + cd + scancorpus._eocd(n, len(cd), len(local)))
+    found = {(f.severity, f.member) for f in api.scan(str(tmp_path / "model.pt")).findings}
+    assert ("critical", "archive/data.pkl") in found and ("high", "archive/broken") in found

@@ -163,12 +163,17 @@ def scan_zip(file: str, src: ByteSource, names: set[str] | None = None, *, deep:
         is_storage = storage is not None and storage.fullmatch(lower) is not None
         if is_storage and not deep:
             continue
-        local = z.local_name(m)
+        try:
+            local = z.local_name(m)
+            head = z.head(m, _MEMBER_SNIFF)
+        except MfiError as e:  # one bad member must not hide the others' findings
+            out.append(Finding("high", "pickle", file, f"member {name!r} could not be read ({e.problem}); a loader may "
+                               "still read it: what runs cannot be verified", e.offset, name, {"damaged": True}))  # fmt: skip
+            continue
         if local != name:
             out.append(Finding("high", "pickle", file, f"member {name!r} is named {local!r} in its local header: torch "
                                "reads it, zipfile refuses it; what runs cannot be verified", member=name,
                                detail={"damaged": True, "local_name": local}))  # fmt: skip
-        head = z.head(m, _MEMBER_SNIFF)
         if is_npy(head):
             data_src, base = _member_source(z, m)
             out += _npy_findings(file, data_src, base, name)
