@@ -49,6 +49,9 @@ MAX_PICKLE_STACK = 100_000
 MAX_PICKLE_STRING = 16 * MiB
 #: Deepest stack of MARKs (nested tuples/lists/dicts being built). Real checkpoints nest < 10.
 MAX_PICKLE_DEPTH = 256
+#: Most bytes inflated from one compressed zip member walked as a pickle (torch never compresses its
+#: data.pkl; real pickles are < 10 MiB). A 261 KB member inflating to 256 MiB stops here, in well under a second.
+MAX_MEMBER_INFLATE = 64 * MiB
 #: Largest zip central directory read (torch checkpoints list one member per storage).
 MAX_ZIP_DIRECTORY = 16 * MiB
 #: Most members in one zip checkpoint or .npz archive.

@@ -284,7 +284,8 @@ class ZipArchive:
         makers = {8: lambda: zlib.decompressobj(-15), 12: bz2.BZ2Decompressor, 14: _LzmaZip}
         if m.method not in makers:
             raise FormatError(self.name, f"zip member {m.name!r} uses compression method {m.method}", m.header_offset)
-        return InflateIO(self.src, self.entry_offset(m), m.compressed_size, makers[m.method], f"zip member {m.name!r}")
+        return InflateIO(self.src, self.entry_offset(m), m.compressed_size, makers[m.method], f"zip member {m.name!r}",
+                         cap=limits.MAX_MEMBER_INFLATE)  # fmt: skip
 
     def read_entry(self, m: ZipMember, cap: int, partial: bool = False) -> bytes:
         """One entry's (decompressed) bytes; over ``cap`` is a ``LimitError``, or cut at ``cap`` when ``partial``."""
