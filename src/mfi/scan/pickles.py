@@ -191,7 +191,10 @@ def scan_zip(file: str, src: ByteSource, names: set[str] | None = None, *, deep:
             out += found
             if not [f for f in found if f.severity != "info"]:
                 clean.append(name)
-    if has_torch and deep:  # the tensor table needs one small read per storage: skipped remotely
+    main = next((m.name for m in z.torch_entries if m.name.lower() == prefix + "data.pkl"), None)
+    # the tensor table needs one small read per storage: skipped remotely; and when data.pkl could not
+    # be walked to its end (reading it again for the table would only repeat the damage, at its cost)
+    if has_torch and deep and main in walked:
         out += _torch_integrity(file, src, out, names, walked)
     if clean and not any(f.kind == "pickle" and f.severity != "info" for f in out):
         out.append(_clean_note(file, allowed, None))
