@@ -192,5 +192,14 @@ def test_nested_array_count_is_capped(tmp_path):
     at = data.find(b"x.nested") + len(b"x.nested") + 4 + 4  # type, element type, then the count
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(patch(data, at, "<Q", 5000))
-    with pytest.raises(LimitError, match="5000 nested arrays exceed the cap of 4096"):
+    with pytest.raises(LimitError, match="more than 4096 arrays nested in arrays"):
         _read(bad)
+
+
+def test_nested_arrays_are_counted_over_the_whole_header(tmp_path):
+    """Issue 11 item 11: 4096 arrays of 340 empty arrays each: refused at the cap, not walked for seconds."""
+    import scancorpus
+
+    path = scancorpus._gguf_nested(tmp_path / "nested.gguf")
+    with pytest.raises(LimitError, match="more than 4096 arrays nested in arrays"):
+        _read(path)

@@ -162,7 +162,7 @@ def test_gguf_chat_template(tmp_path):
     r = _scan(tmp_path / "m.gguf")
     crit = _sev(r, "critical", "template")
     assert len(crit) == 1 and crit[0].detail["template"] == "tokenizer.chat_template"
-    assert crit[0].detail["count"] == 3 and "line 1, column 7" in crit[0].message
+    assert crit[0].detail["count"] == 3 and "at line 1 (3 places)" in crit[0].message
 
 
 def test_template_files(tmp_path):
@@ -174,7 +174,8 @@ def test_template_files(tmp_path):
     for f in r.findings:
         by_file.setdefault(f.file.rsplit("/", 1)[1], set()).add(f.detail.get("pattern"))
     assert by_file["tokenizer_config.json"] == {"dunder", "code-call", "jinja-global", "module-name"}
-    assert by_file["chat_template.jinja"] == {"attr-filter", "escaped-underscore", "load"}
+    # Jinja's lexer decodes the escapes: the hidden name is a dunder as well
+    assert by_file["chat_template.jinja"] == {"attr-filter", "escaped-underscore", "dunder", "load"}
     assert "chat_template.json" not in by_file
 
 

@@ -12,7 +12,7 @@ MAX_STRING_BYTES = 16 * MiB
 MAX_ARRAY_COUNT = 1 << 24
 #: Deepest nesting of GGUF arrays of arrays. Real files nest at most 2 levels.
 MAX_ARRAY_DEPTH = 4
-#: Most arrays inside one GGUF array (llama.cpp's own reader refuses nested arrays outright).
+#: Most arrays inside GGUF arrays, over the whole header (llama.cpp's own reader refuses nested arrays outright).
 MAX_NESTED_ARRAYS = 4096
 #: Most key/value pairs in a GGUF header. Real files carry < 100.
 MAX_KV_COUNT = 1 << 16
@@ -44,6 +44,8 @@ ARRAY_MATERIALISE = 64
 MAX_PICKLE_BYTES = 256 * MiB
 #: Most opcodes walked in one pickle. A 2,000-tensor state dict takes ~100,000.
 MAX_PICKLE_OPCODES = 4_000_000
+#: Most pickles walked in a row in one file or member (torch's legacy layout writes five).
+MAX_PICKLES = 1000
 #: Most memo entries (BINPUT/MEMOIZE). torch memoizes a few per tensor.
 MAX_PICKLE_MEMO = 262_144
 #: Most values on a pickle's stack at once (all MARK levels). A state dict keeps a few dozen there.
@@ -52,6 +54,9 @@ MAX_PICKLE_STACK = 100_000
 MAX_PICKLE_STRING = 16 * MiB
 #: Deepest stack of MARKs (nested tuples/lists/dicts being built). Real checkpoints nest < 10.
 MAX_PICKLE_DEPTH = 256
+#: Most bytes inflated from one compressed zip member walked as a pickle (torch never compresses its
+#: data.pkl; real pickles are < 10 MiB). A 261 KB member inflating to 256 MiB stops here, in well under a second.
+MAX_MEMBER_INFLATE = 64 * MiB
 #: Largest zip central directory read (torch checkpoints list one member per storage).
 MAX_ZIP_DIRECTORY = 16 * MiB
 #: Most members in one zip checkpoint or .npz archive.

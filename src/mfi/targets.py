@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -51,10 +52,15 @@ class LocalTarget:
 
 def _sniff(path: Path) -> str | None:
     try:
-        with path.open("rb") as f:  # only the magic; readers get a byte source
-            head = f.read(9)
+        regular = stat.S_ISREG(path.stat().st_mode)
+        # a FIFO blocks open() until a writer comes, a device may never end (issue 11 item 10)
+        if regular:
+            with path.open("rb") as f:  # only the magic; readers get a byte source
+                head = f.read(9)
     except OSError as e:
         raise SourceError(str(path), e.strerror or str(e)) from None
+    if not regular:
+        raise SourceError(str(path), "is a FIFO, socket or device, not a file: never opened")
     if head[:4] == b"GGUF":
         return "gguf"
     if len(head) == 9 and head[8:9] == b"{":

@@ -12,7 +12,7 @@ import ast
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import limits
 from ..errors import FormatError, LimitError, TruncatedError
@@ -53,6 +53,30 @@ def _has_object(descr: Any) -> bool:
     return True
 
 
+def _not_a_dict(name: str, why: str, at: int) -> NoReturn:
+    raise FormatError(name, f".npy header is not a dict literal ({why})", at)
+
+
+def _py2_header(name: str, text: str, at: int) -> Any:
+    """A header written by Python 2 (``(1L,)``): numpy drops an ``L`` after a number and reads it again.
+
+    Mirrors ``numpy.lib.format._filter_header`` (used for format versions up to 2.0).
+    """
+    import io
+    import tokenize
+
+    tokens = []
+    last_number = False
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if not (last_number and tok.type == tokenize.NAME and tok.string == "L"):
+                tokens.append(tok)
+            last_number = tok.type == tokenize.NUMBER
+        return ast.literal_eval(tokenize.untokenize(tokens))
+    except (tokenize.TokenError, SyntaxError, ValueError, TypeError, MemoryError, RecursionError) as e:
+        _not_a_dict(name, type(e).__name__, at)
+
+
 def read_npy(src: ByteSource, offset: int = 0) -> NpyHeader:
     """Read the .npy header at ``offset`` of ``src``."""
     head = src.read_at(offset, 12)
@@ -74,10 +98,13 @@ def read_npy(src: ByteSource, offset: int = 0) -> NpyHeader:
     raw = src.read_at(start, n)
     if len(raw) < n:
         raise TruncatedError(src.name, f".npy header of {n} bytes runs past the end", start)
+    text = raw.decode("utf-8" if major == 3 else "latin-1")
     try:
-        header = ast.literal_eval(raw.decode("utf-8" if major == 3 else "latin-1"))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as e:
-        raise FormatError(src.name, f".npy header is not a dict literal ({type(e).__name__})", start) from None
+        header = ast.literal_eval(text)
+    except SyntaxError:
+        header = _py2_header(src.name, text, start) if major <= 2 else _not_a_dict(src.name, "SyntaxError", start)
+    except (ValueError, TypeError, MemoryError, RecursionError) as e:
+        _not_a_dict(src.name, type(e).__name__, start)
     if not isinstance(header, dict) or not {"descr", "shape", "fortran_order"} <= set(header):
         raise FormatError(src.name, ".npy header lacks descr, shape or fortran_order", start)
     shape = header["shape"]

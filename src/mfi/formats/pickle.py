@@ -1,4 +1,7 @@
-"""Pickles read without unpickling: a static walk of the opcodes with ``pickletools.genops``.
+"""Pickles read without unpickling: a static walk of the opcodes, read as CPython's ``Modules/_pickle.c`` reads them.
+
+The opcodes and their arguments come from ``pickleops`` (the C unpickler's readings, not
+pickletools'); long arguments are stepped over, never read into memory.
 
 Nothing is imported, called or constructed. A small stack machine mirrors what ``pickle.load``
 would build, with every global replaced by a ``Global`` marker and every call by a ``Call`` record,
@@ -13,14 +16,14 @@ can say what they do. Deny-lists alone have a long record of bypasses; this one 
 
 from __future__ import annotations
 
-import pickletools
-from collections.abc import Iterator
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import limits
 from ..errors import FormatError, LimitError, MfiError
 from ..sources import ByteSource
+from .pickleops import OPCODES, genops, skip
 from .ziparchive import SourceIO
 
 #: What ``Global.verdict`` can be.
@@ -41,11 +44,12 @@ TORCH_DTYPES = {
     "short": "I16", "int8": "I8", "uint8": "U8", "uint16": "U16", "uint32": "U32", "uint64": "U64",
     "bool": "BOOL", "complex64": "C64", "cfloat": "C64", "complex128": "C128", "cdouble": "C128",
     "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "float8_e4m3fnuz": "F8_E4M3FNUZ",
-    "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0", "qint8": "QI8", "quint8": "QU8",
+    "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0", "complex32": "C32", "chalf": "C32",
+    "float4_e2m1fn_x2": "F4_E2M1FN_X2", "qint8": "QI8", "quint8": "QU8",
     "qint32": "QI32", "quint4x2": "QU4x2", "quint2x4": "QU2x4",
 }  # fmt: skip
 #: Bits per element of the dtypes above that safetensors does not define.
-EXTRA_DTYPE_BITS = {"C128": 128.0, "QI8": 8.0, "QU8": 8.0, "QI32": 32.0, "QU4x2": 8.0, "QU2x4": 8.0}
+EXTRA_DTYPE_BITS = {"C128": 128.0, "C32": 32.0, "F4_E2M1FN_X2": 8.0, "QI8": 8.0, "QU8": 8.0, "QI32": 32.0, "QU4x2": 8.0, "QU2x4": 8.0}
 
 #: Tensor rebuild helpers: ``torch._utils`` names, and what their arguments mean to us.
 REBUILD_TENSOR = {"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3"}
@@ -60,12 +64,20 @@ _ALLOWED: dict[str, frozenset[str]] = {
     }),
     "torch._tensor": frozenset({"_rebuild_from_type_v2"}),
     "torch": frozenset(set(STORAGE_DTYPES) | set(TORCH_DTYPES) | {"Size", "device", "per_tensor_affine",
-                                                                  "per_channel_affine"}),
+                                                                  "per_channel_affine", "Tensor"}),
+    # torch.save writes float8, uint16/32/64, complex32 and float4 storages as torch.storage.UntypedStorage
+    # (with the dtype in _rebuild_tensor_v3); nn.Buffer rebuilds through _rebuild_from_type_v2(.., torch.Tensor ..)
+    "torch.storage": frozenset({"UntypedStorage"}),
     "torch.serialization": frozenset({"_get_layout"}),
     "torch.nn.parameter": frozenset({"Parameter"}),
     "numpy": frozenset({"dtype", "ndarray"}),
     "numpy.core.multiarray": frozenset({"_reconstruct", "scalar"}),
     "numpy._core.multiarray": frozenset({"_reconstruct", "scalar"}),
+    # protocol 5 pickles of arrays (numpy.ndarray.__reduce_ex__ with out-of-band-capable buffers)
+    "numpy.core.numeric": frozenset({"_frombuffer"}),
+    "numpy._core.numeric": frozenset({"_frombuffer"}),
+    # joblib.dump writes each array as this wrapper, the array's bytes right after it (walked by the scan)
+    "joblib.numpy_pickle": frozenset({"NumpyArrayWrapper"}),
     # protocol 2 pickles Python 3 bytes as _codecs.encode(text, "latin1")
     "_codecs": frozenset({"encode"}),
     # the pickler writes list/dict/int/str... as opcodes, never as globals: only these are ever imported
@@ -92,7 +104,18 @@ _DANGER_MODULES = {
     "signal": "changes signal handlers", "asyncio": "runs subprocesses", "operator": "reaches any attribute",
     "functools": "chains calls", "builtins": "reaches the interpreter", "__builtin__": "reaches the interpreter",
     "site": "changes the import path", "ensurepip": "installs packages", "pip": "installs packages",
+    "_posixsubprocess": "runs programs (fork_exec)", "_winapi": "runs programs (CreateProcess)",
+    "venv": "creates environments and runs pip", "_osx_support": "runs shell commands (_read_output)",
+    "imaplib": "runs programs (IMAP4_stream) and opens network connections", "distutils": "runs programs (spawn)",
+    "setuptools": "runs programs and builds code", "idlelib": "runs Python code", "doctest": "runs Python code",
+    "test": "runs Python code and programs", "logging": "imports and builds any object (logging.config)",
+    "mailcap": "runs shell commands", "sqlite3": "loads native extensions", "_sqlite3": "loads native extensions",
+    "shelve": "unpickles nested data", "gc": "reaches every object", "xmlrpc": "opens network connections",
+    "nntplib": "opens network connections", "poplib": "opens network connections", "_ctypes": "calls native code",
+    "uuid": "runs programs (uuid._get_command_stdout)",
 }  # fmt: skip
+# Modules that are dangerous as a whole except for these plain value classes.
+_HARMLESS = {("uuid", "UUID"), ("uuid", "SafeUUID")}
 _DANGER_NAMES = {
     ("builtins", "eval"): "evaluates Python code", ("builtins", "exec"): "runs Python code",
     ("builtins", "compile"): "compiles Python code", ("builtins", "__import__"): "imports modules",
@@ -101,6 +124,22 @@ _DANGER_NAMES = {
     ("torch", "load"): "unpickles nested data", ("torch.hub", "load"): "downloads and runs code",
     ("numpy", "load"): "unpickles nested data (allow_pickle)",
     ("numpy.testing._private.utils", "runstring"): "runs Python code",
+    ("torch.serialization", "load"): "unpickles nested data", ("torch.serialization", "_load"): "unpickles nested data",
+    ("torch.serialization", "_legacy_load"): "unpickles nested data", ("torch", "compile"): "compiles and runs code",
+    ("numpy.lib.npyio", "load"): "unpickles nested data (allow_pickle)", ("numpy.lib.format", "read_array"):
+    "unpickles nested data (allow_pickle)", ("pandas", "read_pickle"): "unpickles nested data",
+    ("pandas", "eval"): "evaluates expressions", ("pandas.core.computation.eval", "eval"): "evaluates expressions",
+}  # fmt: skip
+# torch and numpy submodules that load or compile code (module prefix -> what they do).
+_DANGER_PREFIXES = {
+    "torch.hub": "downloads and runs code", "torch.jit": "loads and runs TorchScript code",
+    "torch.package": "imports code packed in the file", "torch.utils.cpp_extension": "compiles and loads native code",
+    "torch._inductor": "compiles and runs code", "torch._dynamo": "compiles and runs code",
+    "torch.distributed": "opens network connections and runs remote calls", "torch.multiprocessing": "starts processes",
+    "torch._C": "reaches torch's native internals (TorchScript compiler)", "torch.fx": "builds and runs Python code",
+    "torch.utils._config_module": "changes torch configuration", "numpy.f2py": "compiles and runs code",
+    "numpy.distutils": "runs programs", "numpy.testing": "runs Python code and programs",
+    "pandas.io": "reads files and URLs, unpickles nested data", "transformers.dynamic_module_utils": "imports remote code",
 }  # fmt: skip
 
 
@@ -127,18 +166,27 @@ def judge(module: str, name: str) -> tuple[str, str]:
     """
     import _compat_pickle
 
-    mapped = _compat_pickle.NAME_MAPPING.get((module, name)) or (_compat_pickle.IMPORT_MAPPING.get(module, module), name)
-    return _judge(*mapped)
+    module, name = _compat_pickle.NAME_MAPPING.get((module, name)) or (_compat_pickle.IMPORT_MAPPING.get(module, module), name)
+    if "." in name:
+        # protocol 4+ resolves a dotted name attribute by attribute (_pickle.c find_class, getattribute):
+        # ("torch", "serialization.load") is torch.serialization.load; a dunder on the way reaches anything
+        if any(part.startswith("__") for part in name.split(".")):
+            return DANGEROUS, "reaches Python internals through a dotted name"
+        head, _, last = name.rpartition(".")
+        verdict, why = _judge(f"{module}.{head}", last)
+        return (UNKNOWN, "") if verdict == ALLOWED else (verdict, why)
+    return _judge(module, name)
 
 
 def _judge(module: str, name: str) -> tuple[str, str]:
     if name in _ALLOWED.get(module, ()):
         return ALLOWED, ""
     why = _DANGER_NAMES.get((module, name))
-    if why is None and module != "builtins":
+    if why is None and module != "builtins" and (module, name) not in _HARMLESS:
         why = _DANGER_MODULES.get(module.split(".")[0])
-    if why is None and module.startswith("torch.hub"):
-        why = "downloads and runs code"
+    for prefix, what in _DANGER_PREFIXES.items():
+        if why is None and (module == prefix or module.startswith(prefix + ".")):
+            why = what
     if why is None and module == "builtins" and name.startswith("__"):
         why = "reaches the interpreter"
     return (DANGEROUS, why) if why else (UNKNOWN, "")
@@ -169,6 +217,10 @@ class Global:
 
     module: str
     name: str
+
+    def qualname_is(self, module: str, name: str) -> bool:
+        """Whether this is ``module.name`` (numpy 1 and 2 spell some modules differently)."""
+        return self.module == module and self.name == name
 
 
 @dataclass(slots=True)
@@ -245,6 +297,8 @@ class _Walker:
         self.pos = 0
         #: Items held on the stacks under the open MARKs (``len(self.stack)`` is the rest).
         self.held = 0
+        #: A joblib array wrapper just built: its array's bytes come next in the stream.
+        self.array: Call | None = None
 
     def fail(self, problem: str) -> FormatError:
         return FormatError(self.name, f"invalid pickle: {problem}", self.base + self.pos)
@@ -346,6 +400,8 @@ class _Walker:
             target = self.top()
             if isinstance(target, Call):
                 target.state = state
+                if isinstance(target.func, Global) and (target.func.module, target.func.name) == _JOBLIB_WRAPPER:
+                    self.array = target
         elif op in ("BINPERSID", "PERSID"):
             pid = self.pop() if op == "BINPERSID" else arg
             self.persistent.append(pid)
@@ -360,9 +416,9 @@ class _Walker:
             n = int(op[-1])
             if len(s) < n:
                 raise self.fail("stack underflow")
-            items = tuple(s[-n:])
+            top = tuple(s[-n:])
             del s[-n:]
-            s.append(items)
+            s.append(top)
         elif op in ("TUPLE", "LIST", "FROZENSET"):
             items = self.pop_mark()
             self.stack.append(list(items) if op == "LIST" else tuple(items))
@@ -405,43 +461,11 @@ class _Walker:
 
 
 class _Stream(Protocol):
-    """What the opcode walk reads from: ``SourceIO`` or ``io.BytesIO``."""
+    """What the opcode walk reads from: ``SourceIO``, ``io.BytesIO`` or an inflating stream."""
 
     def read(self, n: int = -1, /) -> bytes: ...
     def readline(self, limit: int | None = -1, /) -> bytes: ...
     def tell(self) -> int: ...
-
-
-def _read_int0(stream: _Stream, op: str) -> Any:
-    """INT/LONG's decimal line as CPython's ``pickle`` reads it: ``int(text, 0)``, so ``0x1`` counts."""
-    line = stream.readline()
-    if not line.endswith(b"\n"):
-        raise ValueError(f"no newline found when trying to read {op}")
-    text = line[:-1]
-    if op == "INT" and text in (b"00", b"01"):
-        return text == b"01"
-    if op == "LONG" and text.endswith(b"L"):
-        text = text[:-1]
-    if len(text) > limits.MAX_PICKLE_STRING:
-        raise ValueError(f"{op} argument too long")
-    return int(text, 0)
-
-
-def _genops(stream: _Stream) -> Iterator[tuple[pickletools.OpcodeInfo, Any, int]]:
-    """``pickletools.genops`` with INT/LONG decoded like ``pickle.load`` does (base 0, not base 10)."""
-    while True:
-        pos = stream.tell()
-        code = stream.read(1)
-        op: pickletools.OpcodeInfo | None = pickletools.code2op.get(code.decode("latin-1")) if code else None  # type: ignore[attr-defined]  # not in typeshed
-        if op is None:
-            raise ValueError("pickle exhausted before seeing STOP" if not code else f"unknown opcode {code!r}")
-        if op.name in ("INT", "LONG"):
-            arg = _read_int0(stream, op.name)
-        else:
-            arg = None if op.arg is None else op.arg.reader(stream)  # type: ignore[arg-type]  # typeshed says IO[bytes]; readers use read/readline only
-        yield op, arg, pos
-        if op.name == "STOP":
-            return
 
 
 def starts_like_pickle(head: bytes, cut: bool = False) -> bool:
@@ -452,10 +476,61 @@ def starts_like_pickle(head: bytes, cut: bool = False) -> bool:
     import io
 
     try:
-        next(_genops(io.BytesIO(head)))
+        next(genops(io.BytesIO(head)))
     except (ValueError, OverflowError, StopIteration):
-        return cut and bool(head) and head[:1].decode("latin-1") in pickletools.code2op  # type: ignore[attr-defined]  # not in typeshed
+        return cut and bool(head) and head[:1] in OPCODES
     return True
+
+
+_JOBLIB_WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+_SIMPLE_DTYPE = re.compile(r"[<>|=]?[?bBhHiIlLqQpPefdgFDGSUVaumMc]\d*(\[\w+\])?")
+
+
+def _joblib_array(w: _Walker, stream: Any) -> None:
+    """Step over the array joblib writes right after a ``NumpyArrayWrapper`` (joblib/numpy_pickle.py, read_array).
+
+    Plain dtypes: an alignment byte and its padding (when the wrapper names an alignment), then
+    ``prod(shape) * itemsize`` raw bytes. Object dtypes: a nested pickle joblib loads with the same
+    rules: walked here, its globals counted as this pickle's. Anything else cannot be verified.
+    """
+    wrapper, w.array = w.array, None
+    assert wrapper is not None  # only called right after BUILD set it
+    state = {k: v for k, v in wrapper.state.items if isinstance(k, str)} if isinstance(wrapper.state, PDict) else {}
+    shape, dtype = state.get("shape"), state.get("dtype")
+    code: str | None = None
+    dstate: tuple[Any, ...] = ()
+    if isinstance(dtype, Call) and isinstance(dtype.func, Global) and dtype.func.qualname_is("numpy", "dtype"):
+        if isinstance(dtype.args, tuple) and dtype.args and isinstance(dtype.args[0], str):
+            code = dtype.args[0]
+        dstate = dtype.state if isinstance(dtype.state, tuple) else ()
+    if code is not None and (code.lstrip("<>|=")[:1] == "O" or code == "object"):  # numpy pickles object as "O8"
+        inner = walk_pickle(w.name, stream, base=w.base, partial=True)
+        w.globals += inner.globals
+        w.oddities += inner.oddities
+        if inner.error is not None:
+            raise inner.error
+        return
+    if (
+        code is None or _SIMPLE_DTYPE.fullmatch(code) is None or (len(dstate) > 3 and dstate[3] is not None)
+        or not isinstance(shape, tuple) or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_INT for d in shape)
+    ):  # fmt: skip
+        raise w.fail("a joblib array wrapper this walk does not understand; what joblib reads next cannot be verified")
+    import numpy as np
+
+    elsize = dstate[5] if len(dstate) > 5 and isinstance(dstate[5], int) and dstate[5] > 0 else None
+    try:
+        itemsize = elsize or np.dtype(code).itemsize
+    except TypeError:
+        raise w.fail(f"joblib array of dtype {code!r} cannot be sized") from None
+    count = 1
+    for d in shape:
+        count *= d
+    if state.get("numpy_array_alignment_bytes") is not None:
+        pad = stream.read(1)
+        if not pad or not skip(stream, pad[0]):
+            raise w.fail("joblib array padding runs past the end")
+    if count * itemsize > MAX_INT or not skip(stream, count * itemsize):
+        raise w.fail(f"joblib array of {brief(count)} elements runs past the end")
 
 
 def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = False) -> PickleWalk:
@@ -472,12 +547,14 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
     stopped = False
     error: MfiError | None = None
     try:
-        for opcode, arg, pos in _genops(stream):
+        for opcode, arg, pos in genops(stream):
             w.pos = pos
             n += 1
             if n > limits.MAX_PICKLE_OPCODES:
                 raise LimitError(name, f"pickle has more than {limits.MAX_PICKLE_OPCODES} opcodes", base + pos)
             w.step(opcode.name, arg)
+            if w.array is not None:
+                _joblib_array(w, stream)
             if len(w.stack) + w.held > limits.MAX_PICKLE_STACK:
                 raise LimitError(name, f"pickle holds more than {limits.MAX_PICKLE_STACK} values on its stack", base + pos)
             stopped = opcode.name == "STOP"
@@ -485,7 +562,7 @@ def walk_pickle(name: str, stream: SourceIO, *, base: int = 0, partial: bool = F
             raise FormatError(name, "pickle ends without STOP", base + stream.tell())
     except MfiError as e:
         error = e
-    except (ValueError, OverflowError) as e:  # pickletools' own errors for bad or truncated opcodes
+    except (ValueError, OverflowError, UnicodeDecodeError) as e:  # bad or truncated arguments, as the loader refuses them
         error = FormatError(name, f"invalid pickle: {e}", base + w.pos)
     if error is not None and not partial:
         raise error

@@ -42,6 +42,7 @@ from .pickle import (
     TensorCall,
     brief,
     looks_like_pickle,
+    starts_like_pickle,
     pickle_stream,
     walk_pickle,
 )  # fmt: skip
@@ -123,8 +124,15 @@ def _read_any(src: ByteSource, walked: dict[str, PickleWalk]) -> TorchCheckpoint
         return _read_legacy(src)
     if src.read_at(257, 5) == b"ustar":
         raise FormatError(src.name, "tar-based PyTorch checkpoint (torch < 0.4) is not supported")
-    if "" in walked or looks_like_pickle(head):
-        walk = walked.get("") or walk_pickle(src.name, pickle_stream(src))
+    if "" in walked or looks_like_pickle(head) or starts_like_pickle(head):
+        try:
+            walk = walked.get("") or walk_pickle(src.name, pickle_stream(src))
+        except FormatError:
+            if "" in walked or looks_like_pickle(head):
+                raise
+            raise FormatError(src.name, "not a PyTorch checkpoint (neither zip, legacy pickle nor pickle)") from None
+        if walk.value == LEGACY_MAGIC and not isinstance(walk.value, bool):
+            return _read_legacy(src)  # the magic number written some other way than LONG1: torch only compares values
         ck = TorchCheckpoint(src.name, "pickle", src.size, (), tuple(walk.globals), walk.oddities)
         storages = _storages(ck, walk.persistent)
         _tensors(ck, walk.value, storages)

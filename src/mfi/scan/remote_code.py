@@ -50,8 +50,10 @@ def config_findings(doc: Any, file: str, present: set[str]) -> tuple[list[Findin
     modules: set[str] = set()
     for path, key, value in _walk(doc):
         where = ".".join(path + (key,))
-        if key == "auto_map" and isinstance(value, dict):
-            entries = {str(k): _refs(v) for k, v in value.items()}
+        if key == "auto_map" and isinstance(value, (dict, list)):
+            # a list is the legacy tokenizer form ["tokenization_x.Cls", "tokenization_x.ClsFast"], which
+            # AutoTokenizer still reads (transformers tokenization_auto.py, "Legacy format for dynamic tokenizers")
+            entries = {str(k): _refs(v) for k, v in value.items()} if isinstance(value, dict) else {"AutoTokenizer": _refs(value)}
             out.append(Finding("high", "remote-code", file,
                                f"{where} makes transformers import the repository's own code with trust_remote_code=True "
                                f"({', '.join(sorted(entries))})", detail={"auto_map": entries}))  # fmt: skip

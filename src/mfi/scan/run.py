@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +15,39 @@ from ..formats.gguf import read_gguf
 from ..formats.jsonfile import read_json
 from ..formats.pickle import starts_like_pickle
 from ..formats.safetensors import read_safetensors
-from ..formats.ziparchive import is_zip
-from ..targets import unsafe_reason
+from ..formats.ziparchive import compression, is_zip
 from ..records import FileEntry
-from .records import SEVERITIES, Finding, ScanReport
 from ..sources import ByteSource
 from ..sources.tree import LocalTree, Tree
+from ..targets import unsafe_reason
 from . import pickles, remote_code, templates
+from .records import SEVERITIES, Finding, ScanReport
 
 #: Suffixes whose files are walked as pickles whenever their first opcode decodes.
 _PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz", ".zip", ".tar",
                     ".pt2", ".ptl", ".mar", ".dat"}  # fmt: skip
 #: Files read by suffix; every other file is sniffed by its first bytes (up to ``MAX_SCAN_SNIFF_FILES``).
 _CHECKED = _PICKLE_SUFFIXES | {".json", ".jinja", ".j2", ".gguf", ".safetensors"}
+#: Only git's own store is skipped: hidden folders (``.cache/``) and ``__pycache__`` hold what loaders read.
+_SKIP_DIRS = frozenset({".git"})
+_PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _special(tree: Tree, rel: str) -> str | None:
+    """``FIFO``, ``socket`` or ``device`` for local files that are not regular (opening one may block forever)."""
+    if tree.remote:
+        return None
+    try:
+        mode = os.stat(tree.display(rel)).st_mode
+    except OSError:
+        return None
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return None
 
 
 def scan_path(target: str) -> ScanReport:
@@ -33,7 +55,7 @@ def scan_path(target: str) -> ScanReport:
     root = Path(target)
     if not root.exists():
         raise SourceError(target, "no such file or folder")
-    return scan_tree(target, LocalTree(root))
+    return scan_tree(target, LocalTree(root, _SKIP_DIRS))
 
 
 def scan_tree(target: str, tree: Tree) -> ScanReport:
@@ -63,7 +85,7 @@ def scan_tree(target: str, tree: Tree) -> ScanReport:
         if role == "index":
             indexes.append((rel, extra.get("doc")))
     for rel in tree.paths:
-        if rel.endswith(".py") and unsafe_reason(rel) is None:
+        if rel.endswith(".py") and unsafe_reason(rel) is None and _special(tree, rel) is None:
             findings.append(_python(tree, rel, posixpath.splitext(posixpath.basename(rel))[0] in used))
     for rel, doc in indexes:
         findings += _index_findings(tree, rel, doc, tensors)
@@ -113,6 +135,12 @@ def _scan_file(tree: Tree, rel: str, modules: set[str], tensors: dict[str, set[s
     name = tree.display(rel)
     base = posixpath.basename(rel)
     suffix = posixpath.splitext(base)[1].lower()
+    special = _special(tree, rel)
+    if special is not None:
+        return "other", [Finding("info", "format", name, f"a {special}, not a file: skipped, never opened")], {}
+    if suffix == ".pyc":
+        return "code", [Finding("high", "remote-code", name, "compiled Python (.pyc): Python imports it in place of, or "
+                                "without, its .py source, so the code that runs cannot be reviewed")], {}  # fmt: skip
     if suffix == ".py":
         return "code", [], {}
     if suffix not in _CHECKED and not sniff:
@@ -139,6 +167,13 @@ def _scan_file(tree: Tree, rel: str, modules: set[str], tensors: dict[str, set[s
                 return "weights", [Finding("medium", "integrity", name, p) for p in st.problems], {}
             names: set[str] = set()
             found: list[Finding] | None
+            kind = compression(head)
+            if head[:8] == _PNG:  # 0x89 'P': pickle.load stops at the persistent id, torch.load too
+                return "other", [Finding("info", "format", name, "a PNG image, not a checkpoint; not checked")], {}
+            if kind is not None and (found := pickles.scan_compressed(name, src, kind)) is not None:
+                return "weights", found, {}
+            if peek[257:262] == b"ustar":
+                return "weights", pickles.scan_tar(name, src), {}
             if is_zip(head):
                 found = pickles.scan_zip(name, src, names, deep=not tree.remote)
             elif pickles.is_npy(head):

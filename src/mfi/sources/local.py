@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 from ..errors import SourceError
 
@@ -12,8 +13,20 @@ class LocalFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.name = os.fspath(path)
+        self._fd = -1
         try:
-            self._fd = os.open(self.name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            mode = os.stat(self.name).st_mode
+        except OSError as e:
+            raise SourceError(self.name, e.strerror or str(e)) from None
+        # a FIFO blocks open() until a writer comes; a device may never end (issue 11 item 10)
+        special = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else None
+        if special is None and (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
+            special = "device"
+        if special is not None:
+            raise SourceError(self.name, f"is a {special}, not a file: never opened")
+        try:
+            # O_NONBLOCK: should a FIFO take the file's place after the check, open() still returns
+            self._fd = os.open(self.name, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
         except IsADirectoryError:
             raise SourceError(self.name, "is a folder, not a file") from None
         except OSError as e:

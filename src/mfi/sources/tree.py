@@ -57,16 +57,18 @@ class LocalTree:
 
     remote = False
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, skip: frozenset[str] = SKIP_DIRS) -> None:
         self.root = root
         self.base = root if root.is_dir() else root.parent
+        #: Folder names the walk does not enter (``mfi scan`` enters all but ``.git``: loaders read the rest).
+        self.skip = skip
         self._paths: list[str] | None = None
 
     @property
     def paths(self) -> list[str]:
         """Every file below the root, sorted, ``SKIP_DIRS`` left out."""
         if self._paths is None:
-            files = _walk(self.root) if self.root.is_dir() else [self.root]
+            files = _walk(self.root, self.skip) if self.root.is_dir() else [self.root]
             self._paths = [p.relative_to(self.base).as_posix() for p in files]
         return self._paths
 
@@ -132,10 +134,10 @@ class RemoteTree:
         return contextlib.nullcontext(self._source(rel))
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, skip: frozenset[str]) -> list[Path]:
     out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if d not in skip)
         for name in sorted(filenames):
             out.append(Path(dirpath) / name)
             if len(out) > limits.MAX_SCAN_FILES:
