@@ -2,7 +2,7 @@
 
 Cases (items 11 and 12, written by tests/scancorpus.py, sparse where the bytes are zeros): a pickle of
 32 strings of 16 MiB; a small zip whose data.pkl inflates to 256 MiB; a 99 MB safetensors header; a
-16 MB GGUF of nested empty arrays; a GGUF at the tensor cap (1M tensors); a zip64 end record with a
+16 MB GGUF of nested empty arrays; a GGUF at the GGUF tensor cap (65,536 tensors); a zip64 end record with a
 huge central-directory offset. Each command runs as the only child of a launcher, which prints its
 wall time, peak RSS (ru_maxrss of the child) and exit status.
 
@@ -32,7 +32,7 @@ print(f"{dt:.2f}\t{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 #: Which commands read each case.
 _COMMANDS = {
     "gguf_16MB_nested_empty_arrays": ("scan", "inspect"),
-    "gguf_1M_tensors": ("scan", "inspect"),
+    "gguf_at_tensor_cap": ("scan", "inspect"),
     "safetensors_99MB_header": ("scan", "inspect"),
     "zip64_huge_cd_offset": ("scan", "inspect"),
 }

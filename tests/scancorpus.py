@@ -24,6 +24,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from mfi import limits
+
 #: How each sample is loaded in the proof subprocess (None: no loader to run; the finding is the check).
 LOADERS = ("pickle", "torch", "numpy", "joblib", "pandas", "import")
 
@@ -409,9 +411,9 @@ def build_huge(folder: Path) -> dict[str, Path]:
     n = 99_000_000 // len(entry.format(0))
     header = ("{" + "".join(entry.format(i) for i in range(n))[:-1] + "}").encode()
     p.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4)
-    # GGUF: one array of 4096 arrays of 4096 empty arrays; and one at the tensor cap
+    # GGUF: one array of 4096 arrays of 4096 empty arrays; and one at the GGUF tensor cap
     out["gguf_16MB_nested_empty_arrays"] = _gguf_nested(folder / "nested.gguf")
-    out["gguf_1M_tensors"] = _gguf_tensors(folder / "tensors.gguf", 1 << 20)
+    out["gguf_at_tensor_cap"] = _gguf_tensors(folder / "tensors.gguf", limits.MAX_GGUF_TENSORS)
     out["zip64_huge_cd_offset"] = build_huge_zip64(folder)
     return out
 

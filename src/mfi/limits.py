@@ -16,8 +16,12 @@ MAX_ARRAY_DEPTH = 4
 MAX_NESTED_ARRAYS = 4096
 #: Most key/value pairs in a GGUF header. Real files carry < 100.
 MAX_KV_COUNT = 1 << 16
-#: Most tensors in one file. DeepSeek-V3 shards carry a few thousand.
+#: Most tensors in one file. DeepSeek-V3 shards carry a few thousand; a whole unstacked-expert MoE in
+#: one safetensors file (Kimi K2: 61 layers x 384 experts x 3 x weight and scale) about 140,000.
 MAX_TENSOR_COUNT = 1 << 20
+#: Most tensors in one GGUF file. GGUF stacks a layer's experts into one tensor, so real files carry
+#: a few thousand (about 1,100 for a 61-layer MoE); at 1M the tensor table alone took 11 s and 570 MiB.
+MAX_GGUF_TENSORS = 1 << 16
 #: Most dimensions of a tensor (ggml's GGML_MAX_DIMS is 4; safetensors allows more).
 MAX_DIMS = 8
 #: Largest element count of one tensor (2**53: exact in a float, far above any real tensor).

@@ -167,8 +167,8 @@ class _Parser:
             raise FormatError(self.name, f"unsupported GGUF version {version}", 4)
         n_tensors = self._u("Q")
         n_kv = self._u("Q")
-        if n_tensors > limits.MAX_TENSOR_COUNT:
-            raise LimitError(self.name, f"tensor count {n_tensors} exceeds the cap of {limits.MAX_TENSOR_COUNT}", 8)
+        if n_tensors > limits.MAX_GGUF_TENSORS:
+            raise LimitError(self.name, f"tensor count {n_tensors} exceeds the cap of {limits.MAX_GGUF_TENSORS}", 8)
         if n_kv > limits.MAX_KV_COUNT:
             raise LimitError(self.name, f"metadata count {n_kv} exceeds the cap of {limits.MAX_KV_COUNT}", 16)
 
