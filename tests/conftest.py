@@ -15,9 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (gguf
 pytest_plugins = ["hubfixtures"]
 
 
-def load_generator():
-    """The fixtures/generate.py module (not a package; loaded by path)."""
-    spec = importlib.util.spec_from_file_location("mfi_fixtures_generate", ROOT / "fixtures" / "generate.py")
+def load_generator(name: str = "generate"):
+    """A module of fixtures/ (``generate``, ``quantized``): not a package, so loaded by path."""
+    spec = importlib.util.spec_from_file_location(f"mfi_fixtures_{name}", ROOT / "fixtures" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

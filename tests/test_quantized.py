@@ -6,7 +6,6 @@ Every layout is built by fixtures/quantized.py from the same weights as the BF16
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import math
 import sys
@@ -21,22 +20,16 @@ from mfi.records import TensorInfo
 from mfi.sources.local import LocalFile
 from mfi.summary.quantized import logical_view
 
+from conftest import load_generator
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("mfi_fixtures_quantized", ROOT / "fixtures" / "quantized.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
 def qzoo(tmp_path_factory) -> Path:
     """The twin and its quantized layouts, packed by our ports (no torch needed)."""
     out = tmp_path_factory.mktemp("quantized")
-    _generator().generate(out, libraries=False)
+    load_generator("quantized").generate(out, libraries=False)
     return out
 
 
@@ -188,7 +181,7 @@ def test_short_read_is_an_error(qzoo):
 def test_compressed_tensors_port_matches_the_library():
     """Our pack_to_int32 is byte-identical to compressed-tensors' own (dense LSB-first, 0.20)."""
     pytest.importorskip("compressed_tensors")
-    gen = _generator()
+    gen = load_generator("quantized")
     rng = np.random.default_rng(0)
     for bits in range(2, 9):
         q = rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(24, 72)).astype(np.int8)
@@ -199,7 +192,7 @@ def test_compressed_tensors_port_matches_the_library():
 def test_bitsandbytes_layouts(tmp_path, qzoo, twin):
     """nf4 with nested statistics and int8, packed by bitsandbytes itself (skipped without it)."""
     pytest.importorskip("bitsandbytes")
-    gen = _generator()
+    gen = load_generator("quantized")
     gen.bnb_folders(tmp_path, gen.twin_weights())
     nf4, int8 = Side(tmp_path / "qwen2-bnb-nf4"), Side(tmp_path / "qwen2-bnb-int8")
     for side, label, least in ((nf4, "BNB-NF4-G64", 0.99), (int8, "BNB-INT8", 0.9999)):
@@ -218,7 +211,7 @@ def test_bitsandbytes_layouts(tmp_path, qzoo, twin):
 @pytest.mark.parametrize(("bits", "least"), [(3, 0.97), (5, 0.995), (8, 0.9999)])
 def test_compressed_tensors_dense_packing(tmp_path, bits, least):
     """3- and 5-bit values straddle int32 words (compressed-tensors 0.20); ``weight_shape`` gives the width."""
-    gen = _generator()
+    gen = load_generator("quantized")
     a = gen.twin_weights()["model.layers.0.mlp.gate_proj.weight"]  # [512, 256]
     p = gen.ct_int_quantize(a, bits, 128)
     name = "model.layers.0.mlp.gate_proj."
@@ -238,7 +231,7 @@ def test_compressed_tensors_dense_packing(tmp_path, bits, least):
 @pytest.mark.parametrize(("bits", "fmt", "least"), [(3, "gptq", 0.97), (4, "gptq_v2", 0.99), (2, "gptq", 0.8)])
 def test_gptq_bit_widths_and_v2_zeros(tmp_path, bits, fmt, least):
     """3-bit values straddle words (AutoGPTQ ``pack``); ``gptq_v2`` stores zeros without AutoGPTQ's - 1."""
-    gen = _generator()
+    gen = load_generator("quantized")
     a = gen.twin_weights()["model.layers.0.mlp.down_proj.weight"]  # [256, 512]
     p = gen.gptq_quantize(a, bits, 128, False, False, np.random.default_rng(0), v2=fmt == "gptq_v2")
     name = "model.layers.0.mlp.down_proj."
@@ -287,7 +280,7 @@ def test_compare_with_gguf(qzoo, tmp_path):
     sys.path.insert(0, str(ROOT / "fixtures"))
     from _write import write_gguf
 
-    gen = _generator()
+    gen = load_generator("quantized")
     w, c = gen.twin_weights(), gen.QWEN2
     nmap = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2, c["layers"])
     conv = [(nmap.get_name(n, try_suffixes=(".weight", ".bias")), a, gguf.GGMLQuantizationType.F16 if a.ndim >= 2
