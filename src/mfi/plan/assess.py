@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from ..errors import LimitError
 from ..records import ModelSummary
-from . import capabilities, choices, layout, memory, registry, runtimes, serving
+from . import capabilities, layout, memory, runtimes
 from .records import Layout, Options, Plan, Serving
 from .surroundings import surroundings
 
@@ -41,6 +41,8 @@ def assess(s: ModelSummary, options: Options | None = None) -> Plan:
     )
     if s.format == "gguf":
         return plan
+    from . import choices  # dtype choices and vLLM/SGLang sizing: safetensors only (inspect --json stays light)
+
     return replace(plan, choices=choices.of_dtypes(s, lay, options, plan), serving=serve(s, lay, options))
 
 
@@ -48,6 +50,8 @@ def serve(s: ModelSummary, lay: Layout, options: Options) -> tuple[Serving, ...]
     """vLLM's and SGLang's own sizing on one GPU of ``options.memory`` (nothing without a memory)."""
     if options.memory is None:
         return ()
+    from . import registry, serving
+
     ctx = options.context or lay.max_context or 4096
     cache = (options.cache_type_k or "auto").lower()
     cache = cache if cache in ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "float16", "bfloat16") else "auto"

@@ -16,7 +16,7 @@ from ..records import (
     QuantRow,
     TensorInfo,
 )
-from . import architecture, quantized, tokenizer
+from . import architecture, tokenizer
 from .fields import mapping
 
 if TYPE_CHECKING:
@@ -161,6 +161,8 @@ def summarize_safetensors(
     Quantized weights are shown as logical tensors (``quantized.logical_view``); ``read`` returns a
     small tensor's bytes, for the few layouts that keep a weight's shape in data (bitsandbytes 4-bit).
     """
+    from . import quantized  # the packed layouts' tables load only for safetensors and PyTorch weights
+
     config = mapping(sidecars.get("config.json"))
     stored = tuple(t for s in shards for t in s.tensors)
     arch = architecture.from_config(config) if config else Architecture()
