@@ -550,3 +550,97 @@ def test_a_changed_wordpiece_token_is_a_difference(minilm, tmp_path, cli):
     (other / "tokenizer.json").write_text(json.dumps(tj))
     r = cli("compare", str(other), str(gguf_path), "--fail-on-diff")
     assert r.exit_code == 1 and "tokenizer: token lists differ" in r.stdout
+
+
+# -- mfi plan's choices, serving and runtimes screens at 80 columns, and in Chinese ---------------------
+
+
+@pytest.fixture
+def gguf_folder(models, tmp_path):
+    """Q4_K_M as one file, Q8_0 split in three (as tests/test_plan_choices.py lays them out)."""
+    import shutil
+
+    out = tmp_path / "llama-tiny-GGUF"
+    out.mkdir()
+    shutil.copy(models / "llama-tiny-Q4_K_M.gguf", out)
+    for part in sorted((models / "split").glob("*.gguf")):
+        shutil.copy(part, out)
+    return out
+
+
+def _plan_screen(target, lang: str = "en") -> list[str]:
+    import mfi
+    from mfi.render.i18n import language
+    from mfi.render.terminal.plan import plan_view
+
+    p = mfi.plan(str(target), memory="24GiB")
+    assert p.model is not None
+    with language(lang):
+        return [line.rstrip() for line in render(plan_view(p.model, p), 80).splitlines()]
+
+
+#: English words of the sentences these screens print; names (llama.cpp, vLLM, GiB, Q4_K_M) are not among them.
+_ENGLISH = re.compile(r"\b(Which|fits|memory|context|weights|cache|recommended|largest|note|shown|plan of|quantized|"
+                      r"requested|loaded|capacity|concurrency|tokens|would refuse|counted|verdict|needs|version|"
+                      r"registered|known to|registry|entry class|serves|built into|maps|has no|loads|bundles|follows)\b")  # fmt: skip
+
+
+def _section(lines: list[str], start: str, end: str | None) -> list[str]:
+    i = next(n for n, line in enumerate(lines) if line.startswith(start))
+    j = next((n for n, line in enumerate(lines) if n > i and end and line.startswith(end)), len(lines))
+    return lines[i:j]
+
+
+def test_plan_of_a_folder_of_ggufs_fits_80_columns(gguf_folder):
+    lines = _plan_screen(gguf_folder)
+    assert max(map(len, lines)) <= 80
+    assert re.search(r"^Q4_K_M +821\.28 KiB +8\.00 MiB +12\.02 MiB +20\.82 MiB +yes +8,192$", "\n".join(lines), re.M)
+    assert re.search(r"^Q8_0 \* +1\.39 MiB +8\.00 MiB +12\.02 MiB +21\.41 MiB +yes +8,192$", "\n".join(lines), re.M)
+    assert "* recommended: Q8_0 (the largest that fits)" in lines
+    runtimes = _section(lines, "Runtimes", "vision projector")
+    # one line per runtime in the table (no wrapped cells), each reason a footnote line under it
+    assert re.search(r"^llama\.cpp +0c1e\w+ +yes$", "\n".join(runtimes), re.M)
+    assert re.search(r"^sglang +[\d.]+ +yes with +--load-format gguf --quantization gguf$", "\n".join(runtimes), re.M)
+    assert any(line.startswith("vllm") and "has no GGUF loader" in line for line in runtimes)
+
+
+def test_plan_of_a_safetensors_model_with_serving_fits_80_columns(models):
+    lines = _plan_screen(models / "qwen3-tiny")
+    assert max(map(len, lines)) <= 80
+    screen = "\n".join(lines)
+    assert re.search(r"^bfloat16 \* +bfloat16 +1\.31 MiB +40\.00 MiB +2\.04 GiB +yes +40,960$", screen, re.M)
+    assert re.search(r"^fp8† +fp8 +770\.00 KiB +20\.00 MiB +2\.02 GiB +yes +40,960$", screen, re.M)
+    assert "† quantized to fp8 at load (--quantization fp8)" in " ".join(screen.split())
+    assert "vLLM 0.33.0 on one GPU of 24.00 GiB (cache bfloat16)" in lines
+    assert "SGLang 0.5.23 on one GPU of 24.00 GiB (cache bfloat16)" in lines
+    # numbers keep their units on their line
+    assert not re.search(r"\d$\n^\s*(B|KiB|MiB|GiB)\b", screen, re.M)
+
+
+def test_plan_of_one_gguf_fits_80_columns(models):
+    lines = _plan_screen(models / "llama-tiny-Q4_K_M.gguf")
+    assert max(map(len, lines)) <= 80
+    assert re.search(r"^transformers +[\d.]+ +yes with +gguf_file=, which dequantizes every weight$", "\n".join(lines), re.M)
+
+
+@pytest.mark.parametrize("which", ["folder", "safetensors", "gguf"])
+def test_plan_choices_serving_and_runtimes_speak_chinese(which, gguf_folder, models):
+    target = {"folder": gguf_folder, "safetensors": models / "qwen3-tiny", "gguf": models / "llama-tiny-Q4_K_M.gguf"}[which]
+    lines = _plan_screen(target, "zh")
+    sections = []
+    if which != "gguf":
+        sections.append(_section(lines, "哪种", "显存（"))
+    if which == "safetensors":
+        for head in ("vLLM", "SGLang"):
+            block = _section(lines, head + " ", "SGLang" if head == "vLLM" else "运行时（")
+            # the formula column quotes the runtimes' code (English names, arithmetic): the rest is Chinese
+            sections.append([line[:40] for line in block if not line.startswith(("项目", "─"))])
+    sections.append(_section(lines, "运行时（", "视觉投影器" if which != "safetensors" else "能力"))
+    for section in sections:
+        text_ = "\n".join(section)
+        assert not _ENGLISH.search(text_), _ENGLISH.search(text_)
+    screen = "\n".join(lines)
+    if which == "folder":
+        assert "* 推荐： Q8_0（放得下的最大者）" in screen and "哪种量化放得下（上下文 8,192，显存 24.00 GiB）" in screen
+    if which == "safetensors":
+        assert "KV 缓存容量 22,644,304 词元；每请求 40,960 词元时最大并发 552.84x" in screen

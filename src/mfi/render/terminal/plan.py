@@ -105,29 +105,67 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
     return out
 
 
+def _parts(message: str) -> str:
+    """A library text of several clauses joined by ``; ``, each clause translated (data/patterns.<lang>.json)."""
+    return "; ".join(tr(part) for part in message.split("; "))
+
+
+def _dtype_name(name: str) -> tuple[str, str]:
+    """A dtype choice's name (``weights bfloat16, cache fp8``, plan/choices.py of_dtypes) as (weights, cache)."""
+    weights, _, cache = name.removeprefix("weights ").partition(", cache ")
+    return weights, cache
+
+
 def choices_view(p: Plan) -> list[RenderableType]:
-    """Which quantization (or dtype) fits: one row per choice, and the recommendation."""
+    """Which quantization (or dtype) fits: one row per choice, and the recommendation.
+
+    Fits 80 columns: a dtype choice is two short columns (weights, KV cache dtype); the compute column
+    is left out when no runtime computes it (its note says why).
+    """
     c = p.choices
     if c is None:
         return []
-    what = "quantization" if c.kind == "quantization" else "dtype and KV-cache dtype"
-    memory = f", memory {text.size(c.memory)}" if c.memory is not None else ""
-    table = _titled(safe_text(f"Which {what} fits (context {c.context:,}{memory})"), "choice", "weights", "KV cache",
-                    "compute", "total", "fits", "largest context", right=(1, 2, 3, 4, 6))  # fmt: skip
+    ctx = f"{c.context:,}"
+    if c.memory is not None:
+        title = (tr("Which quantization fits (context {ctx}, memory {memory})", ctx=ctx, memory=text.size(c.memory))
+                 if c.kind == "quantization" else
+                 tr("Which dtype and KV-cache dtype fits (context {ctx}, memory {memory})", ctx=ctx, memory=text.size(c.memory)))  # fmt: skip
+    else:
+        title = (tr("Which quantization fits (context {ctx})", ctx=ctx) if c.kind == "quantization"
+                 else tr("Which dtype and KV-cache dtype fits (context {ctx})", ctx=ctx))  # fmt: skip
+    compute = any(r.compute_bytes is not None for r in c.rows)
+    dtype = c.kind == "dtype"
+    names = ("weights as", "cache as") if dtype else ("choice",)
+    sizes = ("weights", "KV cache", *(("compute",) if compute else ()), "total")
+    first = len(names)
+    right = tuple(range(first, first + len(sizes))) + (first + len(sizes) + 1,)
+    table = _titled(safe_text(title), *(tr(n) for n in names), *(tr(n) for n in sizes), tr("fits"), tr("max context"), right=right)
     for r in c.rows:
         fits = text.DASH if r.fits is None else ("yes" if r.fits else "no")
-        table.add_row(Text.assemble(safe_text(r.name), (" *" if r.name == c.recommended else "", "bold green")),
-                      _size(r.weights_bytes), _size(r.kv_cache_bytes), _size(r.compute_bytes), _size(r.total_bytes),
-                      Text(fits, style={"yes": "green", "no": "red"}.get(fits, "")),
+        star = (" *" if r.name == c.recommended else "", "bold green")
+        if dtype:
+            weights, cache = _dtype_name(r.name)
+            weights = weights.replace(" (--quantization fp8)", "\u2020")  # the dagger's footnote says how
+            shown: tuple[RenderableType, ...] = (Text.assemble(safe_text(weights), star), safe_text(cache))
+        else:
+            shown = (Text.assemble(safe_text(r.name), star),)
+        table.add_row(*shown, _size(r.weights_bytes), _size(r.kv_cache_bytes), *((_size(r.compute_bytes),) if compute else ()),
+                      _size(r.total_bytes), Text(tr(fits), style={"yes": "green", "no": "red"}.get(fits, "")),
                       f"{r.max_context:,}" if r.max_context else text.DASH)  # fmt: skip
     out: list[RenderableType] = [table]
+    notes: list[tuple[str, str, str]] = []
     if c.memory is not None:
-        pick = f"recommended: {c.recommended} (the largest that fits)" if c.recommended else "recommended: none fits"
-        out.append(Text.assemble(("* ", "bold green"), safe_text(pick)))
-    for n in c.notes:
-        out.append(Text.assemble(("note: ", "dim"), safe_text(n)))
+        if c.recommended:
+            pick = tr("{name} (the largest that fits)", name=" / ".join(_dtype_name(c.recommended)) if dtype else c.recommended)
+        else:
+            pick = tr("none fits")
+        notes.append(("* " + tr("recommended:"), pick, "bold green"))
+    if dtype and any("(--quantization fp8)" in r.name for r in c.rows):
+        notes.append(("\u2020", tr("quantized to fp8 at load (--quantization fp8)"), "dim"))
+    notes += [(tr("note:"), tr(n), "dim") for n in c.notes]
     if c.source:
-        out.append(Text.assemble(("the rest of the plan is of ", "dim"), safe_text(c.rows[_shown(p)].name)))
+        notes.append((tr("shown below:"), tr("the plan of {name}", name=c.rows[_shown(p)].name), "dim"))
+    out.append(footer(notes))
     return out
 
 
@@ -142,41 +180,63 @@ def _shown(p: Plan) -> int:
 
 
 def serving_view(p: Plan) -> list[RenderableType]:
-    """vLLM's and SGLang's own start-up sizing: KV capacity, concurrency, largest context, the error."""
+    """vLLM's and SGLang's own start-up sizing: KV capacity, concurrency, largest context, the error.
+
+    The runtimes' own error messages are quoted as they print them (English); the rest is translated.
+    """
     out: list[RenderableType] = []
     for v in p.serving:
         name = {"vllm": "vLLM", "sglang": "SGLang"}.get(v.runtime, v.runtime)
-        head = safe_text(f"{name} {v.version or ''} on one GPU of {text.size(v.memory)} (cache {v.cache_dtype})")
+        head = safe_text(tr("{name} {version} on one GPU of {memory} (cache {cache})", name=name, version=v.version or "",
+                            memory=text.size(v.memory), cache=v.cache_dtype))  # fmt: skip
         table = _titled(head, "item", "value", "formula", right=(1,))
         for t in v.terms:
-            table.add_row(safe_text(t.name), safe_text(text.number(t.value)), safe_text(t.formula))
-        out.append(table)
+            table.add_row(safe_text(tr(t.name)), safe_text(text.number(t.value)), Text(tr(t.formula), style="dim"))
+        rows: list[RenderableType] = [table]
         if v.kv_available is not None:
-            out.append(Text(f"KV cache memory {text.size(v.kv_available) if v.kv_available > 0 else text.DASH} of a "
-                            f"{text.size(v.budget)} budget: weights {_size(v.weights)}"
-                            + (f" + activation peak {_size(v.activation)} (estimate)" if v.activation is not None else "")))
+            kv = text.size(v.kv_available) if v.kv_available > 0 else text.DASH
+            line = tr("KV cache memory {kv} of a {budget} budget: weights {weights}", kv=kv, budget=text.size(v.budget), weights=_size(v.weights))
+            if v.activation is not None:
+                line += tr(" + activation peak {peak} (estimate)", peak=_size(v.activation))
+            rows.append(Text(line))
         if v.capacity_tokens is not None and v.concurrency is not None:
-            out.append(Text(f"KV cache capacity {v.capacity_tokens:,} tokens, maximum concurrency {v.concurrency:.2f}x "
-                            f"for {v.context:,} tokens", style="bold"))  # fmt: skip
+            rows.append(Text(tr("KV cache capacity {tokens} tokens, maximum concurrency {x}x for {ctx} tokens",
+                                tokens=f"{v.capacity_tokens:,}", x=f"{v.concurrency:.2f}", ctx=f"{v.context:,}"), style="bold"))  # fmt: skip
         if v.largest_context:
-            out.append(Text(f"largest max_model_len that fits: {v.largest_context:,}"))
+            rows.append(Text(tr("largest max_model_len that fits: {n}", n=f"{v.largest_context:,}")))
         if v.error:
-            out.append(Text.assemble((f"{name} would refuse to start: ", "red"), safe_text(v.error)))
+            rows.append(Text.assemble((tr("{name} would refuse to start:", name=name) + " ", "red"), safe_text(v.error)))
         if v.note:
-            out.append(Text.assemble(("no KV figure: ", "yellow"), safe_text(v.note)))
-        out.append(Text("not counted: " + "; ".join(v.not_counted), style="dim"))
+            rows.append(Text.assemble((tr("no KV figure:") + " ", "yellow"), safe_text(tr(v.note))))
+        rows.append(footer([(tr("not counted:"), "; ".join(tr(n) for n in v.not_counted), "dim")]))
+        out.append(Group(*rows))
     return out
 
 
+def _version(version: str | None) -> tuple[str, str]:
+    """A runtime version as (short form for the table, the rest for its footnote):
+    ``0c1e57098 (llama-cpp-python 0.3.36)`` -> ``0c1e57098``, ``(llama-cpp-python 0.3.36)``."""
+    if not version:
+        return text.DASH, ""
+    short, _, rest = version.partition(" (")
+    return tr(short), (tr("(" + rest) if rest else "")
+
+
 def runtimes_view(p: Plan) -> list[RenderableType]:
-    """Runtime verdicts, remote code, projector files and quantization implications."""
+    """Runtime verdicts, remote code, projector files and quantization implications.
+
+    Fits 80 columns: the table holds runtime, version, verdict and what each needs (one per line); the
+    reasons are footnote lines under it, one per runtime.
+    """
     r = p.runtimes
-    table = new_table("Runtimes (from each runtime's own tables)", "runtime", "version", "verdict", "needs", "why")
+    table = new_table("Runtimes (from each runtime's own tables)", "runtime", "version", "verdict", "needs")
+    why: list[tuple[str, str, str]] = []
     for v in r.verdicts:
         style = _VERDICT.get(v.status, "")
-        table.add_row(v.runtime, safe_text(v.version or text.DASH), Text(tr(v.status), style=style),
-                      safe_text("; ".join(tr(n) for n in v.needs)), safe_text(tr(v.reason)))
-    out: list[RenderableType] = [table]
+        short, rest = _version(v.version)
+        table.add_row(v.runtime, safe_text(short), Text(tr(v.status), style=style), safe_text("\n".join(tr(n) for n in v.needs)))
+        why.append((v.runtime, text.clean(" ".join(x for x in (rest, _parts(v.reason)) if x)), "dim"))
+    out: list[RenderableType] = [Group(table, footer(why))]
     if r.mmproj:
         needed = tr({True: "needed", False: "not needed", None: "unknown"}[r.mmproj.get("needed")])
         present = ", ".join(r.mmproj.get("present") or []) or tr("none found beside the model")
@@ -248,5 +308,4 @@ def plan_view(s: ModelSummary, p: Plan, *, explain: bool = False, lang: str = "e
 
     warnings = footer([(tr("warning:"), w, "yellow") for w in p.warnings]) if p.warnings else None
     choices = Group(*choices_view(p)) if p.choices is not None else None
-    serving = Group(*serving_view(p)) if p.serving else None
-    return spaced([overview(s), choices, *memory_view(p, explain=explain, lang=lang), serving, *runtimes_view(p), capabilities_view(p), warnings])
+    return spaced([overview(s), choices, *memory_view(p, explain=explain, lang=lang), *serving_view(p), *runtimes_view(p), capabilities_view(p), warnings])
