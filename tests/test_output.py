@@ -582,7 +582,7 @@ def _plan_screen(target, lang: str = "en") -> list[str]:
 #: English words of the sentences these screens print; names (llama.cpp, vLLM, GiB, Q4_K_M) are not among them.
 _ENGLISH = re.compile(r"\b(Which|fits|memory|context|weights|cache|recommended|largest|note|shown|plan of|quantized|"
                       r"requested|loaded|capacity|concurrency|tokens|would refuse|counted|verdict|needs|version|"
-                      r"registered|known to|registry|entry class|serves|built into|maps|has no|loads|bundles|follows)\b")  # fmt: skip
+                      r"registered|known to|registry|entry class|serves|built into|maps|has no|loads|bundles|follows|more)\b")  # fmt: skip
 
 
 def _section(lines: list[str], start: str, end: str | None) -> list[str]:
@@ -613,6 +613,9 @@ def test_plan_of_a_safetensors_model_with_serving_fits_80_columns(models):
     assert "† quantized to fp8 at load (--quantization fp8)" in " ".join(screen.split())
     assert "vLLM 0.33.0 on one GPU of 24.00 GiB (cache bfloat16)" in lines
     assert "SGLang 0.5.23 on one GPU of 24.00 GiB (cache bfloat16)" in lines
+    # each term one row, its formula a footnote line under the table
+    assert re.search(r"^requested memory +23,192,823,399 +\[1\]$", screen, re.M)
+    assert "[1] ceil(25,769,803,776 x 0.9) (request_memory)" in lines
     # numbers keep their units on their line
     assert not re.search(r"\d$\n^\s*(B|KiB|MiB|GiB)\b", screen, re.M)
 
@@ -633,8 +636,8 @@ def test_plan_choices_serving_and_runtimes_speak_chinese(which, gguf_folder, mod
     if which == "safetensors":
         for head in ("vLLM", "SGLang"):
             block = _section(lines, head + " ", "SGLang" if head == "vLLM" else "运行时（")
-            # the formula column quotes the runtimes' code (English names, arithmetic): the rest is Chinese
-            sections.append([line[:40] for line in block if not line.startswith(("项目", "─"))])
+            # the formula footnotes quote the runtimes' code (English names, arithmetic): the rest is Chinese
+            sections.append([line for line in block if not line.startswith(("项目", "─", "[")) and not re.match(r" {4}\S", line)])
     sections.append(_section(lines, "运行时（", "视觉投影器" if which != "safetensors" else "能力"))
     for section in sections:
         text_ = "\n".join(section)

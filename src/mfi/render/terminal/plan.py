@@ -107,7 +107,7 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
 
 def _parts(message: str) -> str:
     """A library text of several clauses joined by ``; ``, each clause translated (data/patterns.<lang>.json)."""
-    return "; ".join(tr(part) for part in message.split("; "))
+    return tr("; ").join(tr(part) for part in message.split("; "))
 
 
 def _dtype_name(name: str) -> tuple[str, str]:
@@ -189,10 +189,12 @@ def serving_view(p: Plan) -> list[RenderableType]:
         name = {"vllm": "vLLM", "sglang": "SGLang"}.get(v.runtime, v.runtime)
         head = safe_text(tr("{name} {version} on one GPU of {memory} (cache {cache})", name=name, version=v.version or "",
                             memory=text.size(v.memory), cache=v.cache_dtype))  # fmt: skip
-        table = _titled(head, "item", "value", "formula", right=(1,))
-        for t in v.terms:
-            table.add_row(safe_text(tr(t.name)), safe_text(text.number(t.value)), Text(tr(t.formula), style="dim"))
-        rows: list[RenderableType] = [table]
+        # the formulas are footnote lines under the table: as a column they would wrap every cell at 80 columns
+        table = _titled(head, "item", "value", "formula", right=(1, 2))
+        for i, t in enumerate(v.terms, 1):
+            table.add_row(safe_text(tr(t.name)), safe_text(text.number(t.value)), Text(f"[{i}]", style="dim"))
+        formulas = footer([(f"[{i}]", tr(t.formula), "dim") for i, t in enumerate(v.terms, 1)])
+        rows: list[RenderableType] = [table, formulas]
         if v.kv_available is not None:
             kv = text.size(v.kv_available) if v.kv_available > 0 else text.DASH
             line = tr("KV cache memory {kv} of a {budget} budget: weights {weights}", kv=kv, budget=text.size(v.budget), weights=_size(v.weights))
