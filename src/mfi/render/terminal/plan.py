@@ -101,7 +101,7 @@ def memory_view(p: Plan, *, explain: bool = False, lang: str = "en") -> list[Ren
         line = tr("largest context that fits: {n} tokens", n=f"{m.fits:,}") if m.fits else tr("largest context that fits: {n}", n=text.DASH)
         out.append(Text(line + (f" ({tr(m.fits_note)})" if m.fits_note else ""), style="bold green" if m.fits else "bold red"))
     notes = [(tr("note:"), tr(n), "dim") for n in m.notes]
-    out.append(footer([(tr("not counted:"), "; ".join(tr(n) for n in m.not_counted), "dim"), *notes]))
+    out.append(footer([(tr("not counted:"), tr("; ").join(tr(n) for n in m.not_counted), "dim"), *notes]))
     return out
 
 
@@ -182,7 +182,7 @@ def _shown(p: Plan) -> int:
 def serving_view(p: Plan) -> list[RenderableType]:
     """vLLM's and SGLang's own start-up sizing: KV capacity, concurrency, largest context, the error.
 
-    The runtimes' own error messages are quoted as they print them (English); the rest is translated.
+    The runtimes' own error messages are quoted as they print them (English); mfi's own (data/patterns) and the rest are translated.
     """
     out: list[RenderableType] = []
     for v in p.serving:
@@ -207,10 +207,10 @@ def serving_view(p: Plan) -> list[RenderableType]:
         if v.largest_context:
             rows.append(Text(tr("largest max_model_len that fits: {n}", n=f"{v.largest_context:,}")))
         if v.error:
-            rows.append(Text.assemble((tr("{name} would refuse to start:", name=name) + " ", "red"), safe_text(v.error)))
+            rows.append(Text.assemble((tr("{name} would refuse to start:", name=name) + " ", "red"), safe_text(tr(v.error))))
         if v.note:
             rows.append(Text.assemble((tr("no KV figure:") + " ", "yellow"), safe_text(tr(v.note))))
-        rows.append(footer([(tr("not counted:"), "; ".join(tr(n) for n in v.not_counted), "dim")]))
+        rows.append(footer([(tr("not counted:"), tr("; ").join(tr(n) for n in v.not_counted), "dim")]))
         out.append(Group(*rows))
     return out
 
