@@ -616,6 +616,8 @@ def test_plan_of_a_safetensors_model_with_serving_fits_80_columns(models):
     # each term one row, its formula a footnote line under the table
     assert re.search(r"^requested memory +23,192,823,399 +\[1\]$", screen, re.M)
     assert "[1] ceil(25,769,803,776 x 0.9) (request_memory)" in lines
+    # capability values without evidence are lines under the table, not a wrapped cell
+    assert "sampling defaults: temperature=0.6, top_p=0.95, top_k=20, do_sample=yes" in lines
     # numbers keep their units on their line
     assert not re.search(r"\d$\n^\s*(B|KiB|MiB|GiB)\b", screen, re.M)
 

@@ -262,8 +262,12 @@ def runtimes_view(p: Plan) -> list[RenderableType]:
     return out
 
 
-def capabilities_view(p: Plan) -> Table:
-    """Chat or base, tools, reasoning, system role, modalities, pooling, sampling, license, lineage."""
+def capabilities_view(p: Plan) -> Group:
+    """Chat or base, tools, reasoning, system role, modalities, pooling, sampling, license, lineage.
+
+    Fits 80 columns: the rows with evidence form the table; the long values without any (sampling
+    defaults, base models) are labelled lines under it.
+    """
     c = p.capabilities
     table = new_table("Capabilities", "capability", "value", "evidence")
 
@@ -279,12 +283,13 @@ def capabilities_view(p: Plan) -> Table:
     table.add_row(tr("audio input"), yn(c.audio), ev("audio"))
     if c.pooling:
         table.add_row(tr("pooling"), safe_text(c.pooling), "")
-    if c.sampling:
-        table.add_row(tr("sampling defaults"), safe_text(text.number(c.sampling)), "")
     table.add_row(tr("license"), safe_text(c.license or text.DASH), "")
+    below: list[tuple[str, str, str]] = []
+    if c.sampling:
+        below.append((tr("sampling defaults:"), text.number(c.sampling), ""))
     if c.base_models:
-        table.add_row(tr("base model"), safe_text("; ".join(c.base_models)), "")
-    return table
+        below.append((tr("base model:"), "; ".join(c.base_models), ""))
+    return Group(table, footer(below)) if below else Group(table)
 
 
 def brief_view(p: Plan) -> Table:
