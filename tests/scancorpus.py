@@ -4,7 +4,8 @@
 creates its own marker file under ``markers`` (``open(marker, 'w')``, ``touch marker`` or an
 empty venv there), so a loader run in a subprocess proves the sample runs code when the marker
 appears. ``build_benign(folder)`` writes what torch.save, numpy and joblib write for plain data
-(torch, joblib: only when installed). ``build_huge(folder)`` writes the hostile-size cases of
+(torch, joblib: only when installed); ``build_transformers(folder)`` what transformers' ``save_pretrained``
+writes for tiny random models. ``build_huge(folder)`` writes the hostile-size cases of
 items 11 and 12 (sparse files where possible).
 """
 
@@ -380,6 +381,76 @@ def build_benign(folder: Path) -> list[str]:
         raw = torch.tensor([first, 2, 0x85, 0x2E] * 4, dtype=torch.uint8)
         torch.save({"t": raw, "f": torch.tensor([first], dtype=torch.uint8).repeat(64)}, w(f"storage_{first:02x}.pt"))
     return written
+
+
+def build_transformers(folder: Path) -> dict[str, int]:
+    """Tiny random models written by transformers ``save_pretrained``; {folder name: ``num_parameters()``}.
+
+    ``*_bin``: ``save_pretrained(safe_serialization=False)``: ``pytorch_model.bin``, or shards with
+    ``pytorch_model.bin.index.json`` (``*_bin_sharded``); ``*_safetensors``: the default. Each folder also holds
+    config.json, generation_config.json and a tiny tokenizer with a chat template. The tied-embedding variant covers the ``lm_head`` that shares the
+    embedding's storage. Needs torch and transformers.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+
+    torch.manual_seed(0)
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "vocab_size": 128, "max_position_embeddings": 64}  # fmt: skip
+    models = {"llama": LlamaConfig(**small), "qwen2_tied": Qwen2Config(tie_word_embeddings=True, **small)}
+    tokenizer = _tiny_tokenizer()
+    written: dict[str, int] = {}
+    for arch, config in models.items():
+        model = AutoModelForCausalLM.from_config(config)
+        for name, shard in (("bin", None), ("bin_sharded", "20KB"), ("safetensors", None), ("safetensors_sharded", "20KB")):
+            out = folder / f"{arch}_{name}"
+            options = {"max_shard_size": shard} if shard else {}
+            if name.startswith("bin"):
+                model.save_pretrained(out, safe_serialization=False, **options)
+                if not any(out.glob("pytorch_model*.bin")):  # transformers >= 5 dropped the option: safetensors only
+                    for stale in out.glob("model*.safetensors*"):
+                        stale.unlink()
+                    _save_pretrained_bin(model, out, shard or "5GB")
+            else:
+                model.save_pretrained(out, **options)
+            tokenizer.save_pretrained(out)
+            written[out.name] = model.num_parameters()
+    return written
+
+
+def _tiny_tokenizer():  # -> PreTrainedTokenizerFast (transformers is imported lazily)
+    """A 29-token character-level tokenizer with a chat template: tokenizer.json, tokenizer_config.json, chat_template.jinja."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(["<unk>", "<s>", "</s>", *map(chr, range(ord("a"), ord("z") + 1))])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split("", "isolated")
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    fast.chat_template = ("{{ bos_token }}{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{{ eos_token }}"
+                          "{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}")  # fmt: skip
+    return fast
+
+
+def _save_pretrained_bin(model, out: Path, max_shard_size: str) -> None:
+    """The weights half of transformers 4.x ``PreTrainedModel.save_pretrained(safe_serialization=False)``.
+
+    transformers/modeling_utils.py (v4.40-4.57): the state dict split by huggingface_hub's
+    ``split_torch_state_dict_into_shards`` with the pattern ``pytorch_model{suffix}.bin``, each shard
+    ``{name: tensor.contiguous()}`` written by ``torch.save`` (aliases such as a tied ``lm_head`` kept: only the
+    safetensors path removes them), the index dumped with ``indent=2, sort_keys=True``.
+    """
+    import torch
+    from huggingface_hub import split_torch_state_dict_into_shards
+
+    state_dict = model.state_dict()
+    split = split_torch_state_dict_into_shards(state_dict, filename_pattern="pytorch_model{suffix}.bin",
+                                               max_shard_size=max_shard_size)  # fmt: skip
+    for shard_file, names in split.filename_to_tensors.items():
+        torch.save({n: state_dict[n].contiguous() for n in names}, out / shard_file)
+    if split.is_sharded:
+        index = {"metadata": split.metadata, "weight_map": split.tensor_to_filename}
+        (out / "pytorch_model.bin.index.json").write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
 
 
 # --- hostile sizes (items 11, 12) -------------------------------------------------------------

@@ -96,6 +96,55 @@ def test_benign_corpus_covers_torch(benign):
             "param_buffer.pt"} <= set(written)  # fmt: skip
 
 
+@pytest.fixture(scope="session")
+def saved_by_transformers(tmp_path_factory):
+    """Folders written by transformers ``save_pretrained`` (bin, sharded bin, safetensors) and their parameter counts."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("transformers")
+    return folder, scancorpus.build_transformers(folder)
+
+
+def test_transformers_save_pretrained_is_quiet(saved_by_transformers):
+    """Issue 11 "done when": what save_pretrained(safe_serialization=False) writes gets nothing above low."""
+    folder, written = saved_by_transformers
+    assert {"llama_bin", "llama_bin_sharded", "llama_safetensors", "qwen2_tied_bin"} <= set(written)
+    assert (folder / "llama_bin" / "pytorch_model.bin").is_file()
+    assert (folder / "llama_bin_sharded" / "pytorch_model.bin.index.json").is_file()
+    assert len(list((folder / "llama_bin_sharded").glob("pytorch_model-*.bin"))) > 1
+    assert {"generation_config.json", "tokenizer.json", "chat_template.jinja"} <= {p.name for p in (folder / "llama_bin").iterdir()}
+    loud = {}
+    for name in written:
+        for target in (folder / name, *sorted((folder / name).iterdir())):
+            report = api.scan(str(target))
+            found = [(f.severity, f.message) for f in report.findings if f.severity not in _QUIET]
+            if found:
+                loud[str(target.relative_to(folder))] = found
+    assert not loud
+
+
+def test_transformers_save_pretrained_parameter_count(saved_by_transformers):
+    """``mfi inspect`` of each folder reads the parameter count the model reports, with nothing to warn about.
+
+    The tied lm_head that torch.save keeps as a second view of the embedding's storage is counted once, so the
+    sharded index's ``total_size`` (storage bytes, counted once) matches too."""
+    folder, written = saved_by_transformers
+    summaries = {name: api.inspect(str(folder / name)) for name in written}
+    assert {name: s.parameters.total for name, s in summaries.items()} == written
+    assert {name: (s.warnings, s.problems) for name, s in summaries.items() if s.warnings or s.problems} == {}
+    assert written["llama_bin"] - written["qwen2_tied_bin"] == 128 * 32 - 2 * (32 + 16 + 16)  # lm_head, less q/k/v biases
+
+
+def test_tied_view_is_an_alias_not_a_second_tensor(saved_by_transformers):
+    from mfi.formats.torch import read_torch
+    from mfi.sources import LocalFile
+
+    folder, _ = saved_by_transformers
+    ck = read_torch(LocalFile(folder / "qwen2_tied_bin" / "pytorch_model.bin"))
+    assert ck.aliases == {"lm_head.weight": "model.embed_tokens.weight"}
+    assert "lm_head.weight" not in {t.name for t in ck.tensors}
+
+
 def test_png_named_pt_is_not_a_checkpoint(tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + b"\0" * 17
     (tmp_path / "image.pt").write_bytes(png)

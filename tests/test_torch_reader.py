@@ -40,8 +40,7 @@ EXPECTED = {
     "model.norm.weight": ("F16", (4,)),
     "model.layers.0.self_attn.rotary_emb.inv_freq": ("F64", (2,)),
     "model.step": ("I64", ()),
-    "lm_head.weight": ("F32", (8, 4)),
-}
+}  # lm_head.weight: the same view of the embedding's storage, so an alias (torch.load gives one tensor twice)
 
 
 @pytest.mark.parametrize("layout", ["zip", "legacy"])
@@ -56,7 +55,7 @@ def test_tensor_table_matches_what_torch_reports(tmp_path, layout):
     # offsets point at the tensor's bytes in the file (the view starts 6 halfs into its storage)
     emb = np.frombuffer(raw, np.float32, 32, by["model.embed_tokens.weight"].offset)
     assert emb.tolist() == list(range(32))
-    assert by["lm_head.weight"].offset == by["model.embed_tokens.weight"].offset
+    assert ck.aliases == {"lm_head.weight": "model.embed_tokens.weight"}  # counted once, like num_parameters()
     assert np.frombuffer(raw, np.float16, 4, by["model.norm.weight"].offset).tolist() == [6, 7, 8, 9]
     assert by["model.norm.weight"].n_bytes == 8 and by["model.step"].n_bytes == 8
     # storages: emb 128 + up 48 + norm 20 + inv_freq 16 + step 8
@@ -113,7 +112,7 @@ def test_inspect_json_and_cli(tmp_path, cli):
     r = cli("inspect", str(tmp_path / "model.pth"), "--json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert doc["format"] == "pytorch" and doc["parameters"]["total"] == 32 + 24 + 4 + 2 + 1 + 32
+    assert doc["format"] == "pytorch" and doc["parameters"]["total"] == 32 + 24 + 4 + 2 + 1  # the tied lm_head once
 
 
 def test_malicious_checkpoint_is_summarised_with_a_warning(tmp_path):
@@ -125,7 +124,7 @@ def test_malicious_checkpoint_is_summarised_with_a_warning(tmp_path):
     sd["evil"] = Evil()
     tb.save_zip(sd, tmp_path / "evil.bin")
     s = api.inspect(tmp_path / "evil.bin")
-    assert len(s.tensors) == 6
+    assert len(s.tensors) == 5
     assert s.warnings[0].startswith("the pickle imports os.system (dangerous: runs shell commands and touches files) at byte ")
 
 

@@ -19,7 +19,7 @@ import math
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .. import limits
 from ..errors import FormatError, LimitError
@@ -76,6 +76,9 @@ class TorchCheckpoint:
     info: dict[str, Any] = field(default_factory=dict)
     #: Zip member names (zip layout only).
     members: tuple[str, ...] = ()
+    #: Names left out of ``tensors`` because they are the same view of the same storage as a tensor kept
+    #: (a tied ``lm_head.weight`` -> ``model.embed_tokens.weight``): torch.load gives back one tensor.
+    aliases: dict[str, str] = field(default_factory=dict)
     #: String metadata (pickles carry none; kept so summaries treat every weight format alike).
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -249,8 +252,18 @@ def _tensors(ck: TorchCheckpoint, root: Any, storages: dict[str, _Storage]) -> N
                     ck.warnings.append(f"tensors also under {', '.join(rest[:4])} (not counted: optimizer or extra state)")
                 break
     rows = []
+    # torch.save writes a storage once however many tensors view it (torch/serialization.py, persistent_id
+    # keyed by storage): transformers 4.x save_pretrained(safe_serialization=False) keeps a tied lm_head.weight
+    # as a second view of the embedding's storage. Counting it again would double its parameters and bytes.
+    views: dict[tuple[Any, ...], str] = {}
     for i, (_, tc) in enumerate(found):
         if i in chosen and (info := _tensor_info(ck, chosen[i], tc, storages)) is not None:
+            pid = cast(Persistent, tc.storage).pid  # _tensor_info accepted only persistent storages
+            view = (str(pid[2]), tc.storage_offset, info.shape, _ints(tc.stride), info.dtype)
+            if view in views:
+                ck.aliases[info.name] = views[view]
+                continue
+            views[view] = info.name
             rows.append(info)
     ck.tensors = tuple(rows)
 

@@ -124,6 +124,7 @@ def _torch_integrity(file: str, src: ByteSource, earlier: list[Finding], names: 
         return [] if quiet else [Finding("medium", "integrity", file, f"checkpoint unreadable: {e.problem}", e.offset)]
     if names is not None:
         names.update(t.name for t in ck.tensors)
+        names.update(ck.aliases)  # a tied view: in the file, kept once in the tensor table
     return [] if quiet else [Finding("medium", "integrity", file, p) for p in ck.problems]
 
 

@@ -83,6 +83,7 @@ def index_problems(weight_map: dict[str, str], shards: Iterable[Any]) -> list[st
     for s in shards:
         base = Path(s.name).name
         have.update((base, t.name) for t in s.tensors)
+        have.update((base, alias) for alias in getattr(s, "aliases", ()))  # torch: a tied view kept once
     missing = [n for n, f in weight_map.items() if (posixpath.basename(targets.posix_name(f)), n) not in have]
     extra = [n for f, n in have if n not in weight_map]
     problems = []
