@@ -65,3 +65,16 @@ def run_cli(*args: str):
 def cli():
     """The in-process CLI runner."""
     return run_cli
+
+
+@pytest.fixture
+def gguf_folder(models, tmp_path) -> Path:
+    """A folder of several GGUF models as a GGUF repo lays them out: Q4_K_M as one file, Q8_0 split in three."""
+    import shutil
+
+    out = tmp_path / "llama-tiny-GGUF"
+    out.mkdir()
+    shutil.copy(models / "llama-tiny-Q4_K_M.gguf", out)
+    for part in sorted((models / "split").glob("*.gguf")):
+        shutil.copy(part, out)
+    return out

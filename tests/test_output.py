@@ -555,19 +555,6 @@ def test_a_changed_wordpiece_token_is_a_difference(minilm, tmp_path, cli):
 # -- mfi plan's choices, serving and runtimes screens at 80 columns, and in Chinese ---------------------
 
 
-@pytest.fixture
-def gguf_folder(models, tmp_path):
-    """Q4_K_M as one file, Q8_0 split in three (as tests/test_plan_choices.py lays them out)."""
-    import shutil
-
-    out = tmp_path / "llama-tiny-GGUF"
-    out.mkdir()
-    shutil.copy(models / "llama-tiny-Q4_K_M.gguf", out)
-    for part in sorted((models / "split").glob("*.gguf")):
-        shutil.copy(part, out)
-    return out
-
-
 def _plan_screen(target, lang: str = "en") -> list[str]:
     import mfi
     from mfi.render.i18n import language

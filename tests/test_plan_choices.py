@@ -4,9 +4,7 @@ row per quantization (split parts summed) from headers only, and the largest tha
 from __future__ import annotations
 
 import json
-import shutil
 
-import pytest
 
 from mfi import api
 from mfi.plan import choices, serving
@@ -19,30 +17,19 @@ BUFFERS_4K = 8_402_944 + 367 * 4
 Q4_WEIGHTS, Q8_WEIGHTS = 840_992, 1_458_304  # tensor-data spans of llama-tiny-Q4_K_M and the three Q8_0 parts
 
 
-@pytest.fixture
-def folder(models, tmp_path):
-    """Q4_K_M as one file, Q8_0 split in three: as a GGUF repo lays them out."""
-    out = tmp_path / "llama-tiny-GGUF"
-    out.mkdir()
-    shutil.copy(models / "llama-tiny-Q4_K_M.gguf", out)
-    for part in sorted((models / "split").glob("*.gguf")):
-        shutil.copy(part, out)
-    return out
-
-
 def test_names_drop_the_common_prefix_and_split_suffix():
     assert choices.names(["Qwen3-8B-Q4_K_M.gguf", "Qwen3-8B-UD-Q5_K_XL.gguf", "Q8_0/Qwen3-8B-Q8_0-00001-of-00002.gguf"]) == [
         "Q4_K_M", "UD-Q5_K_XL", "Q8_0"]  # fmt: skip
     assert choices.names(["a/m-Q4_0.gguf", "b/m-Q4_0.gguf"]) == ["a/m-Q4_0", "b/m-Q4_0"]
 
 
-def test_a_folder_of_quantizations_gets_one_row_each_and_the_largest_that_fits(folder):
+def test_a_folder_of_quantizations_gets_one_row_each_and_the_largest_that_fits(gguf_folder):
     q4_total = Q4_WEIGHTS + KV_4K + BUFFERS_4K
     q8_total = Q8_WEIGHTS + KV_4K + BUFFERS_4K
     # 100,000 bytes more than Q4_K_M needs: Q8_0 (617,312 B larger) does not fit at 4,096 tokens
-    p = api.plan(str(folder), ctx="4k", memory=f"{q4_total + 100_000}B")
+    p = api.plan(str(gguf_folder), ctx="4k", memory=f"{q4_total + 100_000}B")
     c = p.choices
-    assert c is not None and c.kind == "quantization" and c.source == str(folder) and c.context == 4096
+    assert c is not None and c.kind == "quantization" and c.source == str(gguf_folder) and c.context == 4096
     rows = {r.name: r for r in c.rows}
     assert rows["Q4_K_M"].files == ("llama-tiny-Q4_K_M.gguf",)
     assert rows["Q8_0"].files == tuple(f"llama-tiny-Q8_0-{i:05d}-of-00003.gguf" for i in (1, 2, 3))
@@ -55,24 +42,24 @@ def test_a_folder_of_quantizations_gets_one_row_each_and_the_largest_that_fits(f
     assert (rows["Q4_K_M"].max_context, rows["Q8_0"].max_context) == (4096, 3840)
     assert c.recommended == "Q4_K_M"
     assert p.model is not None and p.model.target.endswith("llama-tiny-Q4_K_M.gguf")  # the rest is of the pick
-    roomy = api.plan(str(folder), ctx=4096, memory="1GiB").choices
+    roomy = api.plan(str(gguf_folder), ctx=4096, memory="1GiB").choices
     assert roomy is not None and roomy.recommended == "Q8_0"
-    tight = api.plan(str(folder), ctx=4096, memory="10MiB").choices  # totals of 12.8 and 13.4 MiB
+    tight = api.plan(str(gguf_folder), ctx=4096, memory="10MiB").choices  # totals of 12.8 and 13.4 MiB
     assert tight is not None and tight.recommended is None and all(r.fits is False for r in tight.rows)
 
 
-def test_plan_json_of_a_folder(folder, cli):
-    r = cli("plan", str(folder), "--ctx", "4096", "--memory", "1GiB", "--json")
+def test_plan_json_of_a_folder(gguf_folder, cli):
+    r = cli("plan", str(gguf_folder), "--ctx", "4096", "--memory", "1GiB", "--json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["schema"] == "mfi.plan/1" and doc["target"] == str(folder) and doc["recommended"] == "Q8_0"
+    assert doc["schema"] == "mfi.plan/1" and doc["target"] == str(gguf_folder) and doc["recommended"] == "Q8_0"
     assert doc["plan_of"].endswith("llama-tiny-Q8_0-00001-of-00003.gguf")
     q8 = doc["choices"][1]
     assert q8 == {"name": "Q8_0", "files": [f"llama-tiny-Q8_0-{i:05d}-of-00003.gguf" for i in (1, 2, 3)],
                   "weights_bytes": Q8_WEIGHTS, "kv_cache_bytes": KV_4K, "compute_bytes": BUFFERS_4K,
                   "total_bytes": Q8_WEIGHTS + KV_4K + BUFFERS_4K, "fits": True, "max_context": 8192,
                   "runtime": "llama.cpp", "cache_type": "f16"}  # fmt: skip
-    text = cli("plan", str(folder), "--ctx", "4096", "--memory", "1GiB")
+    text = cli("plan", str(gguf_folder), "--ctx", "4096", "--memory", "1GiB")
     assert "Which quantization fits (context 4,096, memory 1.00 GiB)" in text.stdout
     assert "recommended: Q8_0 (the largest that fits)" in text.stdout
 
@@ -108,6 +95,6 @@ def test_a_safetensors_model_gets_the_table_across_dtypes(models):
     assert c.rows[2].weights_bytes == serving.fp8_online_bytes(p.model) == 788_480
 
 
-def test_inspect_of_such_a_folder_points_at_plan(folder, cli):
-    r = cli("inspect", str(folder))
+def test_inspect_of_such_a_folder_points_at_plan(gguf_folder, cli):
+    r = cli("inspect", str(gguf_folder))
     assert r.exit_code == 2 and "holds 2 GGUF models" in r.stderr and "(mfi plan compares them all)" in r.stderr
